@@ -1,0 +1,164 @@
+/**
+ * The configuration file's shape: institutions (Alma gateways and their API budget) and OASIS accounts.
+ * Everything `shared/contract/accounts.md` lists can be said here. Secrets are references, never values.
+ */
+import { z } from 'zod';
+import { duration } from './duration';
+
+/** A secret is named, not written: an environment variable or a file (e.g. a Docker/Kubernetes secret). */
+export const secretRef = z
+  .strictObject({
+    env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name in capitals').optional(),
+    file: z.string().min(1).optional(),
+    /** Only for the Alma sandbox's well-known keys: used when neither env nor file gives a value. */
+    sandboxDefault: z.string().startsWith('sandbox-', 'sandboxDefault may only hold a sandbox key').optional(),
+  })
+  .refine((s) => s.env || s.file || s.sandboxDefault, 'name an env variable or a file holding the secret');
+export type SecretRef = z.infer<typeof secretRef>;
+
+const code = z.string().min(1).max(64);
+
+/** Where vendor files are: a local folder (the embedded default), FTP or SFTP. */
+export const fileSource = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('local'), path: z.string().min(1) }),
+  z.strictObject({
+    type: z.literal('ftp'),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(21),
+    user: z.string().min(1),
+    password: secretRef,
+    dir: z.string().default('/'),
+    secure: z.boolean().default(false),
+  }),
+  z.strictObject({
+    type: z.literal('sftp'),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(22),
+    user: z.string().min(1),
+    password: secretRef.optional(),
+    privateKey: secretRef.optional(),
+    dir: z.string().default('/'),
+  }),
+]);
+export type FileSource = z.infer<typeof fileSource>;
+
+export const institution = z.strictObject({
+  /** Alma gateway base URL ending in /almaws/v1. */
+  gateway: z.url(),
+  apiKey: secretRef,
+  timeZone: z.string().default('UTC'),
+  /** The institution's per-second threshold (Alma's governance says 25; UNCONFIRMED, so configurable). */
+  perSecondThreshold: z.number().int().positive().default(25),
+  /** The share of that threshold this project may use across all its workers (other integrations share it). */
+  budgetShare: z.number().gt(0).max(1).default(0.4),
+  /** Hour (UTC) at which Alma's daily budget is assumed to reset; calls stop until then once it is gone. */
+  dailyResetHourUtc: z.number().int().min(0).max(23).default(0),
+  requestTimeout: duration.prefault(30_000),
+});
+export type Institution = z.infer<typeof institution>;
+
+const marcField = z.string().regex(/^9\d\d\$[a-z0-9]$/, 'a 9XX tag and subfield, e.g. 980$a');
+
+export const account = z.strictObject({
+  name: z.string().min(1),
+  institution: code,
+  alma: z.strictObject({
+    profileCode: z.string().optional(),
+    vendorCode: code,
+    vendorAccount: code,
+    acquisitionMethod: z.string().default('VENDOR_SYSTEM'),
+    poLineType: z.strictObject({ print: z.string().min(1), ebook: z.string().min(1) }),
+    materialType: z.string().default('BOOK'),
+    vendorReferenceNumberType: z.string().default('SLI'),
+    cancellationReason: z.string().min(1),
+    /** The owning library for orders without a location (ebooks). */
+    defaultOwner: code,
+  }),
+  /** `api` (real time) or `edi`, per account and per order type. */
+  ordering: z
+    .strictObject({
+      default: z.enum(['api', 'edi']).default('api'),
+      orderTypes: z.partialRecord(z.enum(['firm', 'standing']), z.enum(['api', 'edi'])).default({}),
+    })
+    .prefault({}),
+  currencies: z.array(z.string().regex(/^[A-Z]{3}$/)).min(1),
+  funds: z.array(code).default([]),
+  libraries: z.record(code, z.strictObject({ locations: z.array(code).min(1) })).default({}),
+  /** "location MAIN/MATH accepts only funds ...": a location without a rule accepts every fund. */
+  fundLocationRules: z
+    .array(z.strictObject({ library: code, location: code, funds: z.array(code).min(1) }))
+    .default([]),
+  /** CSV files the library sends (read at start-up, merged into the lists above). */
+  csv: z
+    .strictObject({ funds: z.string().optional(), locations: z.string().optional(), rules: z.string().optional() })
+    .optional(),
+  email: z
+    .strictObject({
+      confirmation: z.boolean().default(true),
+      from: z.email(),
+      staff: z.array(z.email()).default([]),
+    })
+    .strict(),
+  followUp: z
+    .strictObject({
+      firstLookDelay: duration.prefault('30s'),
+      bibPollInterval: duration.prefault('30s'),
+      bibPollTimeout: duration.prefault('6h'),
+      statusWithin: duration.prefault('14d'),
+      invoiceWithin: duration.prefault('90d'),
+      recordWithin: duration.prefault('7d'),
+      followAtMost: duration.prefault('365d'),
+    })
+    .prefault({}),
+  edi: z
+    .strictObject({
+      source: fileSource.optional(),
+      every: duration.prefault('15m'),
+      /** Invoice unit price may differ from the order's list price by this fraction before it is flagged. */
+      priceTolerance: z.number().min(0).max(1).default(0.05),
+    })
+    .prefault({}),
+  marc: z
+    .strictObject({
+      source: fileSource.optional(),
+      /** Time of day (HH:MM) in the institution's time zone. */
+      at: z
+        .string()
+        .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day as HH:MM')
+        .default('02:30'),
+      catchupWindow: duration.prefault('6h'),
+      excludeTags: z.array(z.string().regex(/^[0-9X]{3}$/)).default([]),
+      /** Tags of the library's own fields, kept from the current bib on overlay. */
+      localTags: z.array(z.string().regex(/^[0-9X]{3}$/)).default(['9XX']),
+      fields: z
+        .strictObject({
+          orderId: marcField.optional(),
+          poLine: marcField.optional(),
+          fund: marcField.optional(),
+          location: marcField.optional(),
+          notes: marcField.optional(),
+        })
+        .default({}),
+    })
+    .prefault({}),
+});
+export type Account = z.infer<typeof account>;
+
+export const configFile = z
+  .strictObject({
+    institutions: z.record(code, institution),
+    accounts: z.record(code, account),
+  })
+  .superRefine((cfg, ctx) => {
+    for (const [name, acc] of Object.entries(cfg.accounts)) {
+      if (!cfg.institutions[acc.institution]) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['accounts', name, 'institution'],
+          message: `institution "${acc.institution}" is not defined under institutions`,
+        });
+      }
+    }
+  });
+export type ConfigFileInput = z.input<typeof configFile>;
+export type Config = z.infer<typeof configFile>;

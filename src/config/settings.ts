@@ -1,0 +1,43 @@
+/**
+ * Process settings from the environment (ports, paths, addresses), validated at start-up.
+ * Every port and path `npm start` uses can be changed here; the names are the ones docker-compose sets.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError, formatIssues } from './load';
+
+const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
+
+export const settingsSchema = z.object({
+  RTO_DATA_DIR: z.string().min(1).default('.data'),
+  RTO_CONFIG: z.string().min(1).default(path.join(__dirname, '..', '..', 'config', 'example.json')),
+  RTO_TASK_QUEUE: z.string().min(1).default('oasis-orders'),
+  RTO_HTTP_PORT: port(8080),
+  RTO_HTTP_HOST: z.string().default('127.0.0.1'),
+  RTO_HTTP_TOKEN: z.string().optional(),
+  RTO_HTTP_TOKEN_FILE: z.string().optional(),
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_CLI: z.string().optional(),
+  ALMA_SANDBOX_PORT: port(8480),
+  SMTP_HOST: z.string().default('127.0.0.1'),
+  SMTP_PORT: port(2525),
+  SMTP_USER: z.string().optional(),
+  SMTP_PASSWORD: z.string().optional(),
+  SMTP_SECURE: z.enum(['true', 'false']).default('false'),
+  FTP_PORT: port(2121),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  RTO_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(50),
+});
+export type Settings = z.infer<typeof settingsSchema>;
+/** The environment variable names the configuration reads (docker-compose is checked against them). */
+export const SETTING_NAMES = Object.keys(settingsSchema.shape);
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const picked = Object.fromEntries(SETTING_NAMES.map((k) => [k, env[k] === '' ? undefined : env[k]]));
+  const parsed = settingsSchema.safeParse(picked);
+  if (!parsed.success) throw new ConfigError(formatIssues('the environment', parsed.error.issues));
+  return parsed.data;
+}
