@@ -1,0 +1,177 @@
+import { sharedPath } from './harness/shared';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  getDataFields,
+  parseAlmaBibXml,
+  readMarcXml,
+  subfieldValues,
+  toAlmaBibXml,
+  toMarcXml,
+} from '../src/marc';
+import type { DataField, MarcReadResult, MarcRecord } from '../src/marc';
+
+const fixture = JSON.parse(
+  readFileSync(sharedPath('fixtures/alma/bib-99111299423506421.json'), 'utf8'),
+) as { bib: { mms_id: string; anies: string[] }[] };
+const almaXml = fixture.bib[0]!.anies[0]!;
+
+async function* chunks(text: string, size: number): AsyncGenerator<Buffer> {
+  const buf = Buffer.from(text, 'utf8');
+  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+}
+
+async function collect(gen: AsyncGenerator<MarcReadResult>): Promise<MarcReadResult[]> {
+  const out: MarcReadResult[] = [];
+  for await (const r of gen) out.push(r);
+  return out;
+}
+
+const expected: MarcRecord = {
+  leader: '00000nam a2200000 i 4500',
+  fields: [
+    { tag: '001', value: 'ocm123' },
+    { tag: '020', ind1: ' ', ind2: ' ', subfields: [{ code: 'a', value: '9780262033848' }] },
+    {
+      tag: '245',
+      ind1: '1',
+      ind2: '0',
+      subfields: [
+        { code: 'a', value: 'Müller & Söhne <解體新書>' },
+        { code: 'b', value: '' },
+      ],
+    },
+  ],
+};
+
+function document(prefix: string, ns: boolean): string {
+  const p = prefix ? `${prefix}:` : '';
+  const decl = ns ? ` xmlns${prefix ? `:${prefix}` : ''}="http://www.loc.gov/MARC21/slim"` : '';
+  const rec = `<${p}record><${p}leader>00000nam a2200000 i 4500</${p}leader>
+    <${p}controlfield tag="001">ocm123</${p}controlfield>
+    <${p}datafield ind1=" " ind2=" " tag="020"><${p}subfield code="a">9780262033848</${p}subfield></${p}datafield>
+    <${p}datafield tag="245" ind2="0" ind1="1"><${p}subfield code="a">Müller &amp; Söhne &lt;解體新書&gt;</${p}subfield><${p}subfield code="b"/></${p}datafield>
+  </${p}record>`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${p}collection${decl}>\n${rec}\n${rec}\n</${p}collection>\n`;
+}
+
+describe('MARCXML reading', () => {
+  it('parses the Alma fixture: no namespace, ind1 ind2 tag order, CJK 880 fields intact', () => {
+    const rec = parseAlmaBibXml(almaXml);
+    expect(rec.leader).toBe('04199cam a2200661Ii 4500');
+    expect(rec.fields[0]).toEqual({ tag: '001', value: '99111299423506421' });
+    expect(rec.fields[1]).toEqual({ tag: '005', value: '20201013201012.0' });
+    const f880 = getDataFields(rec, '880');
+    expect(f880).toHaveLength(11);
+    expect(f880[0]).toEqual({
+      tag: '880',
+      ind1: '1',
+      ind2: '0',
+      subfields: [
+        { code: '6', value: '245-01' },
+        { code: 'a', value: '解體新書 /' },
+        { code: 'c', value: '杉田玄白翼譯 ; 中川淳庵鱗校 ; 石川玄常世通參 ; 桂川甫周世民閱.' },
+      ],
+    });
+    expect(getDataFields(rec, '050')[0]).toMatchObject({ ind1: ' ', ind2: '4' });
+    expect(subfieldValues(rec, '264$a')).toEqual(['Tōbu [Edo] :']);
+    // Alma's augmented fields come through as data fields with alphabetic tags.
+    expect(rec.fields.map((f) => f.tag).slice(-4)).toEqual(['902', 'INT', 'INST', 'AVA']);
+    expect(rec.fields).toHaveLength(57);
+  });
+
+  it("parses Alma's <bib> wrapper and ignores its other elements", () => {
+    const rec = parseAlmaBibXml(
+      `<bib><mms_id>1</mms_id><title>x</title>${toMarcXml(expected, { namespace: false })}</bib>`,
+    );
+    expect(rec).toEqual(expected);
+  });
+
+  it('throws on XML that is not a record', () => {
+    expect(() => parseAlmaBibXml('<bib><mms_id>1</mms_id></bib>')).toThrow(/no MARC record/);
+    expect(() => parseAlmaBibXml('<record><leader>x</record>')).toThrow(/not well-formed/);
+  });
+
+  it.each([
+    ['a prefix (marc:)', 'marc', true],
+    ['a default namespace', '', true],
+    ['no namespace', '', false],
+  ])('streams a collection with %s, read in 3-byte chunks', async (_name, prefix, ns) => {
+    const results = await collect(readMarcXml(chunks(document(prefix as string, ns as boolean), 3)));
+    expect(results.map((r) => r.ok && r.index)).toEqual([1, 2]);
+    expect(results.map((r) => r.ok && r.record)).toEqual([expected, expected]);
+  });
+
+  it('reads a single <record> document', async () => {
+    const results = await collect(readMarcXml(chunks(toMarcXml(expected), 5)));
+    expect(results).toHaveLength(1);
+    expect(results[0]!.ok && results[0]!.record).toEqual(expected);
+  });
+
+  it('ignores elements in another namespace', async () => {
+    const xml = `<collection xmlns="http://www.loc.gov/MARC21/slim" xmlns:o="urn:other"><o:record><o:leader>x</o:leader></o:record>${toMarcXml(expected, { namespace: false })}</collection>`;
+    const results = await collect(readMarcXml(chunks(xml, 4096)));
+    expect(results).toHaveLength(1);
+    expect(results[0]!.ok && results[0]!.record).toEqual(expected);
+  });
+
+  it('reports an unusable record and reads the next one', async () => {
+    const bad =
+      '<record><leader>short</leader><datafield ind1=" " ind2=" "><subfield code="a">x</subfield></datafield></record>';
+    const xml = `<collection>${bad}${toMarcXml(expected, { namespace: false })}</collection>`;
+    const results = await collect(readMarcXml(chunks(xml, 10)));
+    expect(results.map((r) => r.ok)).toEqual([false, true]);
+    expect(!results[0]!.ok && results[0]!.error).toMatch(/record 1: a datafield without a tag attribute/);
+  });
+
+  it('reports XML that is not well-formed and stops', async () => {
+    const xml = `<collection>${toMarcXml(expected, { namespace: false })}<record><leader>x</leader></recrd>${toMarcXml(expected)}</collection>`;
+    const results = await collect(readMarcXml(chunks(xml, 4096)));
+    expect(results.map((r) => r.ok)).toEqual([true, false]);
+    expect(!results[1]!.ok && results[1]!.error).toMatch(/not well-formed.*reading stopped at record 2/);
+  });
+});
+
+describe('MARCXML writing', () => {
+  it('toAlmaBibXml escapes markup, strips control characters and re-parses to the same record', () => {
+    const nasty: DataField = {
+      tag: '500',
+      ind1: '"',
+      ind2: "'",
+      subfields: [
+        { code: 'a', value: 'A <b>bold</b> & "quoted" \'note\'\x00\x07\x1b\x1f end\ttab\nline' },
+        { code: 'b', value: ']]> <!-- --> &amp;' },
+      ],
+    };
+    const rec: MarcRecord = { leader: expected.leader, fields: [...expected.fields, nasty] };
+    const xml = toAlmaBibXml(rec);
+    expect(xml.startsWith('<bib><record><leader>')).toBe(true);
+    expect(xml.endsWith('</record></bib>')).toBe(true);
+    expect(xml).not.toContain('xmlns');
+    expect(xml).toContain('A &lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot; &apos;note&apos; end');
+    expect(xml).toContain('ind1="&quot;" ind2="&apos;"');
+    // eslint-disable-next-line no-control-regex
+    expect(xml).not.toMatch(/[\x00-\x08\x0b\x0c\x0e-\x1f]/);
+    const back = parseAlmaBibXml(xml);
+    const cleaned: DataField = {
+      ...nasty,
+      subfields: [
+        { code: 'a', value: 'A <b>bold</b> & "quoted" \'note\' end\ttab\nline' },
+        { code: 'b', value: ']]> <!-- --> &amp;' },
+      ],
+    };
+    expect(back).toEqual({ leader: rec.leader, fields: [...expected.fields, cleaned] });
+  });
+
+  it('toAlmaBibXml sets leader/09 to a; toMarcXml declares the namespace unless told not to', () => {
+    const marc8 = { ...expected, leader: '00000nam  2200000 i 4500' };
+    expect(parseAlmaBibXml(toAlmaBibXml(marc8)).leader).toBe('00000nam a2200000 i 4500');
+    expect(toMarcXml(expected)).toMatch(/^<record xmlns="http:\/\/www\.loc\.gov\/MARC21\/slim">/);
+    expect(toMarcXml(expected, { namespace: false })).toMatch(/^<record><leader>/);
+  });
+
+  it('round-trips the Alma fixture through toAlmaBibXml', () => {
+    const rec = parseAlmaBibXml(almaXml);
+    expect(parseAlmaBibXml(toAlmaBibXml(rec))).toEqual(rec);
+  });
+});
