@@ -1,0 +1,31 @@
+/** Polling until Alma has linked a bib to the PO line (Alma creates or matches it asynchronously). */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { AlmaAccess } from '../institution/alma-access';
+import { toFailure } from './alma-failure';
+import { FailureType } from './types';
+
+export function bibActivities(deps: { alma: AlmaAccess }) {
+  return {
+    /**
+     * One look: the PO line's MMS id, once it is there and the bib is readable. Otherwise a retryable
+     * BibNotLinked failure: the workflow polls by activity retry at the account's interval.
+     */
+    async awaitBriefBib(input: { account: string; poLine: string }): Promise<{ mmsId: string }> {
+      const { client } = deps.alma.forAccount(input.account, Context.current().cancellationSignal);
+      try {
+        const line = await client.getPoLine(input.poLine);
+        const mmsId = line.resource_metadata?.mms_id?.value;
+        if (!mmsId) {
+          throw ApplicationFailure.create({
+            type: FailureType.BibNotLinked,
+            message: `PO line ${input.poLine} has no bib linked yet`,
+          });
+        }
+        await client.getBib(mmsId);
+        return { mmsId };
+      } catch (e) {
+        throw toFailure(e);
+      }
+    },
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * All activities, built once per worker from their dependencies (configuration, Alma access, mailer, ...).
+ * Workflows import the `Activities` type only.
+ */
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config/schema';
+import type { AlmaAccess } from '../institution/alma-access';
+import type { Logger } from '../logging';
+import type { Mailer } from '../mail';
+import { bibActivities } from './bib';
+import { emailActivities } from './email';
+import { poLineActivities } from './po-line';
+import { validateActivities } from './validate';
+
+export interface ActivityDeps {
+  config: Config;
+  alma: AlmaAccess;
+  logger: Logger;
+  mailer?: Mailer;
+  /** For activities that signal or look up other workflows (EDI, overlay). */
+  temporal?: Client;
+  dataDir: string;
+  /** The main task queue (Alma activities run on `<main>.alma.<institution>`). */
+  taskQueue: string;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...validateActivities(deps),
+    ...poLineActivities(deps),
+    ...bibActivities(deps),
+    ...emailActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

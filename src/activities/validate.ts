@@ -1,0 +1,38 @@
+/** The workflow's first step: the order checked again against the contract and the account (the authority). */
+import type { Config } from '../config/schema';
+import { validateOrder } from '../contract/validate';
+import { almaTaskQueue, type ValidationOutcome } from '../workflows/order-types';
+
+export function validateActivities(deps: { config: Config; taskQueue: string }) {
+  return {
+    async validateOrderActivity(raw: unknown): Promise<ValidationOutcome> {
+      const result = validateOrder(raw, deps.config);
+      if (!result.ok) return result;
+      const order = result.order;
+      const acc = deps.config.accounts[order.account]!;
+      const inst = deps.config.institutions[acc.institution]!;
+      const f = acc.followUp;
+      return {
+        ok: true,
+        plan: {
+          order,
+          accountName: acc.name,
+          institution: acc.institution,
+          almaTaskQueue: almaTaskQueue(deps.taskQueue, acc.institution),
+          email: { confirm: order.emailConfirmation, staff: acc.email.staff },
+          timing: {
+            firstLookDelayMs: f.firstLookDelay,
+            bibPollIntervalMs: f.bibPollInterval,
+            bibPollTimeoutMs: f.bibPollTimeout,
+            statusWithinMs: f.statusWithin,
+            invoiceWithinMs: f.invoiceWithin,
+            recordWithinMs: f.recordWithin,
+            followAtMostMs: f.followAtMost,
+            // A spent daily budget waits for the reset: allow two days before staff must step in.
+            almaGiveUpAfterMs: Math.max(2 * 86_400_000, inst.requestTimeout * 10),
+          },
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,29 @@
+/** What every command needs: settings from the environment, the configuration, a logger, a Temporal client. */
+import { Client, Connection } from '@temporalio/client';
+import { loadConfigFile } from '../config/load';
+import type { Config } from '../config/schema';
+import { loadSettings, type Settings } from '../config/settings';
+import { OrderClient } from '../client/orders';
+import { createLogger, type Logger } from '../logging';
+
+export interface CliContext {
+  settings: Settings;
+  config: Config;
+  logger: Logger;
+}
+
+/** The embedded defaults point the example configuration at the local Alma sandbox. */
+export function loadContext(env: NodeJS.ProcessEnv = process.env): CliContext {
+  const settings = loadSettings(env);
+  env.ALMA_GATEWAY ??= `http://127.0.0.1:${settings.ALMA_SANDBOX_PORT}/almaws/v1`;
+  env.RTO_DATA_DIR ??= settings.RTO_DATA_DIR;
+  const config = loadConfigFile(settings.RTO_CONFIG);
+  const logger = createLogger({ level: settings.LOG_LEVEL });
+  return { settings, config, logger };
+}
+
+export async function connectOrders(ctx: CliContext): Promise<{ orders: OrderClient; client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({ address: ctx.settings.TEMPORAL_ADDRESS, connectTimeout: 5000 });
+  const client = new Client({ connection, namespace: ctx.settings.TEMPORAL_NAMESPACE });
+  return { client, orders: new OrderClient(client, { config: ctx.config, taskQueue: ctx.settings.RTO_TASK_QUEUE }), close: () => connection.close() };
+}

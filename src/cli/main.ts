@@ -1,0 +1,77 @@
+/** The `rto` command line: one entry, one module per group of commands. */
+import { ConfigError } from '../config/load';
+import { TemporalCliError } from '../temporal/cli-binary';
+import { EXIT, UsageError } from './args';
+
+export const USAGE = `rto: OASIS orders into Alma, one Temporal workflow per order.
+
+Usage:
+  rto start                          run everything locally on the embedded defaults (npm start)
+  rto worker                         run the worker only (production; connects to TEMPORAL_ADDRESS)
+  rto http                           run the HTTP intake only
+  rto order ...                      submit, status, cancel, list orders (rto order --help)
+  rto edi run <account> [--json]     pick up the vendor's EDI files now
+  rto overlay run <account> [file] [--json]   run the MARC overlay now
+  rto schedules sync                 create or update the EDI and overlay schedules
+  rto sandbox alma [--port N] [--state FILE]  run the Alma sandbox alone
+  rto temporal-cli                   print the Temporal CLI's path (building it if needed)
+  rto build-bundle                   write the prebuilt workflow bundle to dist/
+  rto bench                          run the benchmarks and print their figures
+
+Exit codes: 0 success, 2 invalid order, 1 anything else.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE + '\n');
+      return cmd === undefined ? EXIT.failure : EXIT.ok;
+    case 'start':
+      return (await import('./start')).startCommand();
+    case 'worker':
+      return (await import('./worker-command')).workerCommand(rest);
+    case 'http':
+      return (await import('./worker-command')).httpCommand(rest);
+    case 'order':
+      return (await import('./order-commands')).orderCommand(rest);
+    case 'edi':
+    case 'overlay':
+    case 'schedules':
+      return (await import('./followup-commands')).followUpCommand(cmd, rest);
+    case 'sandbox':
+      return (await import('./sandbox-command')).sandboxCommand(rest);
+    case 'temporal-cli': {
+      const { resolveTemporalCli } = await import('../temporal/cli-binary');
+      const cli = await resolveTemporalCli();
+      process.stdout.write(`${cli.path}\n`);
+      return EXIT.ok;
+    }
+    case 'build-bundle':
+      return (await import('./build-bundle')).buildBundleCommand();
+    case 'bench': {
+      // The benchmarks live beside the sources (not in the production build): loaded by path.
+      const benchModule = '../../bench/run';
+      return ((await import(benchModule)) as { benchCommand(a: string[]): Promise<number> }).benchCommand(rest);
+    }
+    default:
+      process.stderr.write(`unknown command "${cmd}"\n\n${USAGE}\n`);
+      return EXIT.failure;
+  }
+}
+
+export function main(argv: string[]): void {
+  run(argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      const err = e as Error;
+      if (e instanceof UsageError || e instanceof ConfigError || e instanceof TemporalCliError) process.stderr.write(`${err.message}\n`);
+      else process.stderr.write(`rto: ${err.message}\n`);
+      process.exitCode = EXIT.failure;
+    },
+  );
+}

@@ -1,0 +1,143 @@
+/**
+ * `npm start`: the whole system on its embedded defaults, on loopback: the Temporal dev server (SQLite under
+ * the data directory, so a restart loses nothing; web UI), the Alma sandbox, the mail catcher, the vendor FTP
+ * server, the worker and the HTTP intake. Ctrl-C or SIGTERM stops everything, in reverse order.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { startHttpIntake } from '../client/http';
+import { OrderClient } from '../client/orders';
+import { startFtpServer } from '../files/ftp-server';
+import { AlmaAccess } from '../institution/alma-access';
+import { createMailer, startMailCatcher } from '../mail';
+import { seedFromConfig, startAlmaSandbox } from '../sandbox/alma';
+import { resolveTemporalCli } from '../temporal/cli-binary';
+import { startDevServer } from '../temporal/dev-server';
+import { syncSchedules } from '../temporal/schedules';
+import { createWorkers, defaultBundlePath, runWorkers } from '../worker/workers';
+import { loadContext } from './context';
+
+/** The token the HTTP intake wants: from the environment, a file, or one generated and kept in the data dir. */
+export function intakeToken(settings: { RTO_HTTP_TOKEN?: string; RTO_HTTP_TOKEN_FILE?: string }, dataDir: string): { token: string; where: string } {
+  if (settings.RTO_HTTP_TOKEN) return { token: settings.RTO_HTTP_TOKEN, where: 'RTO_HTTP_TOKEN' };
+  if (settings.RTO_HTTP_TOKEN_FILE) return { token: readFileSync(settings.RTO_HTTP_TOKEN_FILE, 'utf8').trim(), where: settings.RTO_HTTP_TOKEN_FILE };
+  const file = path.join(dataDir, 'http-token');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('hex') + '\n', { mode: 0o600 });
+  return { token: readFileSync(file, 'utf8').trim(), where: file };
+}
+
+export async function startCommand(): Promise<number> {
+  const ctx = loadContext();
+  const { settings, config, logger } = ctx;
+  const dataDir = path.resolve(settings.RTO_DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+  const stops: { name: string; stop: () => Promise<void> | void }[] = [];
+  let stopping = false;
+  const shutdown = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ why }, 'stopping');
+    for (const s of stops.reverse()) {
+      try {
+        await s.stop();
+        logger.debug({ part: s.name }, 'stopped');
+      } catch (e) {
+        logger.warn({ part: s.name, err: (e as Error).message }, 'stopping failed');
+      }
+    }
+  };
+  let signalled: (why: string) => void = () => undefined;
+  const signalledP = new Promise<string>((r) => (signalled = r));
+  process.once('SIGINT', () => signalled('SIGINT'));
+  process.once('SIGTERM', () => signalled('SIGTERM'));
+
+  try {
+    const cli = await resolveTemporalCli({ log: (line) => logger.info(line) });
+    const temporal = await startDevServer({
+      binary: cli.path,
+      port: settings.TEMPORAL_PORT,
+      uiPort: settings.TEMPORAL_UI_PORT,
+      dbFile: path.join(dataDir, 'temporal.db'),
+      namespace: settings.TEMPORAL_NAMESPACE,
+      onOutput: (line) => logger.debug({ part: 'temporal' }, line),
+    });
+    stops.push({ name: 'temporal', stop: temporal.stop });
+    process.env.TEMPORAL_ADDRESS = temporal.address;
+
+    const sandbox = await startAlmaSandbox({
+      port: settings.ALMA_SANDBOX_PORT,
+      seed: seedFromConfig(config),
+      stateFile: path.join(dataDir, 'alma-sandbox.json'),
+      logger: logger.child({ part: 'alma-sandbox' }),
+    });
+    stops.push({ name: 'alma-sandbox', stop: sandbox.close });
+
+    const catcher = await startMailCatcher({ port: settings.SMTP_PORT, dir: path.join(dataDir, 'mail'), logger: logger.child({ part: 'mail' }) });
+    stops.push({ name: 'mail-catcher', stop: catcher.close });
+
+    const vendorRoot = path.join(dataDir, 'vendor');
+    for (const acc of Object.keys(config.accounts)) {
+      mkdirSync(path.join(vendorRoot, acc, 'edi'), { recursive: true });
+      mkdirSync(path.join(vendorRoot, acc, 'marc'), { recursive: true });
+    }
+    const ftp = await startFtpServer({ port: settings.FTP_PORT, root: vendorRoot, logger: logger.child({ part: 'ftp' }) });
+    stops.push({ name: 'ftp', stop: ftp.close });
+
+    const connection = await NativeConnection.connect({ address: temporal.address });
+    stops.push({ name: 'worker-connection', stop: () => connection.close() });
+    const clientConnection = await Connection.connect({ address: temporal.address });
+    stops.push({ name: 'client-connection', stop: () => clientConnection.close() });
+    const client = new Client({ connection: clientConnection, namespace: settings.TEMPORAL_NAMESPACE });
+    const mailer = createMailer({ host: settings.SMTP_HOST, port: settings.SMTP_PORT, logger });
+    const workers = await createWorkers({
+      connection,
+      namespace: settings.TEMPORAL_NAMESPACE,
+      taskQueue: settings.RTO_TASK_QUEUE,
+      config,
+      workflowBundlePath: defaultBundlePath(),
+      deps: { alma: new AlmaAccess(config, logger), logger, mailer, temporal: client, dataDir },
+    });
+    const running = runWorkers(workers);
+    stops.push({
+      name: 'workers',
+      stop: async () => {
+        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+        await running;
+        mailer.close();
+      },
+    });
+
+    const orders = new OrderClient(client, { config, taskQueue: settings.RTO_TASK_QUEUE });
+    const { token, where } = intakeToken(settings, dataDir);
+    const intake = await startHttpIntake({ orders, token, host: settings.RTO_HTTP_HOST, port: settings.RTO_HTTP_PORT, logger });
+    stops.push({ name: 'http-intake', stop: intake.close });
+
+    const schedules = await syncSchedules(client, { config, taskQueue: settings.RTO_TASK_QUEUE });
+
+    const lines = [
+      'oasis-alma-rto is running:',
+      `  Temporal        ${temporal.address}   (namespace ${settings.TEMPORAL_NAMESPACE}, data ${path.join(dataDir, 'temporal.db')})`,
+      `  Temporal UI     ${temporal.uiUrl}`,
+      `  Worker          task queue ${settings.RTO_TASK_QUEUE} (+ one per Alma institution)`,
+      `  HTTP intake     ${intake.url}/orders   (bearer token in ${where})`,
+      `  Alma sandbox    ${sandbox.url}   (state: ${sandbox.baseUrl}/_sandbox/state)`,
+      `  Mail catcher    smtp://127.0.0.1:${catcher.port}   (messages in ${path.join(dataDir, 'mail')})`,
+      `  Vendor files    ftp://127.0.0.1:${ftp.port}   (folder ${vendorRoot})`,
+      `  Schedules       ${schedules.join(', ') || '-'}`,
+      `  Try             npm run rto -- order submit ../shared/contract/examples/print-single-fund.json --wait FOLLOWING_UP`,
+      'Ctrl-C stops everything.',
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+    const why = await Promise.race([signalledP, running.then(() => 'workers stopped')]);
+    await shutdown(why);
+    return 0;
+  } catch (e) {
+    logger.error({ err: (e as Error).message }, 'start failed');
+    await shutdown('start failed');
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 1;
+  }
+}

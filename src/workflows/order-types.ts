@@ -1,0 +1,152 @@
+/**
+ * The order's vocabulary, shared by the workflow, the activities and the client: stages, alerts, the
+ * plan the validation step hands the workflow, the news the follow-up workflows signal, and the status.
+ */
+import type { Order, Problem } from '../contract/order';
+
+/** Stage names are fixed: staff filter on them in the Temporal UI. In the order an order passes them. */
+export const STAGES = [
+  'VALIDATING',
+  'REJECTED',
+  'ORDERING',
+  'AWAITING_BIB',
+  'CONFIRMING',
+  'FOLLOWING_UP',
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+] as const;
+export type Stage = (typeof STAGES)[number];
+export const FINAL_STAGES: readonly Stage[] = ['REJECTED', 'COMPLETED', 'CANCELLED', 'FAILED'];
+
+/** Alerts staff can filter on (search attribute OrderAlerts). */
+export type Alert =
+  | 'STATUS_LATE'
+  | 'INVOICE_LATE'
+  | 'RECORD_LATE'
+  | 'INVOICE_MISMATCH'
+  | 'ALMA_IN_REVIEW'
+  | 'ALMA_UNAUTHORISED'
+  | 'ALMA_REJECTED'
+  | 'ALMA_UNAVAILABLE'
+  | 'BIB_LATE'
+  | 'EMAIL_FAILED'
+  | 'VENDOR_CANCELLED'
+  | 'VENDOR_PROBLEM'
+  | 'FOLLOW_UP_EXPIRED'
+  | 'CANCEL_FAILED';
+
+/** What the validation activity decides: the normalised order and the account's settings for it. */
+export interface OrderPlan {
+  order: Order;
+  accountName: string;
+  institution: string;
+  /** Task queue of the institution's Alma activities (its API budget is enforced there). */
+  almaTaskQueue: string;
+  email: { confirm: boolean; staff: string[] };
+  timing: {
+    firstLookDelayMs: number;
+    bibPollIntervalMs: number;
+    bibPollTimeoutMs: number;
+    statusWithinMs: number;
+    invoiceWithinMs: number;
+    recordWithinMs: number;
+    followAtMostMs: number;
+    /** How long creating the PO line may keep trying (daily budget, outage) before staff must step in. */
+    almaGiveUpAfterMs: number;
+  };
+}
+
+export type ValidationOutcome = { ok: true; plan: OrderPlan } | { ok: false; problems: Problem[] };
+
+/** Where a piece of news came from: a vendor file, and the place in it. */
+export interface NewsSource {
+  file: string;
+  sha256?: string;
+  message?: string;
+  segment?: number;
+}
+
+export type VendorStatus =
+  | 'accepted'
+  | 'changed'
+  | 'backordered'
+  | 'not-yet-published'
+  | 'out-of-print'
+  | 'cancelled'
+  | 'not-accepted'
+  | 'shipped'
+  | 'on-hold'
+  | 'unknown';
+
+export interface VendorStatusNews {
+  status: VendorStatus;
+  statusText: string;
+  expectedDate?: string;
+  quantityShipped?: number;
+  quantityBackordered?: number;
+  source: NewsSource;
+}
+
+export interface InvoiceNews {
+  invoiceNumber: string;
+  kind: 'invoice' | 'credit-note' | 'debit-note';
+  quantity: number;
+  unitPrice?: string;
+  lineAmount?: string;
+  currency?: string;
+  /** Differences against the order found by the EDI workflow (quantity, price beyond tolerance, currency). */
+  mismatches: string[];
+  source: NewsSource;
+}
+
+export interface RecordOverlaidNews {
+  mmsId: string;
+  source: NewsSource;
+}
+
+export interface CancelRequest {
+  reason?: string;
+  comment?: string;
+  by?: string;
+}
+
+export interface HistoryEntry {
+  at: string;
+  event: string;
+  detail?: string;
+}
+
+export interface OrderError {
+  kind: string;
+  message: string;
+  code?: string;
+  trackingId?: string;
+}
+
+export interface OrderStatus {
+  workflowId: string;
+  account: string;
+  orderId: string;
+  stage: Stage;
+  poLine?: string;
+  mmsId?: string;
+  alerts: Alert[];
+  problems?: Problem[];
+  error?: OrderError;
+  vendorStatus?: VendorStatusNews;
+  invoices: InvoiceNews[];
+  quantityOrdered?: number;
+  quantityInvoiced: number;
+  recordOverlaid: boolean;
+  history: HistoryEntry[];
+}
+
+export function orderWorkflowId(account: string, orderId: string): string {
+  return `order:${account}:${orderId}`;
+}
+
+/** The task queue of an institution's Alma activities, beside the worker's main task queue. */
+export function almaTaskQueue(mainTaskQueue: string, institution: string): string {
+  return `${mainTaskQueue}.alma.${institution}`;
+}
