@@ -170,6 +170,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     { key: OrderStage, value: 'VALIDATING' },
   ]);
   note('received');
+  note('stage VALIDATING');
 
   // --- VALIDATING ---
   const outcome = await validateOrderActivity(input.order);

@@ -1,0 +1,139 @@
+/** A vendor folder on an FTP server (basic-ftp; passive mode, explicit TLS when `secure`). */
+import { Client, FTPError } from 'basic-ftp';
+import { silentLogger, type Logger } from '../logging';
+import { assertSafeRemoteName, remoteNameProblem, type RejectedName } from './safe-name';
+import { scrubber } from './scrub';
+import {
+  ARCHIVE_DIR,
+  FileStoreError,
+  fileListing,
+  type FileListing,
+  type FileStore,
+  type RemoteFile,
+} from './store';
+import { writeAtomically } from './write-local';
+
+export interface FtpStoreOptions {
+  host: string;
+  port?: number;
+  user: string;
+  password: string;
+  /** The vendor's folder on the server (default "/"). */
+  dir?: string;
+  /** Explicit FTPS (AUTH TLS) for control and data connections. */
+  secure?: boolean;
+  /** Milliseconds for connecting and for each reply (default 15000). */
+  timeout?: number;
+  logger?: Logger;
+}
+
+export class FtpFileStore implements FileStore {
+  private client?: Client;
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly where: string;
+  private readonly scrub: (t: string) => string;
+  private readonly logger: Logger;
+
+  constructor(private readonly opts: FtpStoreOptions) {
+    this.where = `ftp://${opts.user}@${opts.host}:${opts.port ?? 21}${opts.dir ?? '/'}`;
+    this.scrub = scrubber(opts.password);
+    this.logger = opts.logger ?? silentLogger;
+  }
+
+  private async connected(): Promise<Client> {
+    if (this.client && !this.client.closed) return this.client;
+    const client = new Client(this.opts.timeout ?? 15_000);
+    try {
+      await client.access({
+        host: this.opts.host,
+        port: this.opts.port ?? 21,
+        user: this.opts.user,
+        password: this.opts.password,
+        secure: this.opts.secure ?? false,
+      });
+      await client.cd(this.opts.dir ?? '/');
+    } catch (e) {
+      client.close();
+      throw e;
+    }
+    this.client = client;
+    return client;
+  }
+
+  /** One operation at a time on the one control connection; errors name the server, never the password. */
+  private run<T>(what: string, op: (c: Client) => Promise<T>): Promise<T> {
+    const next = this.chain.then(async () => {
+      try {
+        return await op(await this.connected());
+      } catch (e) {
+        if (e instanceof FileStoreError) throw e;
+        const code = e instanceof FTPError ? e.code : (e as NodeJS.ErrnoException).code;
+        // A broken connection is reopened by the next operation.
+        if (!(e instanceof FTPError)) this.client?.close();
+        throw new FileStoreError(this.scrub(`${this.where}: ${what}: ${(e as Error).message}`), code);
+      }
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  list(): Promise<FileListing> {
+    return this.run('list', async (c) => {
+      const files: RemoteFile[] = [];
+      const rejected: RejectedName[] = [];
+      for (const f of await c.list()) {
+        if (!f.isFile) continue;
+        const problem = remoteNameProblem(f.name);
+        if (problem) rejected.push({ name: f.name, reason: problem });
+        else files.push({ name: f.name, size: f.size, modifiedAt: f.modifiedAt });
+      }
+      if (rejected.length)
+        this.logger.warn({ where: this.where, rejected }, 'unsafe vendor file names skipped');
+      return fileListing(files, rejected);
+    });
+  }
+
+  async download(name: string, localPath: string): Promise<void> {
+    assertSafeRemoteName(name);
+    return this.run(`download ${name}`, async (c) => {
+      await writeAtomically(localPath, (tmp) => c.downloadTo(tmp, name));
+    });
+  }
+
+  private async archiveNames(c: Client): Promise<string[]> {
+    try {
+      return (await c.list(ARCHIVE_DIR))
+        .filter((f) => f.isFile && !remoteNameProblem(f.name))
+        .map((f) => f.name)
+        .sort();
+    } catch (e) {
+      if (e instanceof FTPError && e.code === 550) return [];
+      throw e;
+    }
+  }
+
+  async archive(name: string, archivedName: string): Promise<void> {
+    assertSafeRemoteName(name);
+    assertSafeRemoteName(archivedName, 'archive name');
+    return this.run(`archive ${name}`, async (c) => {
+      const here = (await c.list()).some((f) => f.isFile && f.name === name);
+      if ((await this.archiveNames(c)).includes(archivedName)) {
+        if (!here) return; // archived by an earlier attempt
+        throw new FileStoreError(`${this.where}: ${ARCHIVE_DIR}/${archivedName} already exists`, 'EEXIST');
+      }
+      const res = await c.sendIgnoringError(`MKD ${ARCHIVE_DIR}`);
+      if (res.code >= 400) this.logger.debug({ where: this.where, code: res.code }, 'archive folder exists');
+      await c.rename(name, `${ARCHIVE_DIR}/${archivedName}`);
+    });
+  }
+
+  listArchive(): Promise<string[]> {
+    return this.run('list archive', (c) => this.archiveNames(c));
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    this.client?.close();
+    this.client = undefined;
+  }
+}

@@ -1,0 +1,106 @@
+/** A vendor folder on local disk (the embedded default and `npm start`). */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, lstat, mkdir, readdir, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import {
+  ARCHIVE_DIR,
+  FileStoreError,
+  fileListing,
+  type FileListing,
+  type FileStore,
+  type RemoteFile,
+} from './store';
+import { assertSafeRemoteName, remoteNameProblem, type RejectedName } from './safe-name';
+import { writeAtomically } from './write-local';
+
+function errCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException).code;
+}
+
+export class LocalFileStore implements FileStore {
+  private readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = path.resolve(dir);
+  }
+
+  private file(name: string, sub?: string): string {
+    assertSafeRemoteName(name, sub ? 'archive name' : 'file name');
+    return sub ? path.join(this.dir, sub, name) : path.join(this.dir, name);
+  }
+
+  async list(): Promise<FileListing> {
+    const files: RemoteFile[] = [];
+    const rejected: RejectedName[] = [];
+    for (const entry of await readdir(this.dir, { withFileTypes: true })) {
+      // Symbolic links could point anywhere on this machine: only plain files count.
+      if (!entry.isFile()) continue;
+      const problem = remoteNameProblem(entry.name);
+      if (problem) {
+        rejected.push({ name: entry.name, reason: problem });
+        continue;
+      }
+      const st = await lstat(path.join(this.dir, entry.name)).catch(() => null);
+      if (st?.isFile()) files.push({ name: entry.name, size: st.size, modifiedAt: new Date(st.mtimeMs) });
+    }
+    return fileListing(files, rejected);
+  }
+
+  async download(name: string, localPath: string): Promise<void> {
+    const src = this.file(name);
+    const st = await lstat(src).catch((e: unknown) => {
+      throw new FileStoreError(`${this.dir}: cannot read ${name}: ${errCode(e) ?? 'error'}`, errCode(e));
+    });
+    if (!st.isFile()) throw new FileStoreError(`${this.dir}: ${name} is not a regular file`);
+    await writeAtomically(localPath, (tmp) =>
+      pipeline(createReadStream(src), createWriteStream(tmp, { flags: 'wx' })),
+    );
+  }
+
+  async archive(name: string, archivedName: string): Promise<void> {
+    const src = this.file(name);
+    const dest = this.file(archivedName, ARCHIVE_DIR);
+    await mkdir(path.dirname(dest), { recursive: true });
+    // link + unlink rather than rename: link fails if the archive already holds that name (no overwrite).
+    try {
+      await link(src, dest);
+    } catch (e) {
+      const code = errCode(e);
+      const srcExists = await lstat(src).then(
+        () => true,
+        () => false,
+      );
+      const destExists = await lstat(dest).then(
+        () => true,
+        () => false,
+      );
+      if (!srcExists && destExists) return; // archived by an earlier attempt
+      if (code === 'EEXIST')
+        throw new FileStoreError(`${this.dir}: archive/${archivedName} already exists`, code);
+      if (code === 'EPERM' || code === 'EXDEV') {
+        if (destExists)
+          throw new FileStoreError(`${this.dir}: archive/${archivedName} already exists`, 'EEXIST');
+        await rename(src, dest);
+        return;
+      }
+      throw new FileStoreError(`${this.dir}: cannot archive ${name}: ${code ?? 'error'}`, code);
+    }
+    await unlink(src);
+  }
+
+  async listArchive(): Promise<string[]> {
+    const entries = await readdir(path.join(this.dir, ARCHIVE_DIR), { withFileTypes: true }).catch(
+      (e: unknown) => {
+        if (errCode(e) === 'ENOENT') return [];
+        throw e;
+      },
+    );
+    return entries
+      .filter((e) => e.isFile() && !remoteNameProblem(e.name))
+      .map((e) => e.name)
+      .sort();
+  }
+
+  async close(): Promise<void> {}
+}

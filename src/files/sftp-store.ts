@@ -1,0 +1,141 @@
+/** A vendor folder on an SFTP server (ssh2-sftp-client). */
+import SftpClient from 'ssh2-sftp-client';
+import { silentLogger, type Logger } from '../logging';
+import { assertSafeRemoteName, remoteNameProblem, type RejectedName } from './safe-name';
+import { scrubber } from './scrub';
+import {
+  ARCHIVE_DIR,
+  FileStoreError,
+  fileListing,
+  type FileListing,
+  type FileStore,
+  type RemoteFile,
+} from './store';
+import { writeAtomically } from './write-local';
+
+export interface SftpStoreOptions {
+  host: string;
+  port?: number;
+  user: string;
+  password?: string;
+  /** An OpenSSH or PEM private key (the text, not a path). */
+  privateKey?: string;
+  dir?: string;
+  /** Milliseconds for the SSH handshake (default 15000). */
+  timeout?: number;
+  logger?: Logger;
+}
+
+export class SftpFileStore implements FileStore {
+  private client?: SftpClient;
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly where: string;
+  private readonly dir: string;
+  private readonly scrub: (t: string) => string;
+  private readonly logger: Logger;
+
+  constructor(private readonly opts: SftpStoreOptions) {
+    this.dir = (opts.dir ?? '/').replace(/\/+$/, '') || '/';
+    this.where = `sftp://${opts.user}@${opts.host}:${opts.port ?? 22}${this.dir}`;
+    this.scrub = scrubber(opts.password, opts.privateKey);
+    this.logger = opts.logger ?? silentLogger;
+  }
+
+  private path(...names: string[]): string {
+    return [this.dir === '/' ? '' : this.dir, ...names].join('/') || '/';
+  }
+
+  private async connected(): Promise<SftpClient> {
+    if (this.client) return this.client;
+    const client = new SftpClient('rto');
+    await client.connect({
+      host: this.opts.host,
+      port: this.opts.port ?? 22,
+      username: this.opts.user,
+      password: this.opts.password,
+      privateKey: this.opts.privateKey,
+      readyTimeout: this.opts.timeout ?? 15_000,
+    });
+    // A dropped connection is reopened by the next operation.
+    client.on('close', () => {
+      if (this.client === client) this.client = undefined;
+    });
+    this.client = client;
+    return client;
+  }
+
+  private run<T>(what: string, op: (c: SftpClient) => Promise<T>): Promise<T> {
+    const next = this.chain.then(async () => {
+      try {
+        return await op(await this.connected());
+      } catch (e) {
+        if (e instanceof FileStoreError) throw e;
+        const code = (e as { code?: string | number }).code;
+        throw new FileStoreError(this.scrub(`${this.where}: ${what}: ${(e as Error).message}`), code);
+      }
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  list(): Promise<FileListing> {
+    return this.run('list', async (c) => {
+      const files: RemoteFile[] = [];
+      const rejected: RejectedName[] = [];
+      for (const f of await c.list(this.dir)) {
+        if (f.type !== '-') continue;
+        const problem = remoteNameProblem(f.name);
+        if (problem) rejected.push({ name: f.name, reason: problem });
+        else
+          files.push({
+            name: f.name,
+            size: f.size,
+            modifiedAt: f.modifyTime ? new Date(f.modifyTime) : undefined,
+          });
+      }
+      if (rejected.length)
+        this.logger.warn({ where: this.where, rejected }, 'unsafe vendor file names skipped');
+      return fileListing(files, rejected);
+    });
+  }
+
+  async download(name: string, localPath: string): Promise<void> {
+    assertSafeRemoteName(name);
+    return this.run(`download ${name}`, async (c) => {
+      await writeAtomically(localPath, (tmp) => c.get(this.path(name), tmp));
+    });
+  }
+
+  private async archiveNames(c: SftpClient): Promise<string[]> {
+    if ((await c.exists(this.path(ARCHIVE_DIR))) !== 'd') return [];
+    return (await c.list(this.path(ARCHIVE_DIR)))
+      .filter((f) => f.type === '-' && !remoteNameProblem(f.name))
+      .map((f) => f.name)
+      .sort();
+  }
+
+  async archive(name: string, archivedName: string): Promise<void> {
+    assertSafeRemoteName(name);
+    assertSafeRemoteName(archivedName, 'archive name');
+    return this.run(`archive ${name}`, async (c) => {
+      const here = (await c.exists(this.path(name))) === '-';
+      if ((await this.archiveNames(c)).includes(archivedName)) {
+        if (!here) return; // archived by an earlier attempt
+        throw new FileStoreError(`${this.where}: ${ARCHIVE_DIR}/${archivedName} already exists`, 'EEXIST');
+      }
+      if ((await c.exists(this.path(ARCHIVE_DIR))) !== 'd') await c.mkdir(this.path(ARCHIVE_DIR), false);
+      await c.rename(this.path(name), this.path(ARCHIVE_DIR, archivedName));
+    });
+  }
+
+  listArchive(): Promise<string[]> {
+    return this.run('list archive', (c) => this.archiveNames(c));
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    const c = this.client;
+    this.client = undefined;
+    if (c) await c.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,45 @@
+/** Where a vendor posts files (EDI invoices and status, MARC records): a folder on FTP, SFTP or local disk. */
+import type { RejectedName } from './safe-name';
+
+export interface RemoteFile {
+  name: string;
+  size: number;
+  modifiedAt?: Date;
+}
+
+/** The regular files of the folder, plus the names refused as unsafe (reported, never used). */
+export type FileListing = RemoteFile[] & { rejected: RejectedName[] };
+
+export function fileListing(files: RemoteFile[], rejected: RejectedName[]): FileListing {
+  files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return Object.assign(files, { rejected });
+}
+
+/** The sub-folder processed files are moved to. */
+export const ARCHIVE_DIR = 'archive';
+
+export interface FileStore {
+  /** Regular files in the folder (not the archive sub-folder); unsafe names are in `.rejected`. */
+  list(): Promise<FileListing>;
+  /** Copies the remote file to `localPath` (written under a temporary name, then renamed). */
+  download(name: string, localPath: string): Promise<void>;
+  /**
+   * Moves the file into `archive/archivedName` on the server, creating the folder. Done again after it
+   * succeeded (a retried activity) it does nothing; it never overwrites a different archived file.
+   */
+  archive(name: string, archivedName: string): Promise<void>;
+  /** Names of the files in the archive sub-folder. */
+  listArchive(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** A store operation that failed; the message names the store and file, never a password. */
+export class FileStoreError extends Error {
+  override name = 'FileStoreError';
+  constructor(
+    message: string,
+    readonly code?: string | number,
+  ) {
+    super(message);
+  }
+}

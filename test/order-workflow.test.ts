@@ -1,0 +1,183 @@
+/**
+ * The order workflow on the real Temporal server, against the Alma sandbox over HTTP and a real SMTP server.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { invoiceSignal, recordOverlaidSignal, vendorStatusSignal } from '../src/workflows/order-messages';
+import { exampleOrder, startSystem, type TestSystem } from './harness/system';
+import { sharedPath } from './harness/shared';
+
+jest.setTimeout(120_000);
+
+let sys: TestSystem;
+const run = Date.now().toString(36);
+const id = (name: string) => `T-${run}-${name}`;
+
+beforeAll(async () => {
+  sys = await startSystem({
+    configure: (raw) => {
+      // A fund the library configured but Alma does not know yet: Alma puts such a PO line In Review.
+      raw.accounts['UNIV-MAIN']!.funds!.push('NEWFUND01');
+      // Deadlines short enough to see every alert within a test.
+      raw.accounts['UNIV-LAW']!.followUp = {
+        firstLookDelay: '50ms',
+        bibPollInterval: '100ms',
+        bibPollTimeout: '20s',
+        statusWithin: '1500ms',
+        invoiceWithin: '2s',
+        recordWithin: '2500ms',
+        followAtMost: '6s',
+      };
+    },
+  });
+});
+
+afterAll(async () => {
+  await sys?.stop();
+});
+
+const source = { file: 'test.edi', sha256: 'x' };
+
+describe('an order from Express Checkout to completion', () => {
+  test('validates, creates one PO line, links the brief bib, emails the librarian, follows up and completes', async () => {
+    const orderId = id('LIFE');
+    const order = exampleOrder('print-single-fund.json', orderId);
+    const placed = await sys.orders.placeOrder(order);
+    expect(placed.outcome).toBe('started');
+    const following = await sys.orders.waitForStage('UNIV-MAIN', orderId, 'FOLLOWING_UP', { timeoutMs: 60_000 });
+    expect(following.stage).toBe('FOLLOWING_UP');
+    expect(following.poLine).toMatch(/^POL-/);
+    expect(following.mmsId).toMatch(/^\d+$/);
+
+    // Alma has exactly that PO line, with the order's data.
+    const state = await sys.sandboxState();
+    const lines = state.poLines.filter((p) => p.vendor_reference_number === orderId);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.number).toBe(following.poLine);
+
+    // The librarian's confirmation reached the SMTP server, naming the PO line.
+    const mails = (await sys.catcher.messages()).filter((m) => m.raw.includes(orderId));
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.to).toContain('ana.lopez@univ.example.edu');
+    expect(mails[0]!.raw).toContain(following.poLine!);
+
+    const handle = sys.orders.handle('UNIV-MAIN', orderId);
+    await handle.signal(vendorStatusSignal, { status: 'accepted', statusText: 'accepted by the vendor', source });
+    await handle.signal(invoiceSignal, { invoiceNumber: 'INV-1', kind: 'invoice', quantity: 1, unitPrice: '59.99', currency: 'USD', mismatches: [], source });
+    await handle.signal(recordOverlaidSignal, { mmsId: following.mmsId!, source });
+    const result = await handle.result();
+    expect(result.stage).toBe('COMPLETED');
+    expect(result.alerts).toEqual([]);
+    expect(result.history.map((h) => h.event)).toEqual(
+      expect.arrayContaining(['stage VALIDATING', 'stage ORDERING', 'stage AWAITING_BIB', 'stage CONFIRMING', 'stage FOLLOWING_UP', 'stage COMPLETED']),
+    );
+    // Search attributes staff filter on.
+    // Search attributes staff filter on (visibility is eventually consistent: look a few times).
+    let listed: string[] = [];
+    for (let i = 0; i < 40 && !listed.includes(orderId); i++) {
+      listed = (await sys.orders.listOrders({ account: 'UNIV-MAIN', stage: 'COMPLETED' })).map((o) => o.orderId);
+      if (!listed.includes(orderId)) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(listed).toContain(orderId);
+  });
+
+  test('a repeated submission returns the first order and creates no second PO line', async () => {
+    const orderId = id('REPEAT');
+    const order = exampleOrder('print-split-funds-rush.json', orderId);
+    const first = await sys.orders.placeOrder(order);
+    const second = await sys.orders.placeOrder(order);
+    expect(first.outcome).toBe('started');
+    expect(second.outcome).toBe('existing');
+    expect(second.workflowId).toBe(first.workflowId);
+    await sys.orders.waitForStage('UNIV-MAIN', orderId, 'FOLLOWING_UP', { timeoutMs: 60_000 });
+    const third = await sys.orders.placeOrder(order);
+    expect(third.outcome).toBe('existing');
+    if (third.outcome === 'existing') expect(third.status.stage).toBe('FOLLOWING_UP');
+    const lines = (await sys.sandboxState()).poLines.filter((p) => p.vendor_reference_number === orderId);
+    expect(lines).toHaveLength(1);
+    await sys.orders.cancelOrder('UNIV-MAIN', orderId, { reason: 'TEST', comment: 'clean up' });
+  });
+
+  test('each deadline raises its alert, and the order ends at the longest follow-up', async () => {
+    const orderId = id('LATE');
+    await sys.orders.placeOrder(exampleOrder('law-library-eur.json', orderId));
+    const handle = sys.orders.handle('UNIV-LAW', orderId);
+    await expect(handle.result()).rejects.toThrow();
+    const s = await sys.orders.getStatus('UNIV-LAW', orderId);
+    expect(s.stage).toBe('FAILED');
+    expect(s.alerts).toEqual(expect.arrayContaining(['STATUS_LATE', 'INVOICE_LATE', 'RECORD_LATE', 'FOLLOW_UP_EXPIRED']));
+    // No confirmation: UNIV-LAW's default is off. Staff got the alerts by mail.
+    const mails = (await sys.catcher.messages()).filter((m) => m.raw.includes(orderId));
+    expect(mails.some((m) => m.subject?.includes('STATUS_LATE'))).toBe(true);
+    expect(mails.every((m) => !m.to?.includes('j.muller'))).toBe(true);
+  });
+});
+
+describe('cancellation', () => {
+  test('before the PO line exists: nothing is created in Alma', async () => {
+    const orderId = id('CANCEL-EARLY');
+    // Hold Alma's POST so the cancellation arrives first.
+    await sys.sandboxPost('/faults', { 'po-lines:GET': { latencyMs: 1500 } });
+    try {
+      await sys.orders.placeOrder(exampleOrder('ebook.json', orderId));
+      const s = await sys.orders.cancelOrder('UNIV-MAIN', orderId, { reason: 'LIBRARY_CANCELLED', comment: 'duplicate' });
+      expect(s.stage).toBe('CANCELLED');
+    } finally {
+      await sys.sandboxPost('/faults', {});
+    }
+    const lines = (await sys.sandboxState()).poLines.filter((p) => p.vendor_reference_number === orderId);
+    expect(lines.filter((l) => l.status?.value !== 'CANCELLED')).toHaveLength(0);
+  });
+
+  test('after the PO line exists: it is cancelled in Alma', async () => {
+    const orderId = id('CANCEL-LATE');
+    await sys.orders.placeOrder(exampleOrder('print-single-fund.json', orderId));
+    const s1 = await sys.orders.waitForStage('UNIV-MAIN', orderId, 'FOLLOWING_UP', { timeoutMs: 60_000 });
+    const s = await sys.orders.cancelOrder('UNIV-MAIN', orderId, { reason: 'LIBRARY_CANCELLED', comment: 'gift copy arrived' });
+    expect(s.stage).toBe('CANCELLED');
+    const line = (await sys.sandboxState()).poLines.find((p) => p.number === s1.poLine);
+    expect(line?.status?.value).toBe('CANCELLED');
+  });
+
+  test('a vendor cancellation ends the order as cancelled', async () => {
+    const orderId = id('VENDOR-CANCEL');
+    await sys.orders.placeOrder(exampleOrder('print-single-fund.json', orderId));
+    const s1 = await sys.orders.waitForStage('UNIV-MAIN', orderId, 'FOLLOWING_UP', { timeoutMs: 60_000 });
+    await sys.orders.handle('UNIV-MAIN', orderId).signal(vendorStatusSignal, { status: 'cancelled', statusText: 'cancelled: unable to supply', source });
+    const result = await sys.orders.handle('UNIV-MAIN', orderId).result();
+    expect(result.stage).toBe('CANCELLED');
+    expect(result.alerts).toContain('VENDOR_CANCELLED');
+    const line = (await sys.sandboxState()).poLines.find((p) => p.number === s1.poLine);
+    expect(line?.status?.value).toBe('CANCELLED');
+  });
+});
+
+describe('what Alma says', () => {
+  test('a PO line Alma puts In Review goes on, with an alert staff can filter on', async () => {
+    const orderId = id('REVIEW');
+    // The order is valid for the account, but Alma does not know the fund: Alma's answer is "In Review".
+    const order = exampleOrder('print-single-fund.json', orderId);
+    (order.fundDistribution as { fund: string }[])[0]!.fund = 'NEWFUND01';
+    (order.location as { shelvingLocation: string }).shelvingLocation = 'STACKS';
+    await sys.orders.placeOrder(order);
+    const s = await sys.orders.waitForStage('UNIV-MAIN', orderId, 'FOLLOWING_UP', { timeoutMs: 60_000 });
+    expect(s.stage).toBe('FOLLOWING_UP');
+    expect(s.alerts).toContain('ALMA_IN_REVIEW');
+    await sys.orders.cancelOrder('UNIV-MAIN', orderId, { reason: 'TEST' });
+  });
+
+  test('every invalid example is refused with its problem named, before any workflow or Alma call', async () => {
+    const dir = sharedPath('contract', 'examples', 'invalid');
+    const before = (await sys.sandboxState()).poLines.length;
+    const reasons = readFileSync(path.join(dir, 'REASONS.md'), 'utf8');
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+      const r = await sys.orders.placeOrder(JSON.parse(readFileSync(path.join(dir, file), 'utf8')));
+      expect(r.outcome).toBe('refused');
+      if (r.outcome !== 'refused') continue;
+      const line = reasons.split('\n').find((l) => l.includes(file))!;
+      const expectedPath = /`: (\S+)/.exec(line)![1]!.replace(/:$/, '');
+      expect(r.problems.map((p) => p.path)).toContain(expectedPath);
+    }
+    expect((await sys.sandboxState()).poLines.length).toBe(before);
+  });
+});
