@@ -26,7 +26,7 @@ export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new (require('@temporalio/worker').DefaultLogger)('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+    Runtime.install({ logger: new (require('@temporalio/worker').DefaultLogger)('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
   } catch {
     // already installed in this process
   }

@@ -1,0 +1,303 @@
+/**
+ * A typed client for the Alma REST endpoints this project uses. The key travels only in the Authorization
+ * header; got does not retry (the callers decide, knowing whether a POST may have committed); every failure
+ * is an AlmaError; answers are checked with zod; X-Exl-Api-Remaining is reported on every response.
+ */
+import got, { CancelError, RequestError, type Got, type Method } from 'got';
+import type { ClientRequest } from 'node:http';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { silentLogger } from '../logging';
+import { AlmaError, errorFromResponse, errorFromTransport } from './errors';
+import {
+  bibJsonSchema,
+  bibListSchema,
+  fundListSchema,
+  locationListSchema,
+  poLineListSchema,
+  poLineSchema,
+  vendorSchema,
+  type Bib,
+  type BibJson,
+  type Fund,
+  type Location,
+  type PoLine,
+  type PoLineInput,
+  type Vendor,
+} from './schemas';
+
+export type { Bib, Fund, Location, PoLine, PoLineInput, Vendor };
+
+export interface AlmaClientOptions {
+  /** Base URL ending in /almaws/v1, e.g. https://api-na.hosted.exlibrisgroup.com/almaws/v1. */
+  gateway: string;
+  apiKey: string;
+  timeoutMs?: number;
+  logger?: Logger;
+  /** Called with X-Exl-Api-Remaining (calls left today) after every response that carries it. */
+  onRemaining?: (remaining: number) => void;
+  /** Aborts calls in flight and refuses new ones (an activity's cancellation). */
+  signal?: AbortSignal;
+}
+
+export interface PageOptions {
+  limit?: number;
+  offset?: number;
+  status?: string;
+}
+
+export interface PoLinePage {
+  poLines: PoLine[];
+  total: number;
+}
+
+export interface CancelOptions {
+  reason: string;
+  comment?: string;
+  informVendor?: boolean;
+  /** What happens to the bib: retain (default), delete or suppress. */
+  bib?: 'retain' | 'delete' | 'suppress';
+}
+
+export interface AlmaClient {
+  createPoLine(
+    body: PoLineInput,
+    opts?: { profileCode?: string; requiresManualReview?: boolean },
+  ): Promise<PoLine>;
+  getPoLine(number: string): Promise<PoLine>;
+  searchPoLines(q: string, opts?: PageOptions): Promise<PoLinePage>;
+  listVendorPoLines(vendorCode: string, opts?: PageOptions): Promise<PoLinePage>;
+  cancelPoLine(number: string, opts: CancelOptions): Promise<void>;
+  getBib(mmsId: string): Promise<Bib>;
+  getBibs(mmsIds: string[]): Promise<Bib[]>;
+  putBib(mmsId: string, bibXml: string): Promise<Bib>;
+  listFunds(q?: string): Promise<Fund[]>;
+  getVendor(code: string): Promise<Vendor>;
+  listLocations(library: string): Promise<Location[]>;
+  test(): Promise<void>;
+}
+
+interface CallOptions<T> {
+  searchParams?: Record<string, string>;
+  json?: unknown;
+  xml?: string;
+  schema?: z.ZodType<T>;
+}
+
+const seg = (s: string) => encodeURIComponent(s);
+
+function toBib(raw: BibJson): Bib {
+  return {
+    mmsId: raw.mms_id,
+    marcXml: raw.anies?.[0] ?? '',
+    title: raw.title ?? null,
+    author: raw.author ?? null,
+    isbn: raw.isbn ?? null,
+    raw,
+  };
+}
+
+export function createAlmaClient(opts: AlmaClientOptions): AlmaClient {
+  const logger = opts.logger ?? silentLogger;
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const http: Got = got.extend({
+    prefixUrl: opts.gateway.replace(/\/+$/, ''),
+    headers: { authorization: `apikey ${opts.apiKey}`, accept: 'application/json' },
+    retry: { limit: 0 },
+    timeout: { request: timeoutMs },
+    throwHttpErrors: false,
+    followRedirect: false,
+    responseType: 'text',
+  });
+
+  async function call<T>(method: Method, path: string, o: CallOptions<T> = {}): Promise<T> {
+    const started = Date.now();
+    if (opts.signal?.aborted) {
+      throw errorFromTransport(method, path, { message: 'aborted', sent: false, aborted: true });
+    }
+    const headers: Record<string, string> = {};
+    let body: string | undefined;
+    if (o.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(o.json);
+    } else if (o.xml !== undefined) {
+      headers['content-type'] = 'application/xml';
+      body = o.xml;
+    }
+    const request = http(path.slice(1), {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      ...(o.searchParams ? { searchParams: o.searchParams } : {}),
+    });
+    // Whether the request left completely: from then on Alma may process it whatever happens to us.
+    let sent = false;
+    request.on('request', (req: ClientRequest) => req.once('finish', () => (sent = true)));
+    const abort = () => request.cancel();
+    opts.signal?.addEventListener('abort', abort, { once: true });
+    let res;
+    try {
+      res = await request;
+    } catch (e) {
+      // Keep only safe facts: got's error holds the request options, headers included.
+      const err = e as Partial<RequestError>;
+      const failure = errorFromTransport(method, path, {
+        code: typeof err.code === 'string' ? err.code : undefined,
+        message: String(err.message ?? e),
+        sent,
+        aborted: e instanceof CancelError || opts.signal?.aborted === true,
+      });
+      logger.debug({ method, path, ms: Date.now() - started, error: failure.message }, 'alma call failed');
+      throw failure;
+    } finally {
+      opts.signal?.removeEventListener('abort', abort);
+    }
+    const remainingHeader = res.headers['x-exl-api-remaining'];
+    const remaining = typeof remainingHeader === 'string' ? Number(remainingHeader) : NaN;
+    if (Number.isFinite(remaining)) opts.onRemaining?.(remaining);
+    logger.debug(
+      {
+        method,
+        path,
+        status: res.statusCode,
+        ms: Date.now() - started,
+        ...(Number.isFinite(remaining) ? { remaining } : {}),
+      },
+      'alma call',
+    );
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      throw errorFromResponse(method, path, res.statusCode, res.body);
+    }
+    if (!o.schema) return undefined as T;
+    let data: unknown;
+    try {
+      data = JSON.parse(res.body);
+    } catch {
+      throw unexpected(method, path, res.statusCode, 'the answer is not JSON');
+    }
+    const parsed = o.schema.safeParse(data);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw unexpected(
+        method,
+        path,
+        res.statusCode,
+        `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  /** A success status with a body we cannot use: a write may still have happened. */
+  function unexpected(method: string, path: string, status: number, why: string): AlmaError {
+    return new AlmaError(`Alma ${method} ${path}: unexpected answer (${why})`, {
+      kind: 'server',
+      method,
+      path,
+      status,
+      retryable: false,
+      ambiguous: method !== 'GET',
+    });
+  }
+
+  const page = (o: PageOptions = {}) => ({
+    limit: String(o.limit ?? 100),
+    offset: String(o.offset ?? 0),
+    ...(o.status ? { status: o.status } : {}),
+  });
+
+  return {
+    createPoLine(body, o = {}) {
+      return call('POST', '/acq/po-lines', {
+        json: body,
+        schema: poLineSchema,
+        searchParams: {
+          ...(o.profileCode ? { profile_code: o.profileCode } : {}),
+          ...(o.requiresManualReview !== undefined
+            ? { requires_manual_review: String(o.requiresManualReview) }
+            : {}),
+        },
+      });
+    },
+    getPoLine(number) {
+      return call('GET', `/acq/po-lines/${seg(number)}`, { schema: poLineSchema });
+    },
+    async searchPoLines(q, o) {
+      const r = await call('GET', '/acq/po-lines', {
+        searchParams: { q, ...page(o) },
+        schema: poLineListSchema,
+      });
+      return { poLines: r.po_line ?? [], total: r.total_record_count };
+    },
+    async listVendorPoLines(vendorCode, o) {
+      const r = await call('GET', `/acq/vendors/${seg(vendorCode)}/po-lines`, {
+        searchParams: page(o),
+        schema: poLineListSchema,
+      });
+      return { poLines: r.po_line ?? [], total: r.total_record_count };
+    },
+    async cancelPoLine(number, o) {
+      await call('DELETE', `/acq/po-lines/${seg(number)}`, {
+        searchParams: {
+          reason: o.reason,
+          ...(o.comment ? { comment: o.comment } : {}),
+          inform_vendor: String(o.informVendor ?? false),
+          bib: o.bib ?? 'retain',
+        },
+      });
+    },
+    async getBib(mmsId) {
+      return toBib(await call('GET', `/bibs/${seg(mmsId)}`, { schema: bibJsonSchema }));
+    },
+    async getBibs(mmsIds) {
+      const out: Bib[] = [];
+      for (let i = 0; i < mmsIds.length; i += 100) {
+        const chunk = mmsIds.slice(i, i + 100);
+        const r = await call('GET', '/bibs', {
+          searchParams: { mms_id: chunk.join(',') },
+          schema: bibListSchema,
+        });
+        out.push(...(r.bib ?? []).map(toBib));
+      }
+      return out;
+    },
+    async putBib(mmsId, bibXml) {
+      return toBib(
+        await call('PUT', `/bibs/${seg(mmsId)}`, {
+          xml: bibXml,
+          schema: bibJsonSchema,
+          searchParams: {
+            validate: 'false',
+            override_warning: 'true',
+            override_lock: 'true',
+            stale_version_check: 'false',
+            check_match: 'false',
+          },
+        }),
+      );
+    },
+    async listFunds(q) {
+      const funds: Fund[] = [];
+      for (let offset = 0; ; offset += 100) {
+        const r = await call('GET', '/acq/funds', {
+          searchParams: { mode: 'POL', limit: '100', offset: String(offset), ...(q ? { q } : {}) },
+          schema: fundListSchema,
+        });
+        funds.push(...(r.fund ?? []));
+        if (!r.fund?.length || offset + 100 >= r.total_record_count) return funds;
+      }
+    },
+    getVendor(code) {
+      return call('GET', `/acq/vendors/${seg(code)}`, { schema: vendorSchema });
+    },
+    async listLocations(library) {
+      const r = await call('GET', `/conf/libraries/${seg(library)}/locations`, {
+        schema: locationListSchema,
+      });
+      return r.location ?? [];
+    },
+    async test() {
+      await call('GET', '/acq/test');
+    },
+  };
+}

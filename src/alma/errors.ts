@@ -1,0 +1,176 @@
+/**
+ * Every failure of an Alma call as one error type: what kind it is, Alma's code and tracking id, whether a
+ * retry can help, and whether the request may have been processed anyway (`ambiguous`: a POST must then
+ * look before it posts again). It holds no request options, headers or cause, so the key cannot leak
+ * into logs or Temporal histories through it.
+ */
+import { findElement, parseXml, textOf } from './xml';
+
+export type AlmaErrorKind =
+  'invalid-request' | 'unauthorised' | 'rate-limited' | 'daily-budget' | 'not-found' | 'server' | 'network';
+
+export interface AlmaErrorFields {
+  kind: AlmaErrorKind;
+  method: string;
+  path: string;
+  status?: number;
+  code?: string;
+  trackingId?: string;
+  retryable: boolean;
+  ambiguous: boolean;
+}
+
+export class AlmaError extends Error {
+  override name = 'AlmaError';
+  readonly kind: AlmaErrorKind;
+  readonly method: string;
+  readonly path: string;
+  readonly status?: number;
+  readonly code?: string;
+  readonly trackingId?: string;
+  readonly retryable: boolean;
+  readonly ambiguous: boolean;
+
+  constructor(message: string, f: AlmaErrorFields) {
+    super(message);
+    this.kind = f.kind;
+    this.method = f.method;
+    this.path = f.path;
+    if (f.status !== undefined) this.status = f.status;
+    if (f.code !== undefined) this.code = f.code;
+    if (f.trackingId !== undefined) this.trackingId = f.trackingId;
+    this.retryable = f.retryable;
+    this.ambiguous = f.ambiguous;
+  }
+
+  toJSON() {
+    return {
+      name: this.name,
+      message: this.message,
+      kind: this.kind,
+      method: this.method,
+      path: this.path,
+      status: this.status,
+      code: this.code,
+      trackingId: this.trackingId,
+      retryable: this.retryable,
+      ambiguous: this.ambiguous,
+    };
+  }
+}
+
+/**
+ * Codes meaning "no such thing": PO line (401871), bib (33007); 402880 (vendor) and 402221 (library) are
+ * the sandbox's, UNCONFIRMED for real Alma.
+ */
+export const NOT_FOUND_CODES = new Set(['401871', '33007', '402880', '402221']);
+
+export interface ParsedAlmaError {
+  code?: string;
+  message?: string;
+  trackingId?: string;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
+
+function clip(text: string, max = 300): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length > max ? `${t.slice(0, max)}…` : t;
+}
+
+/** Reads Alma's error envelope from a JSON, XML, HTML or plain-text body. */
+export function parseErrorBody(body: string): ParsedAlmaError {
+  const text = body.trim();
+  if (!text) return {};
+  if (text.startsWith('{')) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      const root = isObj(parsed) && isObj(parsed.web_service_result) ? parsed.web_service_result : parsed;
+      const list = isObj(root) && isObj(root.errorList) ? root.errorList.error : undefined;
+      // A single error may come as an object rather than an array.
+      const first = Array.isArray(list) ? list[0] : list;
+      if (isObj(first)) {
+        return {
+          code: str(first.errorCode),
+          message: str(first.errorMessage),
+          trackingId: str(first.trackingId),
+        };
+      }
+    } catch {
+      // not JSON after all: fall through to text
+    }
+    return { message: clip(text) };
+  }
+  if (text.startsWith('<')) {
+    try {
+      const root = parseXml(text);
+      const error = findElement(root, 'error');
+      if (error) {
+        const field = (name: string) => {
+          const v = textOf(findElement(error, name)).trim();
+          return v || undefined;
+        };
+        return { code: field('errorCode'), message: field('errorMessage'), trackingId: field('trackingId') };
+      }
+      return { message: clip(textOf(root)) };
+    } catch {
+      // HTML is rarely well-formed XML: keep its text
+      return { message: clip(text.replace(/<[^>]*>/g, ' ')) };
+    }
+  }
+  return { message: clip(text) };
+}
+
+/** The error for an HTTP answer that is not a success. */
+export function errorFromResponse(method: string, path: string, status: number, body: string): AlmaError {
+  const p = parseErrorBody(body);
+  const base = { method, path, status, code: p.code, trackingId: p.trackingId };
+  let kind: AlmaErrorKind;
+  let retryable = false;
+  let ambiguous = false;
+  if (p.code === 'UNAUTHORIZED' || status === 401 || status === 403) kind = 'unauthorised';
+  else if (p.code === 'DAILY_THRESHOLD') kind = 'daily-budget';
+  else if (p.code === 'PER_SECOND_THRESHOLD' || status === 429) {
+    // Rejected before processing: safe to retry after a pause.
+    kind = 'rate-limited';
+    retryable = true;
+  } else if ((p.code && NOT_FOUND_CODES.has(p.code)) || status === 404) kind = 'not-found';
+  else if (status >= 500) {
+    // Alma may have done the work before failing: a POST must look before it retries.
+    kind = 'server';
+    retryable = true;
+    ambiguous = true;
+  } else kind = 'invalid-request';
+  const what = p.code
+    ? `${p.code} ${p.message ?? ''}`.trim()
+    : `HTTP ${status}${p.message ? ` ${p.message}` : ''}`;
+  const tracking = p.trackingId ? ` (tracking id ${p.trackingId})` : '';
+  return new AlmaError(`Alma ${method} ${path}: ${what}${tracking}`, { ...base, kind, retryable, ambiguous });
+}
+
+/** Only what is safe to keep from a transport error: its code, message and whether the request went out. */
+export interface TransportFailure {
+  code?: string;
+  message: string;
+  /** The request was completely sent: Alma may have processed it. */
+  sent: boolean;
+  /** Aborted by the caller's signal (an activity cancellation), not by the network. */
+  aborted: boolean;
+}
+
+export function errorFromTransport(method: string, path: string, t: TransportFailure): AlmaError {
+  const reason = t.aborted
+    ? 'request aborted'
+    : `network error ${t.code ?? ''} ${t.message}`.replace(/\s+/g, ' ');
+  const after = t.sent ? ' after the request was sent (Alma may have processed it)' : '';
+  return new AlmaError(`Alma ${method} ${path}: ${reason.trim()}${after}`, {
+    kind: 'network',
+    method,
+    path,
+    retryable: !t.aborted,
+    ambiguous: t.sent,
+  });
+}

@@ -1,0 +1,124 @@
+/** Bib endpoints: read one or many, and the swap-all PUT (XML only). */
+import { findElement, parseXml } from '../../alma/xml';
+import { AlmaFault, toXml, XML_DECL } from './render';
+import { marcTimestamp, recordFromXml, recordIsbns, recordToXml, setControlField, summarise } from './marc';
+import { almaDate, type InstitutionState, type StoredBib } from './state';
+import type { Answer, Ctx } from './types';
+
+const RAW_XML = new Set(['record']);
+
+export function bibJson(bib: StoredBib, apiBase: string, view: string | null): Record<string, unknown> {
+  const rec = recordFromXml(parseXml(bib.recordXml));
+  const s = summarise(rec);
+  const out: Record<string, unknown> = {
+    mms_id: bib.mmsId,
+    record_format: 'marc21',
+    linked_record_id: { value: null, type: null },
+    title: s.title,
+    author: s.author,
+    issn: s.issn,
+    isbn: s.isbn,
+    network_number: s.network_number,
+    place_of_publication: s.place_of_publication,
+    date_of_publication: s.date_of_publication,
+    publisher_const: s.publisher_const,
+    holdings: { value: null, link: `${apiBase}/bibs/${bib.mmsId}/holdings` },
+    created_by: bib.createdBy,
+    created_date: bib.createdDate,
+    last_modified_by: bib.lastModifiedBy,
+    last_modified_date: bib.lastModifiedDate,
+    suppress_from_publishing: 'false',
+    suppress_from_external_search: 'false',
+    sync_with_oclc: 'NONE',
+    sync_with_libraries_australia: 'NONE',
+    originating_system: 'ILS',
+    originating_system_id: bib.mmsId,
+  };
+  // Alma's JSON carries the MARCXML as a string claiming UTF-16 although it is not.
+  if (view !== 'brief') out.anies = [`<?xml version="1.0" encoding="UTF-16"?>${bib.recordXml}`];
+  out.requests = null;
+  out.link = `${apiBase}/bibs/${bib.mmsId}`;
+  return out;
+}
+
+/** XML form: the same data with the record inline instead of in `anies`. */
+function bibXmlBody(json: Record<string, unknown>, bib: StoredBib, view: string | null): string {
+  const { anies: _anies, holdings, ...rest } = json;
+  const fields = { ...rest, holdings: { value: null, link: (holdings as { link: string }).link } };
+  if (view !== 'brief') (fields as Record<string, unknown>).record = bib.recordXml;
+  return toXml('bib', fields, RAW_XML);
+}
+
+function checkMmsId(id: string): void {
+  if (!/^\d+$/.test(id)) throw new AlmaFault(400, '402204', `Input parameters mmsId ${id} is not numeric.`);
+}
+
+function findBib(inst: InstitutionState, id: string): StoredBib {
+  checkMmsId(id);
+  const bib = inst.bibs[id];
+  if (!bib) throw new AlmaFault(400, '33007', `No bibliographic record found for MMS id ${id}.`);
+  return bib;
+}
+
+export function getBib(ctx: Ctx, id: string): Answer {
+  const bib = findBib(ctx.inst, id);
+  const view = ctx.query.get('view');
+  const json = bibJson(bib, ctx.apiBase, view);
+  return { status: 200, json, xml: () => XML_DECL + bibXmlBody(json, bib, view) };
+}
+
+export function getBibs(ctx: Ctx): Answer {
+  const param = ctx.query.get('mms_id');
+  if (!param) throw new AlmaFault(400, '401664', 'Mandatory field is missing: mms_id');
+  const ids = param
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (ids.length > 100)
+    throw new AlmaFault(400, '402119', `General Error: at most 100 MMS ids (got ${ids.length}).`);
+  ids.forEach(checkMmsId);
+  const view = ctx.query.get('view');
+  const found = ids.map((id) => ctx.inst.bibs[id]).filter((b): b is StoredBib => b !== undefined);
+  const items = found.map((b) => bibJson(b, ctx.apiBase, view));
+  const json: Record<string, unknown> = items.length
+    ? { bib: items, total_record_count: items.length }
+    : { total_record_count: 0 };
+  return {
+    status: 200,
+    json,
+    xml: () =>
+      `${XML_DECL}<bibs total_record_count="${items.length}">${items
+        .map((j, i) => bibXmlBody(j, found[i]!, view))
+        .join('')}</bibs>`,
+  };
+}
+
+/** Replaces the whole record (swap-all); 001 stays the MMS id and 005 is stamped, as Alma does. */
+export function putBib(ctx: Ctx, id: string): Answer {
+  const bib = findBib(ctx.inst, id);
+  if (/json/i.test(ctx.contentType)) {
+    throw new AlmaFault(400, '60105', 'JSON is not supported for this API. Please use XML.');
+  }
+  let recordEl;
+  try {
+    const root = parseXml(ctx.body);
+    recordEl = root.name === 'bib' ? findElement(root, 'record') : undefined;
+    if (!recordEl) throw new Error('expected <bib><record>…</record></bib>');
+  } catch (e) {
+    throw new AlmaFault(400, '402203', `Input parameters bib XML is not valid: ${(e as Error).message}`);
+  }
+  const rec = recordFromXml(recordEl);
+  if (rec.leader.length !== 24) {
+    throw new AlmaFault(400, '402209', 'Bib record is not valid: the leader must have 24 characters.');
+  }
+  setControlField(rec, '001', id);
+  setControlField(rec, '005', marcTimestamp(new Date(ctx.now)));
+  bib.recordXml = recordToXml(rec);
+  bib.isbns = recordIsbns(rec);
+  bib.lastModifiedBy = 'API';
+  bib.lastModifiedDate = almaDate(ctx.now);
+  ctx.changed();
+  const view = null;
+  const json = bibJson(bib, ctx.apiBase, view);
+  return { status: 200, json, xml: () => XML_DECL + bibXmlBody(json, bib, view) };
+}

@@ -1,0 +1,143 @@
+/**
+ * What the Alma sandbox knows before the first call: institutions (key, thresholds), their vendors,
+ * funds, libraries and locations, and a small catalogue so that ISBN matching can find an existing bib.
+ */
+import type { Config } from '../../config/schema';
+import { resolveSecret } from '../../config/load';
+
+export interface SandboxVendorSeed {
+  code: string;
+  name?: string;
+  accounts: string[];
+}
+
+export interface SandboxInstitutionSeed {
+  code: string;
+  apiKey: string;
+  /** Calls accepted per sliding second. */
+  perSecond: number;
+  /** Calls accepted per UTC day. */
+  daily: number;
+  /** The institution part at the end of MMS ids (Alma's look like 99…06421); derived when absent. */
+  mmsSuffix?: string;
+  vendors: SandboxVendorSeed[];
+  /** Fund codes usable on PO lines (case-sensitive). */
+  funds: string[];
+  /** Library code → its shelving location codes. */
+  libraries: Record<string, string[]>;
+  /** PO line types accepted on creation; a default list when absent. */
+  poLineTypes?: string[];
+  /** The funds' currency (USD when absent). */
+  currency?: string;
+}
+
+export interface CatalogueEntry {
+  title: string;
+  author?: string;
+  isbn?: string;
+  publisher?: string;
+  year?: string;
+  place?: string;
+}
+
+export interface SandboxSeed {
+  institutions: SandboxInstitutionSeed[];
+  /** Bibs every institution starts with; the built-in catalogue when absent. */
+  catalogue?: CatalogueEntry[];
+}
+
+export const DEFAULT_PO_LINE_TYPES = [
+  'PRINTED_BOOK_OT',
+  'PRINTED_BOOK_SO',
+  'PRINT_OT',
+  'PRINT_SO',
+  'PRINTED_JOURNAL_CO',
+  'ELECTRONIC_TITLE_OT',
+  'ELECTRONIC_BOOK_OT',
+  'ELECTRONIC_COLLECTION_OT',
+  'DVD_OT',
+];
+
+export const BUILT_IN_CATALOGUE: CatalogueEntry[] = [
+  {
+    title: 'Introduction to algorithms /',
+    author: 'Cormen, Thomas H.,',
+    isbn: '9780262033848',
+    publisher: 'MIT Press,',
+    year: '2009',
+    place: 'Cambridge, Mass. :',
+  },
+  {
+    title: 'Linear algebra done right /',
+    author: 'Axler, Sheldon,',
+    isbn: '9783161484100',
+    publisher: 'Springer,',
+    year: '2024',
+    place: 'Cham :',
+  },
+  {
+    title: 'The C programming language /',
+    author: 'Kernighan, Brian W.,',
+    isbn: '9780131103627',
+    publisher: 'Prentice Hall,',
+    year: '1988',
+    place: 'Englewood Cliffs, N.J. :',
+  },
+  {
+    title: 'JavaScript : the good parts /',
+    author: 'Crockford, Douglas,',
+    isbn: '9780596517748',
+    publisher: "O'Reilly,",
+    year: '2008',
+    place: 'Sebastopol, CA :',
+  },
+];
+
+/** Demos must not run out of budget, so the sandbox's daily threshold is generous unless told otherwise. */
+export const DEFAULT_DAILY_THRESHOLD = 1_000_000;
+
+/**
+ * Builds the seed from the project's configuration: each institution with its key (resolved now, kept only
+ * in memory) and the vendors, funds, libraries and locations its accounts name.
+ */
+export function seedFromConfig(
+  config: Config,
+  opts: { dailyThreshold?: number; env?: NodeJS.ProcessEnv } = {},
+): SandboxSeed {
+  const institutions = Object.entries(config.institutions).map(([code, inst]): SandboxInstitutionSeed => {
+    const accounts = Object.values(config.accounts).filter((a) => a.institution === code);
+    const vendors = new Map<string, Set<string>>();
+    const funds = new Set<string>();
+    const libraries: Record<string, string[]> = {};
+    const types = new Set(DEFAULT_PO_LINE_TYPES);
+    for (const acc of accounts) {
+      const accs = vendors.get(acc.alma.vendorCode) ?? new Set<string>();
+      accs.add(acc.alma.vendorAccount);
+      vendors.set(acc.alma.vendorCode, accs);
+      for (const f of acc.funds) funds.add(f);
+      for (const [lib, { locations }] of Object.entries(acc.libraries)) {
+        const list = (libraries[lib] ??= []);
+        for (const l of locations) if (!list.includes(l)) list.push(l);
+      }
+      libraries[acc.alma.defaultOwner] ??= [];
+      types.add(acc.alma.poLineType.print);
+      types.add(acc.alma.poLineType.ebook);
+    }
+    return {
+      code,
+      apiKey: resolveSecret(inst.apiKey, opts.env),
+      perSecond: inst.perSecondThreshold,
+      daily: opts.dailyThreshold ?? DEFAULT_DAILY_THRESHOLD,
+      vendors: [...vendors].map(([vc, accs]) => ({
+        code: vc,
+        name: `${vc} (sandbox vendor)`,
+        accounts: [...accs],
+      })),
+      funds: [...funds],
+      libraries,
+      poLineTypes: [...types],
+      currency: accounts[0]?.currencies[0] ?? 'USD',
+    };
+  });
+  return { institutions };
+}

@@ -1,0 +1,179 @@
+/**
+ * The sandbox's memory: per institution its PO lines, bibs, numbering and API budget, plus the call
+ * statistics tests read back. Only data is persisted (never the API keys, which stay in the seed).
+ */
+import type { SandboxInstitutionSeed, SandboxSeed, CatalogueEntry } from './seed';
+import { BUILT_IN_CATALOGUE } from './seed';
+import { briefRecord, recordFromXml, recordIsbns, recordToXml } from './marc';
+import { parseXml } from '../../alma/xml';
+
+/** A PO line as stored: Alma's JSON plus the timestamps that drive the asynchronous bib link. */
+export interface StoredPoLine {
+  data: Record<string, unknown>;
+  createdAt: number;
+  /** When Alma's background job links (or creates) the bib; null once done or when given an mms_id. */
+  bibDueAt: number | null;
+}
+
+export interface StoredBib {
+  mmsId: string;
+  /** `<record>…</record>` without a declaration or namespace. */
+  recordXml: string;
+  /** The record's ISBNs as ISBN-13, for the match on PO line creation. */
+  isbns: string[];
+  createdBy: string;
+  createdDate: string;
+  lastModifiedBy: string;
+  lastModifiedDate: string;
+}
+
+export interface InstitutionData {
+  poLines: Record<string, StoredPoLine>;
+  bibs: Record<string, StoredBib>;
+  nextPoLine: number;
+  nextBib: number;
+  dailyDay: string;
+  dailyUsed: number;
+}
+
+export interface InstitutionState extends InstitutionData {
+  seed: SandboxInstitutionSeed;
+  mmsSuffix: string;
+  perSecond: number;
+  daily: number;
+  bibDelayMs: number;
+  /** Times of accepted calls in the last second (sliding window). */
+  window: number[];
+  maxPerSecond: number;
+  accepted: number;
+}
+
+export const almaDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10) + 'Z';
+export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+export function mmsId(seq: number, suffix: string): string {
+  return `99${seq}${suffix}`;
+}
+
+/** The seeded catalogue's bibs, with MMS ids that stay the same across restarts and resets. */
+export function catalogueBibs(suffix: string, entries: CatalogueEntry[]): Record<string, StoredBib> {
+  const out: Record<string, StoredBib> = {};
+  entries.forEach((e, i) => {
+    const id = mmsId(1_000_000_001 + i, suffix);
+    const rec = briefRecord({ mmsId: id, ...e }, new Date(Date.UTC(2020, 0, 15)));
+    rec.datafields.unshift({
+      tag: '035',
+      ind1: ' ',
+      ind2: ' ',
+      subfields: [{ code: 'a', value: `(SANDBOX)${1_000_000_001 + i}` }],
+    });
+    rec.datafields.sort((a, b) => a.tag.localeCompare(b.tag));
+    out[id] = {
+      mmsId: id,
+      recordXml: recordToXml(rec),
+      isbns: recordIsbns(rec),
+      createdBy: 'import',
+      createdDate: almaDate(Date.UTC(2020, 0, 15)),
+      lastModifiedBy: 'import',
+      lastModifiedDate: almaDate(Date.UTC(2020, 0, 15)),
+    };
+  });
+  return out;
+}
+
+export interface CallStats {
+  /** endpoint key → HTTP status (or "dropped" / "hung") → count. */
+  calls: Record<string, Record<string, number>>;
+  throttled: { PER_SECOND_THRESHOLD: number; DAILY_THRESHOLD: number };
+}
+
+export class SandboxState {
+  readonly institutions = new Map<string, InstitutionState>();
+  readonly byKey = new Map<string, InstitutionState>();
+  stats: CallStats = SandboxState.emptyStats();
+  private readonly catalogue: CatalogueEntry[];
+
+  constructor(seed: SandboxSeed, bibDelayMs: number, now = Date.now()) {
+    this.catalogue = seed.catalogue ?? BUILT_IN_CATALOGUE;
+    seed.institutions.forEach((s, i) => {
+      const mmsSuffix = s.mmsSuffix ?? `0${6421 + i}`;
+      const inst: InstitutionState = {
+        seed: s,
+        mmsSuffix,
+        perSecond: s.perSecond,
+        daily: s.daily,
+        bibDelayMs,
+        window: [],
+        maxPerSecond: 0,
+        accepted: 0,
+        poLines: {},
+        bibs: catalogueBibs(mmsSuffix, this.catalogue),
+        nextPoLine: 10001,
+        nextBib: 2_000_000_001,
+        dailyDay: utcDay(now),
+        dailyUsed: 0,
+      };
+      this.institutions.set(s.code, inst);
+      this.byKey.set(s.apiKey, inst);
+    });
+  }
+
+  static emptyStats(): CallStats {
+    return { calls: {}, throttled: { PER_SECOND_THRESHOLD: 0, DAILY_THRESHOLD: 0 } };
+  }
+
+  countCall(endpoint: string, outcome: string | number): void {
+    const byStatus = (this.stats.calls[endpoint] ??= {});
+    byStatus[String(outcome)] = (byStatus[String(outcome)] ?? 0) + 1;
+  }
+
+  /** Clears PO lines, counters and budgets; the catalogue goes back to its seeded state. */
+  reset(now = Date.now()): void {
+    for (const inst of this.institutions.values()) {
+      inst.poLines = {};
+      inst.bibs = catalogueBibs(inst.mmsSuffix, this.catalogue);
+      inst.window = [];
+      inst.maxPerSecond = 0;
+      inst.accepted = 0;
+      inst.dailyUsed = 0;
+      inst.dailyDay = utcDay(now);
+      // Numbering goes on: a PO line number is never handed out twice, even across resets.
+    }
+    this.stats = SandboxState.emptyStats();
+  }
+
+  /** What goes into the state file: data only, no keys. */
+  snapshot(): { version: 1; institutions: Record<string, InstitutionData> } {
+    const institutions: Record<string, InstitutionData> = {};
+    for (const [code, i] of this.institutions) {
+      institutions[code] = {
+        poLines: i.poLines,
+        bibs: i.bibs,
+        nextPoLine: i.nextPoLine,
+        nextBib: i.nextBib,
+        dailyDay: i.dailyDay,
+        dailyUsed: i.dailyUsed,
+      };
+    }
+    return { version: 1, institutions };
+  }
+
+  restore(saved: unknown): void {
+    if (!saved || typeof saved !== 'object') return;
+    const insts = (saved as { institutions?: Record<string, Partial<InstitutionData>> }).institutions ?? {};
+    for (const [code, data] of Object.entries(insts)) {
+      const inst = this.institutions.get(code);
+      if (!inst) continue;
+      if (data.poLines) inst.poLines = data.poLines;
+      if (data.bibs) {
+        for (const b of Object.values(data.bibs))
+          b.isbns ??= recordIsbns(recordFromXml(parseXml(b.recordXml)));
+        inst.bibs = { ...inst.bibs, ...data.bibs };
+      }
+      if (typeof data.nextPoLine === 'number') inst.nextPoLine = data.nextPoLine;
+      if (typeof data.nextBib === 'number') inst.nextBib = data.nextBib;
+      if (typeof data.dailyDay === 'string') inst.dailyDay = data.dailyDay;
+      if (typeof data.dailyUsed === 'number') inst.dailyUsed = data.dailyUsed;
+    }
+  }
+}
