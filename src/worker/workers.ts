@@ -1,0 +1,68 @@
+/**
+ * The workers of one process: the main task queue (workflows and non-Alma activities), and one task queue per
+ * Alma institution, so that each institution's API budget is enforced by the server for all workers together
+ * and one institution's outage or spent budget never takes the others' slots.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { ActivityDeps } from '../activities';
+import { createActivities } from '../activities';
+import type { Config } from '../config/schema';
+import { almaTaskQueue } from '../workflows/order-types';
+
+/** Each Alma activity makes at most this many calls (search then post): the queue's rate is divided by it. */
+export const ALMA_CALLS_PER_ACTIVITY = 2;
+
+export interface WorkerSetOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  config: Config;
+  deps: Omit<ActivityDeps, 'taskQueue' | 'config'>;
+  /** Path of a prebuilt workflow bundle; otherwise the workflows are bundled from source at start. */
+  workflowBundlePath?: string;
+  maxConcurrentActivities?: number;
+  /** Extra workflow modules (tests). */
+  workflowsPath?: string;
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+}
+
+export function defaultBundlePath(): string | undefined {
+  const p = path.join(__dirname, '..', '..', 'dist', 'workflow-bundle.js');
+  return existsSync(p) && __filename.endsWith('.js') ? p : undefined;
+}
+
+export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
+  const activities = createActivities({ ...o.deps, config: o.config, taskQueue: o.taskQueue });
+  const workflowSource = o.workflowBundlePath
+    ? { workflowBundle: { codePath: o.workflowBundlePath } }
+    : { workflowsPath: o.workflowsPath ?? require.resolve('../workflows') };
+  const common = { connection: o.connection, namespace: o.namespace, shutdownGraceTime: o.shutdownGraceTime ?? '10s' };
+  const workers = [
+    await Worker.create({ ...common, taskQueue: o.taskQueue, ...workflowSource, activities, maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 50 }),
+  ];
+  for (const [code, inst] of Object.entries(o.config.institutions)) {
+    const callsPerSecond = inst.perSecondThreshold * inst.budgetShare;
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: almaTaskQueue(o.taskQueue, code),
+        activities,
+        // Enforced by the server across every worker of this task queue (each worker must set the same value).
+        maxTaskQueueActivitiesPerSecond: callsPerSecond / ALMA_CALLS_PER_ACTIVITY,
+        maxConcurrentActivityTaskExecutions: Math.max(2, Math.ceil(callsPerSecond)),
+      }),
+    );
+  }
+  return workers;
+}
+
+/** Runs the workers until one stops (shutdown on signal) and makes sure all are stopped. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  try {
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+}
