@@ -8,7 +8,9 @@ import type { AlmaAccess } from '../institution/alma-access';
 import type { Logger } from '../logging';
 import type { Mailer } from '../mail';
 import { bibActivities } from './bib';
+import { ediActivities } from './edi';
 import { emailActivities } from './email';
+import { overlayActivities } from './overlay';
 import { poLineActivities } from './po-line';
 import { validateActivities } from './validate';
 
@@ -30,6 +32,8 @@ export function createActivities(deps: ActivityDeps) {
     ...poLineActivities(deps),
     ...bibActivities(deps),
     ...emailActivities(deps),
+    ...ediActivities(deps),
+    ...overlayActivities(deps),
   };
 }
 

@@ -1,7 +1,72 @@
-/** `rto edi run`, `rto overlay run`, `rto schedules sync`. */
-import { EXIT } from './args';
+/** `rto edi run <account>`, `rto overlay run <account> [file]`, `rto schedules sync`. */
+import type { OverlayRunReport } from '../workflows/overlay';
+import type { EdiRunReport } from '../workflows/edi';
+import { syncSchedules } from '../temporal/schedules';
+import { EXIT, UsageError, parse, printJson } from './args';
+import { connectOrders, loadContext } from './context';
 
-export async function followUpCommand(cmd: string, _args: string[]): Promise<number> {
-  process.stderr.write(`${cmd}: not available yet\n`);
-  return EXIT.failure;
+const USAGE = `Usage:
+  rto edi run <account> [--json]            pick up the vendor's EDI files now and print the run's report
+  rto overlay run <account> [file] [--json] run the MARC overlay now (all new files, or one by name)
+  rto schedules sync                        create or update the EDI and overlay schedules`;
+
+function printEdi(r: EdiRunReport) {
+  const lines = [`EDI pick-up for ${r.account}: ${r.files.length} file(s)`];
+  for (const f of r.files) {
+    lines.push(`  ${f.name}: ${f.outcome}${f.detail ? ` (${f.detail})` : ''}`);
+    if (f.report) {
+      lines.push(`    ${f.report.lines} line(s), ${f.report.matched} matched, ${f.report.unmatched.length} unmatched${f.report.error ? `; ${f.report.error}` : ''}`);
+      for (const u of f.report.unmatched) lines.push(`    unmatched line ${u.line} (segment ${u.segment}): ${u.reason}`);
+      for (const m of f.report.mismatches) lines.push(`    invoice difference: ${m}`);
+    }
+  }
+  for (const n of r.rejectedNames) lines.push(`  refused file name ${JSON.stringify(n.name)}: ${n.reason}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+function printOverlay(r: OverlayRunReport) {
+  const lines = [
+    `MARC overlay for ${r.account}: read ${r.read}, matched ${r.matched}, overlaid ${r.overlaid}, unmatched ${r.unmatched}, failed ${r.failed} (${r.almaCalls} Alma calls)`,
+  ];
+  for (const f of r.files) {
+    lines.push(`  ${f.name}: ${f.outcome}${f.detail ? ` (${f.detail})` : ''}`);
+    for (const u of f.report?.unmatched ?? []) lines.push(`    record ${u.record} unmatched: ${u.reason}`);
+    for (const u of f.report?.failed ?? []) lines.push(`    record ${u.record} failed: ${u.reason}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export async function followUpCommand(cmd: string, args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } }, USAGE);
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return EXIT.ok;
+  }
+  const ctx = loadContext();
+  const conn = await connectOrders(ctx);
+  try {
+    if (cmd === 'schedules') {
+      if (positionals[0] !== 'sync') throw new UsageError(USAGE);
+      const ids = await syncSchedules(conn.client, { config: ctx.config, taskQueue: ctx.settings.RTO_TASK_QUEUE });
+      process.stdout.write(ids.join('\n') + '\n');
+      return EXIT.ok;
+    }
+    const [sub, account, file] = positionals;
+    if (sub !== 'run' || !account) throw new UsageError(USAGE);
+    if (!ctx.config.accounts[account]) throw new UsageError(`account "${account}" is not configured (known: ${Object.keys(ctx.config.accounts).join(', ')})`);
+    const workflowId = `${cmd === 'edi' ? 'edi-pickup' : 'overlay'}:${account}:manual-${Date.now()}`;
+    const taskQueue = ctx.settings.RTO_TASK_QUEUE;
+    if (cmd === 'edi') {
+      const r = await conn.client.workflow.execute('ediPickupWorkflow', { workflowId, taskQueue, args: [{ account }] });
+      if (values.json) printJson(r);
+      else printEdi(r as EdiRunReport);
+    } else {
+      const r = await conn.client.workflow.execute('overlayWorkflow', { workflowId, taskQueue, args: [{ account, ...(file ? { file } : {}) }] });
+      if (values.json) printJson(r);
+      else printOverlay(r as OverlayRunReport);
+    }
+    return EXIT.ok;
+  } finally {
+    await conn.close();
+  }
 }

@@ -108,9 +108,26 @@ export async function resolveTemporalCli(opts: ResolveOptions = {}): Promise<{ p
   mkdirSync(tmpBin, { recursive: true });
   log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with ${go} into ${path.dirname(target)} (first time only: several minutes)...`);
   const started = Date.now();
-  await new Promise<void>((resolve, reject) => {
+  try {
+    await buildInto(go, tmpBin, env, log, started);
+    const built = path.join(tmpBin, 'temporal');
+    if (!isExecutableFile(built)) throw new TemporalCliError(`go install succeeded but wrote no executable at ${built}`);
+    mkdirSync(path.dirname(target), { recursive: true });
+    // Rename is atomic: a build killed half-way never leaves a broken binary where the cache looks.
+    renameSync(built, target);
+  } finally {
+    // A failed build must not leave its temp GOBIN behind in the cache.
+    rmSync(tmpBin, { recursive: true, force: true });
+  }
+  log(`Built the Temporal CLI in ${Math.round((Date.now() - started) / 1000)} s: ${target}`);
+  return { path: target, source: 'built' };
+}
+
+/** Runs `go install` of the pinned CLI into `gobin`, logging progress; rejects with the tail of Go's output. */
+function buildInto(go: string, gobin: string, env: NodeJS.ProcessEnv, log: (line: string) => void, started: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     const child = spawn(go, ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
-      env: { ...env, GOBIN: tmpBin, GOFLAGS: env.GOFLAGS ?? '-mod=mod' },
+      env: { ...env, GOBIN: gobin, GOFLAGS: env.GOFLAGS ?? '-mod=mod' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let downloads = 0;
@@ -135,10 +152,4 @@ export async function resolveTemporalCli(opts: ResolveOptions = {}): Promise<{ p
       else reject(new TemporalCliError(`go install ${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION} failed (exit ${code}):\n${tail}`));
     });
   });
-  mkdirSync(path.dirname(target), { recursive: true });
-  // Rename is atomic: a build killed half-way never leaves a broken binary where the cache looks.
-  renameSync(path.join(tmpBin, 'temporal'), target);
-  rmSync(tmpBin, { recursive: true, force: true });
-  log(`Built the Temporal CLI in ${Math.round((Date.now() - started) / 1000)} s: ${target}`);
-  return { path: target, source: 'built' };
 }

@@ -1,7 +1,46 @@
-/** Temporal Schedules for the follow-ups: EDI pick-ups and the nightly MARC overlay, per account. */
-import type { Client } from '@temporalio/client';
+/**
+ * Temporal Schedules for the follow-ups, per account: the EDI pick-up at the configured interval, and the
+ * MARC overlay at the configured time of day in the institution's time zone (overlap: skip; an explicit
+ * catch-up window). Created or updated to match the configuration; safe for several workers to run at once.
+ */
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Config } from '../config/schema';
 
-export async function syncSchedules(_client: Client, _opts: { config: Config; taskQueue: string }): Promise<string[]> {
-  return [];
+export function schedulePlans(config: Config, taskQueue: string): ScheduleOptions[] {
+  const plans: ScheduleOptions[] = [];
+  for (const [code, acc] of Object.entries(config.accounts)) {
+    const inst = config.institutions[acc.institution]!;
+    if (acc.edi.source) {
+      plans.push({
+        scheduleId: `${taskQueue}:edi:${code}`,
+        spec: { intervals: [{ every: acc.edi.every }] },
+        action: { type: 'startWorkflow', workflowType: 'ediPickupWorkflow', taskQueue, args: [{ account: code }], workflowId: `edi-pickup:${code}` },
+        policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: acc.edi.every },
+      });
+    }
+    if (acc.marc.source) {
+      const [hour, minute] = acc.marc.at.split(':').map(Number);
+      plans.push({
+        scheduleId: `${taskQueue}:overlay:${code}`,
+        spec: { calendars: [{ hour: hour!, minute: minute! }], timezone: inst.timeZone },
+        action: { type: 'startWorkflow', workflowType: 'overlayWorkflow', taskQueue, args: [{ account: code }], workflowId: `overlay:${code}` },
+        policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: acc.marc.catchupWindow },
+      });
+    }
+  }
+  return plans;
+}
+
+export async function syncSchedules(client: Client, opts: { config: Config; taskQueue: string }): Promise<string[]> {
+  const ids: string[] = [];
+  for (const plan of schedulePlans(opts.config, opts.taskQueue)) {
+    try {
+      await client.schedule.create(plan);
+    } catch (e) {
+      if (!(e instanceof ScheduleAlreadyRunning)) throw e;
+      await client.schedule.getHandle(plan.scheduleId).update((prev) => ({ ...prev, spec: plan.spec, action: plan.action as never, policies: plan.policies }));
+    }
+    ids.push(plan.scheduleId);
+  }
+  return ids;
 }

@@ -137,6 +137,12 @@ export interface OrderStatus {
   vendorStatus?: VendorStatusNews;
   invoices: InvoiceNews[];
   quantityOrdered?: number;
+  /** The list price of one copy, for invoice checks. */
+  price?: { amount: string; currency: string };
+  /** What the overlay writes into the configured 9XX fields. */
+  funds?: string[];
+  location?: string;
+  notes?: string;
   quantityInvoiced: number;
   recordOverlaid: boolean;
   history: HistoryEntry[];

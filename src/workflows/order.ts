@@ -189,6 +189,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   plan = p;
   const order = p.order;
   status.quantityOrdered = order.quantity;
+  status.price = { ...order.listPrice };
+  status.funds = order.fundDistribution.map((f) => f.fund);
+  if (order.location) status.location = `${order.location.library}/${order.location.shelvingLocation}`;
+  const notes = [order.notes?.vendor, order.notes?.receiving, order.notes?.internal].filter((n) => n && n.trim());
+  if (notes.length) status.notes = notes.join(' | ');
   if (order.item.isbn) upsertSearchAttributes([{ key: Isbn, value: order.item.isbn }]);
   const alma = almaActivities(p);
 

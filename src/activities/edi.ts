@@ -1,0 +1,211 @@
+/**
+ * EDI follow-ups: collect the vendor's files, read each one (ORDRSP and INVOIC), tell each order its news,
+ * archive the file. Workflows only ever see names, hashes and summaries: the documents stay on disk.
+ */
+import { readFileSync } from 'node:fs';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import type { Account, Config } from '../config/schema';
+import { normaliseIsbn } from '../contract/isbn';
+import { EdifactError, parseEdifact, readInvoices, readOrderResponses } from '../edi';
+import { archivedName, collect, fetchToInbox, withStore, type InboxFile } from '../followup/inbox';
+import { OrderLookup } from '../followup/order-lookup';
+import type { Logger } from '../logging';
+import { renderReport, type Mailer } from '../mail';
+import { invoiceSignal, vendorStatusSignal } from '../workflows/order-messages';
+import type { InvoiceNews, VendorStatusNews } from '../workflows/order-types';
+
+export interface FileRef {
+  account: string;
+  kind: 'edi' | 'marc';
+  name: string;
+  sha256: string;
+}
+
+export interface UnmatchedLine {
+  message: string;
+  segment: number;
+  line: string;
+  poLine?: string;
+  vendorRef?: string;
+  isbn?: string;
+  reason: string;
+}
+
+export interface EdiFileReport {
+  file: string;
+  sha256: string;
+  outcome: 'processed' | 'rejected';
+  error?: string;
+  messages: number;
+  lines: number;
+  statuses: number;
+  invoiceLines: number;
+  matched: number;
+  unmatched: UnmatchedLine[];
+  mismatches: string[];
+  warnings: string[];
+}
+
+const MAX_LISTED = 200;
+
+function source(config: Config, account: string, kind: 'edi' | 'marc'): { acc: Account; src: NonNullable<Account['edi']['source']> } {
+  const acc = config.accounts[account];
+  if (!acc) throw ApplicationFailure.create({ type: 'UnknownAccount', message: `account ${account} is not configured`, nonRetryable: true });
+  const src = acc[kind].source;
+  if (!src) throw ApplicationFailure.create({ type: 'NoSource', message: `account ${account} has no ${kind} source configured`, nonRetryable: true });
+  return { acc, src };
+}
+
+/** Invoice line vs the order: quantity, unit price beyond the tolerance, currency. */
+export function invoiceMismatches(
+  line: { quantity: number; netUnitPrice?: string; grossUnitPrice?: string },
+  currency: string | undefined,
+  order: { quantityOrdered?: number; quantityInvoiced: number; price?: { amount: string; currency: string } },
+  tolerance: number,
+): string[] {
+  const out: string[] = [];
+  if (order.quantityOrdered !== undefined && order.quantityInvoiced + line.quantity > order.quantityOrdered) {
+    out.push(`invoiced ${order.quantityInvoiced + line.quantity} copies in all, ${order.quantityOrdered} ordered`);
+  }
+  if (order.price && currency && currency !== order.price.currency) {
+    out.push(`invoiced in ${currency}, ordered in ${order.price.currency}`);
+  }
+  const unit = line.grossUnitPrice ?? line.netUnitPrice;
+  if (order.price && unit !== undefined && (!currency || currency === order.price.currency)) {
+    const listed = Number(order.price.amount);
+    const charged = Number(unit);
+    if (listed > 0 && Math.abs(charged - listed) / listed > tolerance) {
+      out.push(`unit price ${unit} differs from the list price ${order.price.amount} by more than ${Math.round(tolerance * 100)}%`);
+    }
+  }
+  return out;
+}
+
+export function ediActivities(deps: { config: Config; logger: Logger; temporal?: Client; mailer?: Mailer; dataDir: string }) {
+  const client = () => {
+    if (!deps.temporal) throw new Error('EDI activities need a Temporal client');
+    return deps.temporal;
+  };
+  return {
+    /** Lists the account's vendor folder and returns its files with their content hashes. */
+    async collectVendorFiles(input: { account: string; kind: 'edi' | 'marc' }): Promise<{ files: InboxFile[]; rejected: { name: string; reason: string }[] }> {
+      const { src } = source(deps.config, input.account, input.kind);
+      const pattern = input.kind === 'marc' ? /\.(mrc|marc|xml|iso|dat)$/i : undefined;
+      return withStore(src, deps.logger, (store) => collect(store, deps.dataDir, input.account, input.kind, pattern));
+    },
+
+    /** Moves a processed file into the server's archive folder, named by its hash. */
+    async archiveVendorFile(ref: FileRef): Promise<string> {
+      const { src } = source(deps.config, ref.account, ref.kind);
+      const target = archivedName(ref.sha256, ref.name);
+      await withStore(src, deps.logger, (store) => store.archive(ref.name, target));
+      return target;
+    },
+
+    /** Reads one EDI file and signals every order it speaks of; returns the file's report. */
+    async processEdiFile(ref: FileRef): Promise<EdiFileReport> {
+      const { acc, src } = source(deps.config, ref.account, 'edi');
+      const local = await withStore(src, deps.logger, (store) => fetchToInbox(store, deps.dataDir, ref.account, 'edi', ref.name, ref.sha256));
+      const report: EdiFileReport = {
+        file: ref.name,
+        sha256: ref.sha256,
+        outcome: 'processed',
+        messages: 0,
+        lines: 0,
+        statuses: 0,
+        invoiceLines: 0,
+        matched: 0,
+        unmatched: [],
+        mismatches: [],
+        warnings: [],
+      };
+      let parsed;
+      try {
+        parsed = parseEdifact(readFileSync(local.file), { fileName: ref.name });
+      } catch (e) {
+        if (!(e instanceof EdifactError)) throw e;
+        // Not retried: the same bytes will never parse. The file stays on the server for a person.
+        return { ...report, outcome: 'rejected', error: e.message };
+      }
+      const lookup = new OrderLookup(client(), ref.account);
+      const unmatched = (u: UnmatchedLine) => {
+        if (report.unmatched.length < MAX_LISTED) report.unmatched.push(u);
+      };
+      const src0 = { file: ref.name, sha256: ref.sha256 };
+      for (const resp of readOrderResponses(parsed)) {
+        report.messages++;
+        report.warnings.push(...resp.warnings);
+        for (const line of resp.lines) {
+          report.lines++;
+          report.statuses++;
+          const match = await lookup.find({
+            poLines: line.poLine ? [line.poLine] : [],
+            orderIds: line.vendorRef ? [line.vendorRef] : [],
+          });
+          if (!match.ok) {
+            unmatched({ message: resp.messageRef, segment: line.segment, line: line.lineNo, poLine: line.poLine, vendorRef: line.vendorRef, isbn: line.isbn, reason: match.reason });
+            continue;
+          }
+          const news: VendorStatusNews = {
+            status: line.status,
+            statusText: line.statusText,
+            ...(line.expectedDate ? { expectedDate: line.expectedDate } : {}),
+            ...(line.despatched !== undefined ? { quantityShipped: line.despatched } : {}),
+            ...(line.backordered !== undefined ? { quantityBackordered: line.backordered } : {}),
+            source: { ...src0, message: resp.messageRef, segment: line.segment },
+          };
+          await client().workflow.getHandle(match.workflowId).signal(vendorStatusSignal, news);
+          report.matched++;
+        }
+      }
+      for (const inv of readInvoices(parsed)) {
+        report.messages++;
+        report.warnings.push(...inv.warnings);
+        for (const line of inv.lines) {
+          report.lines++;
+          report.invoiceLines++;
+          const isbn = normaliseIsbn(line.isbn ?? line.ean);
+          const match = await lookup.find({
+            poLines: line.poLine ? [line.poLine] : [],
+            orderIds: line.vendorRef ? [line.vendorRef] : [],
+            isbns: !line.poLine && !line.vendorRef && isbn ? [isbn] : [],
+          });
+          if (!match.ok) {
+            unmatched({ message: inv.messageRef, segment: line.segment, line: line.lineNo, poLine: line.poLine, vendorRef: line.vendorRef, isbn: isbn ?? undefined, reason: match.reason });
+            continue;
+          }
+          const order = await lookup.status(match.workflowId);
+          const mismatches =
+            order && inv.kind === 'invoice' ? invoiceMismatches(line, inv.currency, order, acc.edi.priceTolerance) : [];
+          const news: InvoiceNews = {
+            invoiceNumber: inv.number,
+            kind: inv.kind,
+            quantity: line.quantity,
+            ...(line.grossUnitPrice ?? line.netUnitPrice ? { unitPrice: line.grossUnitPrice ?? line.netUnitPrice } : {}),
+            ...(line.lineAmount ? { lineAmount: line.lineAmount } : {}),
+            ...(inv.currency ? { currency: inv.currency } : {}),
+            mismatches,
+            source: { ...src0, message: inv.messageRef, segment: line.segment },
+          };
+          await client().workflow.getHandle(match.workflowId).signal(invoiceSignal, news);
+          report.matched++;
+          for (const m of mismatches) report.mismatches.push(`${order?.orderId ?? match.workflowId}: ${m}`);
+        }
+      }
+      deps.logger.info({ account: ref.account, file: ref.name, matched: report.matched, unmatched: report.unmatched.length }, 'EDI file processed');
+      return report;
+    },
+
+    /** Mails staff a run report when something needs a person (unmatched lines, rejected files, mismatches). */
+    async mailRunReport(input: { account: string; title: string; lines: string[]; runId: string }): Promise<boolean> {
+      const acc = deps.config.accounts[input.account];
+      if (!deps.mailer || !acc || acc.email.staff.length === 0 || input.lines.length === 0) return false;
+      const mail = renderReport({ title: input.title, lines: input.lines.slice(0, 500) });
+      // One Message-ID per run and title: a retried send is the same message.
+      const stamp = `${input.runId}.${input.title}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 120);
+      await deps.mailer.send({ from: acc.email.from, to: acc.email.staff, ...mail, messageId: `<report.${stamp}@oasis-alma-rto.invalid>` });
+      return true;
+    },
+  };
+}

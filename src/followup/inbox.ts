@@ -1,0 +1,79 @@
+/**
+ * Vendor files into the worker: each file is downloaded under a content-addressed name (its SHA-256, never the
+ * remote name), so a re-sent file under a new name is recognised, and archived on the server under
+ * `<sha256 prefix>-<name>`, so the archive itself remembers which contents were processed.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { FileSource } from '../config/schema';
+import { openFileStore, type FileStore } from '../files';
+import type { Logger } from '../logging';
+
+export const HASH_PREFIX = 16;
+
+export interface InboxFile {
+  name: string;
+  sha256: string;
+  size: number;
+  /** The contents were processed before (an archived file has the same hash). */
+  duplicateOf?: string;
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export function archivedName(sha256: string, name: string): string {
+  return `${sha256.slice(0, HASH_PREFIX)}-${name}`;
+}
+
+export function localCopy(dataDir: string, account: string, kind: string, sha256: string): string {
+  return path.join(dataDir, 'inbox', account, kind, sha256);
+}
+
+export async function withStore<T>(source: FileSource, logger: Logger, fn: (store: FileStore) => Promise<T>): Promise<T> {
+  const store = openFileStore(source, logger);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Downloads a file into the content-addressed inbox and returns its hash (verifying `expected` if given). */
+export async function fetchToInbox(store: FileStore, dataDir: string, account: string, kind: string, name: string, expected?: string): Promise<{ sha256: string; file: string }> {
+  if (expected) {
+    const known = localCopy(dataDir, account, kind, expected);
+    if (existsSync(known)) return { sha256: expected, file: known };
+  }
+  const dir = path.join(dataDir, 'inbox', account, kind);
+  mkdirSync(dir, { recursive: true });
+  const tmp = path.join(dir, `.download-${process.pid}-${Date.now()}`);
+  await store.download(name, tmp);
+  const sha256 = await sha256File(tmp);
+  if (expected && sha256 !== expected) {
+    rmSync(tmp, { force: true });
+    throw new Error(`the file ${name} changed on the server since it was listed (hash differs)`);
+  }
+  const file = localCopy(dataDir, account, kind, sha256);
+  renameSync(tmp, file);
+  return { sha256, file };
+}
+
+/** Lists the new files of a folder, downloading each to learn its hash; marks contents already archived. */
+export async function collect(store: FileStore, dataDir: string, account: string, kind: string, pattern?: RegExp): Promise<{ files: InboxFile[]; rejected: { name: string; reason: string }[] }> {
+  const listing = await store.list();
+  const archived = await store.listArchive();
+  const byHash = new Map(archived.map((a) => [a.slice(0, HASH_PREFIX), a] as const));
+  const files: InboxFile[] = [];
+  for (const f of listing) {
+    if (pattern && !pattern.test(f.name)) continue;
+    const { sha256 } = await fetchToInbox(store, dataDir, account, kind, f.name);
+    const dup = byHash.get(sha256.slice(0, HASH_PREFIX));
+    files.push({ name: f.name, sha256, size: f.size, ...(dup ? { duplicateOf: dup } : {}) });
+  }
+  return { files, rejected: listing.rejected.map((r) => ({ name: r.name, reason: r.reason })) };
+}

@@ -1,0 +1,192 @@
+/**
+ * Follow-ups end to end on the real server: vendor files fetched from a real FTP server on loopback, EDI order
+ * responses and invoices signalled to orders, the MARC overlay written to the Alma sandbox, orders completed.
+ */
+import { mkdirSync, writeFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { createAlmaClient } from '../src/alma/client';
+import { buildInvoice, buildOrderResponse } from '../src/edi';
+import { startFtpServer, type FtpServer } from '../src/files';
+import { parseAlmaBibXml, toAlmaBibXml, writeIso2709, type MarcRecord, subfieldValues, getFields } from '../src/marc';
+import type { EdiRunReport } from '../src/workflows/edi';
+import type { OverlayRunReport } from '../src/workflows/overlay';
+import { exampleOrder, startSystem, type TestSystem } from './harness/system';
+
+jest.setTimeout(180_000);
+
+let sys: TestSystem;
+let ftp: FtpServer;
+let vendorRoot: string;
+const run = Date.now().toString(36);
+const ids = { a: `FU-${run}-A`, b: `FU-${run}-B`, c: `FU-${run}-C` };
+const poLines: Record<string, string> = {};
+const mmsIds: Record<string, string> = {};
+
+beforeAll(async () => {
+  process.env.RTO_TEST_FTP_PASSWORD = 'ftp-secret-for-tests';
+  let ftpPort = 0;
+  // The FTP server needs its root before the configuration can name its port: start it on a fixed temp root.
+  vendorRoot = path.join(require('node:os').tmpdir(), `rto-vendor-${run}`);
+  mkdirSync(path.join(vendorRoot, 'UNIV-MAIN', 'edi'), { recursive: true });
+  mkdirSync(path.join(vendorRoot, 'UNIV-MAIN', 'marc'), { recursive: true });
+  ftp = await startFtpServer({ port: 0, root: vendorRoot, user: 'univ-main', password: 'ftp-secret-for-tests' });
+  ftpPort = ftp.port;
+  sys = await startSystem({
+    configure: (raw) => {
+      const acc = raw.accounts['UNIV-MAIN']!;
+      const ftpSource = (dir: string) => ({
+        type: 'ftp' as const,
+        host: '127.0.0.1',
+        port: ftpPort,
+        user: 'univ-main',
+        password: { env: 'RTO_TEST_FTP_PASSWORD' },
+        dir,
+      });
+      acc.edi = { source: ftpSource('/UNIV-MAIN/edi'), priceTolerance: 0.05 };
+      acc.marc = { ...acc.marc, source: ftpSource('/UNIV-MAIN/marc') };
+      acc.email!.confirmation = false;
+    },
+  });
+  // Each order its own title (ISBN), so each gets its own brief bib.
+  const isbns: Record<string, string> = { a: '9780306406157', b: '9780131103627', c: '9780596520687' };
+  for (const [key, orderId] of Object.entries(ids)) {
+    const order = exampleOrder('print-single-fund.json', orderId);
+    (order.item as { isbn: string }).isbn = isbns[key]!;
+    await sys.orders.placeOrder(order);
+    const s = await sys.orders.waitForStage('UNIV-MAIN', orderId, 'FOLLOWING_UP', { timeoutMs: 60_000 });
+    expect(s.stage).toBe('FOLLOWING_UP');
+    poLines[key] = s.poLine!;
+    mmsIds[key] = s.mmsId!;
+  }
+});
+
+afterAll(async () => {
+  await sys?.stop();
+  await ftp?.close();
+});
+
+function drop(kind: 'edi' | 'marc', name: string, data: Buffer) {
+  writeFileSync(path.join(vendorRoot, 'UNIV-MAIN', kind, name), data);
+}
+
+async function ediRun(): Promise<EdiRunReport> {
+  return sys.client.workflow.execute('ediPickupWorkflow', {
+    workflowId: `edi-test-${run}-${Date.now()}`,
+    taskQueue: sys.taskQueue,
+    args: [{ account: 'UNIV-MAIN' }],
+  });
+}
+
+test('an ORDRSP moves orders to their vendor statuses, ends a cancelled one, and reports an unmatched line', async () => {
+  drop(
+    'edi',
+    'ordrsp-1.edi',
+    buildOrderResponse({
+      sender: '5013546025078',
+      recipient: '5412345000176',
+      documentNumber: 'R1',
+      lines: [
+        { poLine: poLines.a, vendorRef: ids.a, status: 'backordered', ordered: 1, backordered: 1, expectedDate: '2027-01-15' },
+        { vendorRef: ids.b, status: 'cancelled', ordered: 1 },
+        { poLine: 'POL-NOT-OURS', status: 'accepted', ordered: 1 },
+      ],
+    }),
+  );
+  const report = await ediRun();
+  const file = report.files.find((f) => f.name === 'ordrsp-1.edi')!;
+  expect(file.outcome).toBe('processed');
+  expect(file.report!.matched).toBe(2);
+  expect(file.report!.unmatched).toHaveLength(1);
+  expect(file.report!.unmatched[0]!.poLine).toBe('POL-NOT-OURS');
+
+  const a = await sys.orders.getStatus('UNIV-MAIN', ids.a);
+  expect(a.vendorStatus?.status).toBe('backordered');
+  expect(a.vendorStatus?.expectedDate).toBe('2027-01-15');
+  const b = await sys.orders.handle('UNIV-MAIN', ids.b).result();
+  expect(b.stage).toBe('CANCELLED');
+  // Processed files are archived on the FTP server under their hash.
+  expect(readdirSync(path.join(vendorRoot, 'UNIV-MAIN', 'edi'))).not.toContain('ordrsp-1.edi');
+  expect(readdirSync(path.join(vendorRoot, 'UNIV-MAIN', 'edi', 'archive')).some((n) => n.endsWith('-ordrsp-1.edi'))).toBe(true);
+  // Staff were told about the unmatched line.
+  const mails = await sys.catcher.messages();
+  expect(mails.some((m) => m.raw.includes('POL-NOT-OURS'))).toBe(true);
+});
+
+test('an INVOIC flags a price difference; the same file sent again under another name is processed once', async () => {
+  const invoice = buildInvoice({
+    sender: '5013546025078',
+    recipient: '5412345000176',
+    number: `INV-${run}`,
+    date: '2026-11-28',
+    currency: 'USD',
+    lines: [
+      { poLine: poLines.a, quantity: 1, netUnitPrice: '59.99', grossUnitPrice: '59.99', lineAmount: '59.99' },
+      { poLine: poLines.c, quantity: 1, netUnitPrice: '89.99', grossUnitPrice: '89.99', lineAmount: '89.99' },
+    ],
+  });
+  drop('edi', 'invoice-1.edi', invoice);
+  const first = await ediRun();
+  expect(first.files.find((f) => f.name === 'invoice-1.edi')!.report!.matched).toBe(2);
+  drop('edi', 'invoice-1-RESENT.edi', invoice);
+  const second = await ediRun();
+  expect(second.files.find((f) => f.name === 'invoice-1-RESENT.edi')!.outcome).toBe('duplicate');
+
+  const c = await sys.orders.getStatus('UNIV-MAIN', ids.c);
+  expect(c.alerts).toContain('INVOICE_MISMATCH');
+  expect(c.quantityInvoiced).toBe(1);
+  const a = await sys.orders.getStatus('UNIV-MAIN', ids.a);
+  expect(a.quantityInvoiced).toBe(1);
+  expect(a.alerts).not.toContain('INVOICE_MISMATCH');
+});
+
+test('a MARC file overlays the brief bibs: excluded tags gone, 9XX written, local fields kept; the orders complete', async () => {
+  const alma = createAlmaClient({ gateway: sys.sandbox.url, apiKey: 'sandbox-key-01UNIV_INST' });
+  // A cataloguer's local field on A's bib, which the overlay must keep.
+  const before = parseAlmaBibXml((await alma.getBib(mmsIds.a!)).marcXml);
+  before.fields.push({ tag: '990', ind1: ' ', ind2: ' ', subfields: [{ code: 'a', value: 'local: keep me' }] });
+  await alma.putBib(mmsIds.a!, toAlmaBibXml(before));
+
+  const vendorRecord = (orderId: string, title: string, isbn = '9780306406157'): MarcRecord => ({
+    leader: '00000nam a2200000 i 4500',
+    fields: [
+      { tag: '001', value: 'VENDOR-001' },
+      { tag: '020', ind1: ' ', ind2: ' ', subfields: [{ code: 'a', value: isbn }] },
+      { tag: '029', ind1: ' ', ind2: ' ', subfields: [{ code: 'a', value: 'excluded' }] },
+      { tag: '245', ind1: '1', ind2: '0', subfields: [{ code: 'a', value: title }] },
+      { tag: '980', ind1: ' ', ind2: ' ', subfields: [{ code: 'a', value: orderId }] },
+    ],
+  });
+  const unmatched: MarcRecord = { ...vendorRecord('NO-SUCH-ORDER', 'Nobody ordered this'), fields: vendorRecord('NO-SUCH-ORDER', 'x').fields.filter((f) => f.tag !== '020') };
+  drop(
+    'marc',
+    'nightly.mrc',
+    Buffer.concat([
+      writeIso2709(vendorRecord(ids.a, 'Linear algebra done right <full record> & more')),
+      writeIso2709(vendorRecord(ids.c, 'JavaScript: the good parts', '9780596520687')),
+      writeIso2709(unmatched),
+    ]),
+  );
+  const report: OverlayRunReport = await sys.client.workflow.execute('overlayWorkflow', {
+    workflowId: `overlay-test-${run}`,
+    taskQueue: sys.taskQueue,
+    args: [{ account: 'UNIV-MAIN' }],
+  });
+  expect(report.read).toBe(3);
+  expect(report.overlaid).toBe(2);
+  expect(report.unmatched).toBe(1);
+
+  const after = parseAlmaBibXml((await alma.getBib(mmsIds.a!)).marcXml);
+  expect(getFields(after, '029')).toHaveLength(0);
+  expect(subfieldValues(after, '001')).toEqual([mmsIds.a]);
+  expect(subfieldValues(after, '245$a')).toEqual(['Linear algebra done right <full record> & more']);
+  expect(subfieldValues(after, '980$a')).toEqual([ids.a]);
+  expect(subfieldValues(after, '980$b')).toEqual([poLines.a]);
+  expect(subfieldValues(after, '981$a')).toEqual(['M123']);
+  expect(subfieldValues(after, '990$a')).toEqual(['local: keep me']);
+
+  // A was invoiced and is now catalogued: complete. C too (with its price alert).
+  expect((await sys.orders.handle('UNIV-MAIN', ids.a).result()).stage).toBe('COMPLETED');
+  const c = await sys.orders.handle('UNIV-MAIN', ids.c).result();
+  expect(c.stage).toBe('COMPLETED');
+  expect(c.alerts).toContain('INVOICE_MISMATCH');
+});
