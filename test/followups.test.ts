@@ -11,6 +11,7 @@ import { parseAlmaBibXml, toAlmaBibXml, writeIso2709, type MarcRecord, subfieldV
 import type { EdiRunReport } from '../src/workflows/edi';
 import type { OverlayRunReport } from '../src/workflows/overlay';
 import { exampleOrder, startSystem, type TestSystem } from './harness/system';
+import { recordHistory } from './harness/histories';
 
 jest.setTimeout(180_000);
 
@@ -189,4 +190,6 @@ test('a MARC file overlays the brief bibs: excluded tags gone, 9XX written, loca
   const c = await sys.orders.handle('UNIV-MAIN', ids.c).result();
   expect(c.stage).toBe('COMPLETED');
   expect(c.alerts).toContain('INVOICE_MISMATCH');
+  await recordHistory(sys.client, `overlay-test-${run}`, 'overlay-run');
+  await recordHistory(sys.client, c.workflowId, 'order-invoiced-overlaid-with-mismatch');
 });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { invoiceSignal, recordOverlaidSignal, vendorStatusSignal } from '../src/workflows/order-messages';
 import { exampleOrder, startSystem, type TestSystem } from './harness/system';
 import { sharedPath } from './harness/shared';
+import { recordHistory } from './harness/histories';
 
 jest.setTimeout(120_000);
 
@@ -79,6 +80,7 @@ describe('an order from Express Checkout to completion', () => {
       if (!listed.includes(orderId)) await new Promise((r) => setTimeout(r, 250));
     }
     expect(listed).toContain(orderId);
+    await recordHistory(sys.client, following.workflowId, 'order-completed');
   });
 
   test('a repeated submission returns the first order and creates no second PO line', async () => {
@@ -106,6 +108,7 @@ describe('an order from Express Checkout to completion', () => {
     const s = await sys.orders.getStatus('UNIV-LAW', orderId);
     expect(s.stage).toBe('FAILED');
     expect(s.alerts).toEqual(expect.arrayContaining(['STATUS_LATE', 'INVOICE_LATE', 'RECORD_LATE', 'FOLLOW_UP_EXPIRED']));
+    await recordHistory(sys.client, s.workflowId, 'order-deadlines-expired');
     // No confirmation: UNIV-LAW's default is off. Staff got the alerts by mail.
     const mails = (await sys.catcher.messages()).filter((m) => m.raw.includes(orderId));
     expect(mails.some((m) => m.subject?.includes('STATUS_LATE'))).toBe(true);
@@ -127,6 +130,7 @@ describe('cancellation', () => {
     }
     const lines = (await sys.sandboxState()).poLines.filter((p) => p.vendor_reference_number === orderId);
     expect(lines.filter((l) => l.status?.value !== 'CANCELLED')).toHaveLength(0);
+    await recordHistory(sys.client, `order:UNIV-MAIN:${orderId}`, 'order-cancelled-early');
   });
 
   test('after the PO line exists: it is cancelled in Alma', async () => {
@@ -137,6 +141,7 @@ describe('cancellation', () => {
     expect(s.stage).toBe('CANCELLED');
     const line = (await sys.sandboxState()).poLines.find((p) => p.number === s1.poLine);
     expect(line?.status?.value).toBe('CANCELLED');
+    await recordHistory(sys.client, s.workflowId, 'order-cancelled-after-po-line');
   });
 
   test('a vendor cancellation ends the order as cancelled', async () => {
@@ -147,6 +152,7 @@ describe('cancellation', () => {
     const result = await sys.orders.handle('UNIV-MAIN', orderId).result();
     expect(result.stage).toBe('CANCELLED');
     expect(result.alerts).toContain('VENDOR_CANCELLED');
+    await recordHistory(sys.client, result.workflowId, 'order-vendor-cancelled');
     const line = (await sys.sandboxState()).poLines.find((p) => p.number === s1.poLine);
     expect(line?.status?.value).toBe('CANCELLED');
   });
@@ -164,6 +170,7 @@ describe('what Alma says', () => {
     expect(s.stage).toBe('FOLLOWING_UP');
     expect(s.alerts).toContain('ALMA_IN_REVIEW');
     await sys.orders.cancelOrder('UNIV-MAIN', orderId, { reason: 'TEST' });
+    await recordHistory(sys.client, s.workflowId, 'order-in-review');
   });
 
   test('every invalid example is refused with its problem named, before any workflow or Alma call', async () => {
@@ -179,5 +186,39 @@ describe('what Alma says', () => {
       expect(r.problems.map((p) => p.path)).toContain(expectedPath);
     }
     expect((await sys.sandboxState()).poLines.length).toBe(before);
+  });
+});
+
+describe('an unauthorised key', () => {
+  test('ends the order FAILED with Alma code and message, alerts staff, retries nothing, and never leaks the key', async () => {
+    process.env.RTO_TEST_WRONG_KEY = 'sandbox-wrong-key-s3cr3t';
+    const bad = await startSystem({
+      configure: (raw) => {
+        raw.institutions['01UNIV_INST']!.apiKey = { env: 'RTO_TEST_WRONG_KEY' };
+      },
+    });
+    try {
+      const orderId = id('UNAUTH');
+      await bad.orders.placeOrder(exampleOrder('print-single-fund.json', orderId));
+      const handle = bad.orders.handle('UNIV-MAIN', orderId);
+      await expect(handle.result()).rejects.toThrow();
+      const s = await bad.orders.getStatus('UNIV-MAIN', orderId);
+      expect(s.stage).toBe('FAILED');
+      expect(s.alerts).toContain('ALMA_UNAUTHORISED');
+      expect(s.error?.code).toBe('UNAUTHORIZED');
+      expect(s.error?.message).toMatch(/API-key not defined/);
+      const state = (await bad.sandboxState()) as unknown as { calls: Record<string, Record<string, number>> };
+      // One search, refused; no retries of a refused key.
+      expect(state.calls['po-lines:GET']?.['400']).toBe(1);
+      expect(state.calls['po-lines:POST']).toBeUndefined();
+      const history = JSON.stringify(await handle.fetchHistory());
+      expect(history).not.toContain('sandbox-wrong-key-s3cr3t');
+      expect(history).not.toContain(Buffer.from('sandbox-wrong-key-s3cr3t').toString('base64'));
+      const mails = (await bad.catcher.messages()).filter((m) => m.raw.includes(orderId));
+      expect(mails.some((m) => m.subject?.includes('ALMA_UNAUTHORISED'))).toBe(true);
+      await recordHistory(bad.client, s.workflowId, 'order-failed-unauthorised');
+    } finally {
+      await bad.stop();
+    }
   });
 });

@@ -54,7 +54,7 @@ export async function run(argv: string[]): Promise<number> {
     case 'bench': {
       // The benchmarks live beside the sources (not in the production build): loaded by path.
       const benchModule = '../../bench/run';
-      return ((await import(benchModule)) as { benchCommand(a: string[]): Promise<number> }).benchCommand(rest);
+      return (require(benchModule) as { benchCommand(a: string[]): Promise<number> }).benchCommand(rest);
     }
     default:
       process.stderr.write(`unknown command "${cmd}"\n\n${USAGE}\n`);

@@ -38,8 +38,23 @@ function stageArg(value: string | undefined): Stage | undefined {
   return s;
 }
 
+/** A positive number from an option, or a usage error (NaN would make `--wait` poll forever). */
+function positiveArg(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, not "${value}"\n\n${ORDER_USAGE}`);
+  return n;
+}
+
+const SUBCOMMANDS = ['submit', 'status', 'cancel', 'list'];
+
 export async function orderCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
+  // `rto order --help` (what the top-level usage tells people to type) has no subcommand.
+  if (sub === '-h' || sub === '--help') {
+    process.stdout.write(ORDER_USAGE + '\n');
+    return EXIT.ok;
+  }
   const { values, positionals } = parse(
     rest,
     {
@@ -59,7 +74,10 @@ export async function orderCommand(args: string[]): Promise<number> {
     process.stdout.write(ORDER_USAGE + '\n');
     return sub || values.help ? EXIT.ok : EXIT.failure;
   }
+  if (!SUBCOMMANDS.includes(sub)) throw new UsageError(`unknown order command "${sub}"\n\n${ORDER_USAGE}`);
   const json = values.json === true;
+  const timeoutSeconds = positiveArg('timeout', values.timeout);
+  const limit = positiveArg('limit', values.limit);
   const ctx = loadContext();
   switch (sub) {
     case 'submit': {
@@ -81,7 +99,7 @@ export async function orderCommand(args: string[]): Promise<number> {
         let status = r.status;
         if (wait) {
           status = await conn.orders.waitForStage(status.account, status.orderId, wait, {
-            timeoutMs: values.timeout ? Number(values.timeout) * 1000 : 300_000,
+            timeoutMs: timeoutSeconds !== undefined ? timeoutSeconds * 1000 : 300_000,
           });
         }
         const out = { ...status, outcome: r.outcome, workflowId: r.workflowId, poLine: status.poLine ?? null, mmsId: status.mmsId ?? null };
@@ -134,7 +152,7 @@ export async function orderCommand(args: string[]): Promise<number> {
           account: values.account,
           stage: stageArg(values.stage),
           alert: values.alert,
-          limit: values.limit ? Number(values.limit) : undefined,
+          limit,
         });
         if (json) printJson(list);
         else {

@@ -59,7 +59,11 @@ function authorised(req: http.IncomingMessage, token: string): boolean {
 export async function startHttpIntake(o: HttpIntakeOptions): Promise<{ port: number; url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
-      if (e instanceof HttpError) return send(res, e.status, e.body ?? { error: e.message });
+      if (e instanceof HttpError) {
+        // Closing stops Node from draining the rest of an oversized body to keep the connection alive.
+        if (e.status === 413) res.setHeader('connection', 'close');
+        return send(res, e.status, e.body ?? { error: e.message });
+      }
       if (e instanceof OrderNotFoundError) return send(res, 404, { error: e.message });
       o.logger.error({ err: (e as Error).message, url: req.url }, 'HTTP intake error');
       send(res, 500, { error: 'internal error' });

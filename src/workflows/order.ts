@@ -197,12 +197,13 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   if (order.item.isbn) upsertSearchAttributes([{ key: Isbn, value: order.item.isbn }]);
   const alma = almaActivities(p);
 
-  const fail = (kind: string, err: unknown, alert: Alert): never => {
+  const fail = async (kind: string, err: unknown, alert: Alert): Promise<never> => {
     const af = appFailure(err);
     const detail = (af?.details?.[0] ?? {}) as { code?: string; trackingId?: string };
     status.error = { kind, message: af?.message ?? String(err), code: detail.code, trackingId: detail.trackingId };
     raise(alert, status.error.message);
     setStage('FAILED');
+    await Promise.all(staffAlerts);
     throw ApplicationFailure.create({ type: 'OrderFailed', nonRetryable: true, message: status.error.message, details: [status] });
   };
 

@@ -94,7 +94,10 @@ export async function startSystem(
   const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', pretty: false });
   // Start the sandbox first on a free port, then point the configuration at it.
   const provisional = parseConfig(exampleConfigRaw('http://127.0.0.1:1/almaws/v1', dataDir));
-  const sandbox = await startAlmaSandbox({ port: 0, seed: seedFromConfig(provisional), bibDelayMs: opts.bibDelayMs ?? 300, logger });
+  const seed = seedFromConfig(provisional);
+  // Test files share one Temporal server: PO line numbers must not repeat across their sandboxes.
+  for (const inst of seed.institutions) inst.firstPoLine = 100_000 + Math.floor(Math.random() * 800_000) * 1000;
+  const sandbox = await startAlmaSandbox({ port: 0, seed, bibDelayMs: opts.bibDelayMs ?? 300, logger });
   const raw = exampleConfigRaw(sandbox.url, dataDir);
   opts.configure?.(raw);
   const config = parseConfig(raw);

@@ -29,6 +29,8 @@ export interface SandboxInstitutionSeed {
   poLineTypes?: string[];
   /** The funds' currency (USD when absent). */
   currency?: string;
+  /** The number of the first PO line created (10001 when absent); tests sharing one Temporal server differ. */
+  firstPoLine?: number;
 }
 
 export interface CatalogueEntry {

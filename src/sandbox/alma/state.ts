@@ -108,7 +108,7 @@ export class SandboxState {
         accepted: 0,
         poLines: {},
         bibs: catalogueBibs(mmsSuffix, this.catalogue),
-        nextPoLine: 10001,
+        nextPoLine: s.firstPoLine ?? 10001,
         nextBib: 2_000_000_001,
         dailyDay: utcDay(now),
         dailyUsed: 0,

@@ -1,0 +1,168 @@
+/**
+ * `rto bench` (npm run bench): the project's benchmarks in one run, printed as a table and one JSON line.
+ * Figures only, no thresholds: the machine is shared and noisy, so read ratios, not absolute times.
+ *
+ *   MARC reading       records/s for ISO 2709 and MARCXML, peak RSS       (bench/marc.bench.ts)
+ *   ordering           Alma calls per created PO line, with and without faults  (bench/alma.bench.ts)
+ *   MARC overlay       Alma calls per overlaid record                      (bench/overlay.bench.ts)
+ *
+ * The ordering and overlay benches run the real system against a Temporal dev server started here (headless,
+ * free port, in memory) and stopped at the end, with everything else, so the process exits.
+ */
+import { parse, EXIT, UsageError } from '../src/cli/args';
+import { resolveTemporalCli } from '../src/temporal/cli-binary';
+import { startDevServer, type DevServer } from '../src/temporal/dev-server';
+import { FAULTS, runAlmaBench, type AlmaBenchResult } from './alma.bench';
+import { runMarcBench, type MarcBenchResult } from './marc.bench';
+import { runOverlayBench, type OverlayBenchResult } from './overlay.bench';
+
+const USAGE = `Usage: rto bench [--orders N] [--overlay-orders M] [--marc-records R]
+
+  --orders N          orders per ordering run, without and with faults (default 100)
+  --overlay-orders M  orders taken to FOLLOWING_UP and overlaid from one MARC file (default 120)
+  --marc-records R    records generated and read by the MARC reading bench (default 100000; 0 skips it)`;
+
+function count(value: string | undefined, fallback: number, name: string, min: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} must be a whole number >= ${min}\n\n${USAGE}`);
+  return n;
+}
+
+const fixed = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+function table(
+  marc: MarcBenchResult | undefined,
+  alma: AlmaBenchResult,
+  overlay: OverlayBenchResult,
+): string {
+  const rows: [string, string][] = [];
+  if (marc) {
+    rows.push(
+      [`MARC reading, ISO 2709 (${marc.records} records), records/s`, String(marc.iso2709RecordsPerSec)],
+      [`MARC reading, MARCXML (${marc.records} records), records/s`, String(marc.marcXmlRecordsPerSec)],
+      ['MARC reading, RSS before / peak while reading, MB', `${marc.rssBeforeReadMb} / ${marc.peakRssMb}`],
+    );
+  }
+  for (const [label, f] of [
+    ['no faults', alma.noFaults],
+    ['faults', alma.withFaults],
+  ] as const) {
+    rows.push(
+      [`Alma calls per created PO line (${label})`, fixed(f.almaCallsPerPoLine)],
+      [`  po-lines:GET / po-lines:POST calls (${label})`, `${f.poLinesGet} / ${f.poLinesPost}`],
+      [`PO lines per order (${label})`, fixed(f.poLinesPerOrder)],
+      [`Orders past ORDERING (${label})`, `${f.orders - f.stuck} of ${f.orders}`],
+      [`Ordering wall time (${label}), s`, fixed(f.wallSeconds, 1)],
+      [`Orders per second (${label})`, fixed(f.ordersPerSecond)],
+    );
+  }
+  rows.push(
+    [
+      'Overlay: records read / overlaid / unmatched / failed',
+      `${overlay.read} / ${overlay.overlaid} / ${overlay.unmatched} / ${overlay.failed}`,
+    ],
+    ["Alma calls per overlaid record (overlay's report)", fixed(overlay.reportAlmaCallsPerRecord)],
+    ['Alma calls per overlaid record (sandbox counters)', fixed(overlay.sandboxAlmaCallsPerRecord)],
+    ['  bib:GET / bibs:GET / bib:PUT calls', `${overlay.bibGet} / ${overlay.bibsGet} / ${overlay.bibPut}`],
+    ['Overlay wall time, s', fixed(overlay.overlaySeconds, 1)],
+    ['Overlay records per second', fixed(overlay.recordsPerSecond)],
+  );
+  const width = Math.max(...rows.map(([l]) => l.length));
+  return rows.map(([l, v]) => `${l.padEnd(width)}  ${v}`).join('\n');
+}
+
+/** What makes a run's ratios not comparable: said next to the table rather than hidden in the JSON. */
+function incomplete(alma: AlmaBenchResult, overlay: OverlayBenchResult): string[] {
+  const notes: string[] = [];
+  for (const [label, f] of [
+    ['no faults', alma.noFaults],
+    ['faults', alma.withFaults],
+  ] as const) {
+    if (f.stuck)
+      notes.push(`${f.stuck} orders (${label}) were still ordering when the bench stopped waiting`);
+    if (f.poLinesCreated !== f.orders)
+      notes.push(`${f.poLinesCreated} PO lines for ${f.orders} orders (${label})`);
+  }
+  if (overlay.notFollowingUp)
+    notes.push(`${overlay.notFollowingUp} overlay orders never reached FOLLOWING_UP`);
+  if (overlay.overlaid !== overlay.orders)
+    notes.push(`${overlay.overlaid} of ${overlay.orders} records overlaid`);
+  return notes;
+}
+
+export async function benchCommand(args: string[]): Promise<number> {
+  const { values } = parse(
+    args,
+    { orders: { type: 'string' }, 'overlay-orders': { type: 'string' }, 'marc-records': { type: 'string' } },
+    USAGE,
+  );
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return EXIT.ok;
+  }
+  const orders = count(values.orders, 100, 'orders', 1);
+  const overlayOrders = count(values['overlay-orders'], 120, 'overlay-orders', 1);
+  const marcRecords = count(values['marc-records'], 100_000, 'marc-records', 0);
+  const started = Date.now();
+
+  // MARC reading first, alone: its peak RSS then measures the reader, not the workers and Temporal loaded later.
+  let marc: MarcBenchResult | undefined;
+  if (marcRecords > 0) {
+    log(`MARC reading: ${marcRecords} records, ISO 2709 and MARCXML`);
+    marc = await runMarcBench({ records: marcRecords });
+  }
+
+  const cli = await resolveTemporalCli({ log });
+  log(`starting the Temporal dev server (${cli.source}: ${cli.path})`);
+  const previousAddress = process.env.TEMPORAL_TEST_ADDRESS;
+  let server: DevServer | undefined;
+  let alma: AlmaBenchResult;
+  let overlay: OverlayBenchResult;
+  try {
+    server = await startDevServer({ binary: cli.path, headless: true, port: 0, logLevel: 'error' });
+    process.env.TEMPORAL_TEST_ADDRESS = server.address;
+    log(`dev server at ${server.address}`);
+    alma = await runAlmaBench({ orders, log });
+    overlay = await runOverlayBench({ orders: overlayOrders, log });
+  } finally {
+    await server?.stop();
+    if (previousAddress === undefined) delete process.env.TEMPORAL_TEST_ADDRESS;
+    else process.env.TEMPORAL_TEST_ADDRESS = previousAddress;
+  }
+  const totalSeconds = (Date.now() - started) / 1000;
+
+  process.stdout.write(`\n${table(marc, alma, overlay)}\n`);
+  process.stdout.write(`Total bench time, s  ${fixed(totalSeconds, 1)}\n`);
+  for (const note of incomplete(alma, overlay)) process.stdout.write(`NOTE: ${note}\n`);
+  process.stdout.write('\n');
+  const round = (n: number) => (Number.isFinite(n) ? Math.round(n * 1000) / 1000 : null);
+  const ordering = (f: AlmaBenchResult['noFaults']) => ({
+    ...f,
+    poLinesPerOrder: round(f.poLinesPerOrder),
+    almaCallsPerPoLine: round(f.almaCallsPerPoLine),
+    wallSeconds: round(f.wallSeconds),
+    ordersPerSecond: round(f.ordersPerSecond),
+  });
+  const json = {
+    bench: 'oasis-alma-rto',
+    at: new Date(started).toISOString(),
+    marc: marc ?? null,
+    ordering: {
+      noFaults: ordering(alma.noFaults),
+      withFaults: { faults: FAULTS, ...ordering(alma.withFaults) },
+    },
+    overlay: {
+      ...overlay,
+      reportAlmaCallsPerRecord: round(overlay.reportAlmaCallsPerRecord),
+      sandboxAlmaCallsPerRecord: round(overlay.sandboxAlmaCallsPerRecord),
+      overlaySeconds: round(overlay.overlaySeconds),
+      recordsPerSecond: round(overlay.recordsPerSecond),
+    },
+    totalSeconds: round(totalSeconds),
+  };
+  process.stdout.write(JSON.stringify(json) + '\n');
+  return EXIT.ok;
+}
