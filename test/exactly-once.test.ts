@@ -13,7 +13,9 @@ async function placeMany(sys: TestSystem, n: number, prefix: string): Promise<st
   const ids = Array.from({ length: n }, (_, i) => `${prefix}-${run}-${String(i).padStart(3, '0')}`);
   // Alternate print (searched by ISBN) and ebook orders; several orders share each ISBN.
   await Promise.all(
-    ids.map((orderId, i) => sys.orders.placeOrder(exampleOrder(i % 2 ? 'ebook.json' : 'print-single-fund.json', orderId))),
+    ids.map((orderId, i) =>
+      sys.orders.placeOrder(exampleOrder(i % 2 ? 'ebook.json' : 'print-single-fund.json', orderId)),
+    ),
   );
   return ids;
 }
@@ -22,7 +24,9 @@ async function waitPastOrdering(sys: TestSystem, account: string, ids: string[],
   const deadline = Date.now() + timeoutMs;
   let pending = ids;
   while (pending.length && Date.now() < deadline) {
-    const stages = await Promise.all(pending.map((id) => sys.orders.getStatus(account, id, { queryTimeoutMs: 5000 }).then((s) => s.stage)));
+    const stages = await Promise.all(
+      pending.map((id) => sys.orders.getStatus(account, id, { queryTimeoutMs: 5000 }).then((s) => s.stage)),
+    );
     pending = pending.filter((_, i) => stages[i] === 'VALIDATING' || stages[i] === 'ORDERING');
     if (pending.length) await new Promise((r) => setTimeout(r, 1000));
   }
@@ -30,7 +34,14 @@ async function waitPastOrdering(sys: TestSystem, account: string, ids: string[],
 }
 
 async function terminateAll(sys: TestSystem, account: string, ids: string[]) {
-  await Promise.all(ids.map((id) => sys.orders.handle(account, id).terminate('test done').catch(() => undefined)));
+  await Promise.all(
+    ids.map((id) =>
+      sys.orders
+        .handle(account, id)
+        .terminate('test done')
+        .catch(() => undefined),
+    ),
+  );
 }
 
 describe('exactly-once PO lines', () => {
@@ -139,7 +150,9 @@ describe("the institution's API budget", () => {
         expect(s.stage).toBe('ORDERING');
         expect(s.workflowStatus).toBe('RUNNING');
       }
-      const state = (await sys.sandboxState()) as unknown as { calls: Record<string, Record<string, number>> };
+      const state = (await sys.sandboxState()) as unknown as {
+        calls: Record<string, Record<string, number>>;
+      };
       const daily429 = Object.values(state.calls).reduce((n, byStatus) => n + (byStatus['429'] ?? 0), 0);
       // Once Alma said DAILY_THRESHOLD the worker stops calling until the reset: a handful of calls, not a loop.
       expect(daily429).toBeLessThanOrEqual(ids.length + 2);

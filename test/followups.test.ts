@@ -7,7 +7,14 @@ import path from 'node:path';
 import { createAlmaClient } from '../src/alma/client';
 import { buildInvoice, buildOrderResponse } from '../src/edi';
 import { startFtpServer, type FtpServer } from '../src/files';
-import { parseAlmaBibXml, toAlmaBibXml, writeIso2709, type MarcRecord, subfieldValues, getFields } from '../src/marc';
+import {
+  parseAlmaBibXml,
+  toAlmaBibXml,
+  writeIso2709,
+  type MarcRecord,
+  subfieldValues,
+  getFields,
+} from '../src/marc';
 import type { EdiRunReport } from '../src/workflows/edi';
 import type { OverlayRunReport } from '../src/workflows/overlay';
 import { exampleOrder, startSystem, type TestSystem } from './harness/system';
@@ -30,7 +37,12 @@ beforeAll(async () => {
   vendorRoot = path.join(require('node:os').tmpdir(), `rto-vendor-${run}`);
   mkdirSync(path.join(vendorRoot, 'UNIV-MAIN', 'edi'), { recursive: true });
   mkdirSync(path.join(vendorRoot, 'UNIV-MAIN', 'marc'), { recursive: true });
-  ftp = await startFtpServer({ port: 0, root: vendorRoot, user: 'univ-main', password: 'ftp-secret-for-tests' });
+  ftp = await startFtpServer({
+    port: 0,
+    root: vendorRoot,
+    user: 'univ-main',
+    password: 'ftp-secret-for-tests',
+  });
   ftpPort = ftp.port;
   sys = await startSystem({
     configure: (raw) => {
@@ -87,7 +99,14 @@ test('an ORDRSP moves orders to their vendor statuses, ends a cancelled one, and
       recipient: '5412345000176',
       documentNumber: 'R1',
       lines: [
-        { poLine: poLines.a, vendorRef: ids.a, status: 'backordered', ordered: 1, backordered: 1, expectedDate: '2027-01-15' },
+        {
+          poLine: poLines.a,
+          vendorRef: ids.a,
+          status: 'backordered',
+          ordered: 1,
+          backordered: 1,
+          expectedDate: '2027-01-15',
+        },
         { vendorRef: ids.b, status: 'cancelled', ordered: 1 },
         { poLine: 'POL-NOT-OURS', status: 'accepted', ordered: 1 },
       ],
@@ -107,7 +126,11 @@ test('an ORDRSP moves orders to their vendor statuses, ends a cancelled one, and
   expect(b.stage).toBe('CANCELLED');
   // Processed files are archived on the FTP server under their hash.
   expect(readdirSync(path.join(vendorRoot, 'UNIV-MAIN', 'edi'))).not.toContain('ordrsp-1.edi');
-  expect(readdirSync(path.join(vendorRoot, 'UNIV-MAIN', 'edi', 'archive')).some((n) => n.endsWith('-ordrsp-1.edi'))).toBe(true);
+  expect(
+    readdirSync(path.join(vendorRoot, 'UNIV-MAIN', 'edi', 'archive')).some((n) =>
+      n.endsWith('-ordrsp-1.edi'),
+    ),
+  ).toBe(true);
   // Staff were told about the unmatched line.
   const mails = await sys.catcher.messages();
   expect(mails.some((m) => m.raw.includes('POL-NOT-OURS'))).toBe(true);
@@ -144,7 +167,12 @@ test('a MARC file overlays the brief bibs: excluded tags gone, 9XX written, loca
   const alma = createAlmaClient({ gateway: sys.sandbox.url, apiKey: 'sandbox-key-01UNIV_INST' });
   // A cataloguer's local field on A's bib, which the overlay must keep.
   const before = parseAlmaBibXml((await alma.getBib(mmsIds.a!)).marcXml);
-  before.fields.push({ tag: '990', ind1: ' ', ind2: ' ', subfields: [{ code: 'a', value: 'local: keep me' }] });
+  before.fields.push({
+    tag: '990',
+    ind1: ' ',
+    ind2: ' ',
+    subfields: [{ code: 'a', value: 'local: keep me' }],
+  });
   await alma.putBib(mmsIds.a!, toAlmaBibXml(before));
 
   const vendorRecord = (orderId: string, title: string, isbn = '9780306406157'): MarcRecord => ({
@@ -157,7 +185,10 @@ test('a MARC file overlays the brief bibs: excluded tags gone, 9XX written, loca
       { tag: '980', ind1: ' ', ind2: ' ', subfields: [{ code: 'a', value: orderId }] },
     ],
   });
-  const unmatched: MarcRecord = { ...vendorRecord('NO-SUCH-ORDER', 'Nobody ordered this'), fields: vendorRecord('NO-SUCH-ORDER', 'x').fields.filter((f) => f.tag !== '020') };
+  const unmatched: MarcRecord = {
+    ...vendorRecord('NO-SUCH-ORDER', 'Nobody ordered this'),
+    fields: vendorRecord('NO-SUCH-ORDER', 'x').fields.filter((f) => f.tag !== '020'),
+  };
   drop(
     'marc',
     'nightly.mrc',

@@ -188,9 +188,7 @@ describe('record helpers', () => {
   });
 
   it('reads keys from the real Alma fixture', () => {
-    const json = JSON.parse(
-      readFileSync(sharedPath('fixtures/alma/bib-99111299423506421.json'), 'utf8'),
-    ) as {
+    const json = JSON.parse(readFileSync(sharedPath('fixtures/alma/bib-99111299423506421.json'), 'utf8')) as {
       bib: { anies: string[] }[];
     };
     const rec = parseAlmaBibXml(json.bib[0]!.anies[0]!);

@@ -1,6 +1,5 @@
 import { sharedPath } from './harness/shared';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   getDataFields,
   parseAlmaBibXml,
@@ -11,9 +10,9 @@ import {
 } from '../src/marc';
 import type { DataField, MarcReadResult, MarcRecord } from '../src/marc';
 
-const fixture = JSON.parse(
-  readFileSync(sharedPath('fixtures/alma/bib-99111299423506421.json'), 'utf8'),
-) as { bib: { mms_id: string; anies: string[] }[] };
+const fixture = JSON.parse(readFileSync(sharedPath('fixtures/alma/bib-99111299423506421.json'), 'utf8')) as {
+  bib: { mms_id: string; anies: string[] }[];
+};
 const almaXml = fixture.bib[0]!.anies[0]!;
 
 async function* chunks(text: string, size: number): AsyncGenerator<Buffer> {

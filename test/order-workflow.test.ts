@@ -45,7 +45,9 @@ describe('an order from Express Checkout to completion', () => {
     const order = exampleOrder('print-single-fund.json', orderId);
     const placed = await sys.orders.placeOrder(order);
     expect(placed.outcome).toBe('started');
-    const following = await sys.orders.waitForStage('UNIV-MAIN', orderId, 'FOLLOWING_UP', { timeoutMs: 60_000 });
+    const following = await sys.orders.waitForStage('UNIV-MAIN', orderId, 'FOLLOWING_UP', {
+      timeoutMs: 60_000,
+    });
     expect(following.stage).toBe('FOLLOWING_UP');
     expect(following.poLine).toMatch(/^POL-/);
     expect(following.mmsId).toMatch(/^\d+$/);
@@ -63,20 +65,41 @@ describe('an order from Express Checkout to completion', () => {
     expect(mails[0]!.raw).toContain(following.poLine!);
 
     const handle = sys.orders.handle('UNIV-MAIN', orderId);
-    await handle.signal(vendorStatusSignal, { status: 'accepted', statusText: 'accepted by the vendor', source });
-    await handle.signal(invoiceSignal, { invoiceNumber: 'INV-1', kind: 'invoice', quantity: 1, unitPrice: '59.99', currency: 'USD', mismatches: [], source });
+    await handle.signal(vendorStatusSignal, {
+      status: 'accepted',
+      statusText: 'accepted by the vendor',
+      source,
+    });
+    await handle.signal(invoiceSignal, {
+      invoiceNumber: 'INV-1',
+      kind: 'invoice',
+      quantity: 1,
+      unitPrice: '59.99',
+      currency: 'USD',
+      mismatches: [],
+      source,
+    });
     await handle.signal(recordOverlaidSignal, { mmsId: following.mmsId!, source });
     const result = await handle.result();
     expect(result.stage).toBe('COMPLETED');
     expect(result.alerts).toEqual([]);
     expect(result.history.map((h) => h.event)).toEqual(
-      expect.arrayContaining(['stage VALIDATING', 'stage ORDERING', 'stage AWAITING_BIB', 'stage CONFIRMING', 'stage FOLLOWING_UP', 'stage COMPLETED']),
+      expect.arrayContaining([
+        'stage VALIDATING',
+        'stage ORDERING',
+        'stage AWAITING_BIB',
+        'stage CONFIRMING',
+        'stage FOLLOWING_UP',
+        'stage COMPLETED',
+      ]),
     );
     // Search attributes staff filter on.
     // Search attributes staff filter on (visibility is eventually consistent: look a few times).
     let listed: string[] = [];
     for (let i = 0; i < 40 && !listed.includes(orderId); i++) {
-      listed = (await sys.orders.listOrders({ account: 'UNIV-MAIN', stage: 'COMPLETED' })).map((o) => o.orderId);
+      listed = (await sys.orders.listOrders({ account: 'UNIV-MAIN', stage: 'COMPLETED' })).map(
+        (o) => o.orderId,
+      );
       if (!listed.includes(orderId)) await new Promise((r) => setTimeout(r, 250));
     }
     expect(listed).toContain(orderId);
@@ -107,7 +130,9 @@ describe('an order from Express Checkout to completion', () => {
     await expect(handle.result()).rejects.toThrow();
     const s = await sys.orders.getStatus('UNIV-LAW', orderId);
     expect(s.stage).toBe('FAILED');
-    expect(s.alerts).toEqual(expect.arrayContaining(['STATUS_LATE', 'INVOICE_LATE', 'RECORD_LATE', 'FOLLOW_UP_EXPIRED']));
+    expect(s.alerts).toEqual(
+      expect.arrayContaining(['STATUS_LATE', 'INVOICE_LATE', 'RECORD_LATE', 'FOLLOW_UP_EXPIRED']),
+    );
     await recordHistory(sys.client, s.workflowId, 'order-deadlines-expired');
     // No confirmation: UNIV-LAW's default is off. Staff got the alerts by mail.
     const mails = (await sys.catcher.messages()).filter((m) => m.raw.includes(orderId));
@@ -123,7 +148,10 @@ describe('cancellation', () => {
     await sys.sandboxPost('/faults', { 'po-lines:GET': { latencyMs: 1500 } });
     try {
       await sys.orders.placeOrder(exampleOrder('ebook.json', orderId));
-      const s = await sys.orders.cancelOrder('UNIV-MAIN', orderId, { reason: 'LIBRARY_CANCELLED', comment: 'duplicate' });
+      const s = await sys.orders.cancelOrder('UNIV-MAIN', orderId, {
+        reason: 'LIBRARY_CANCELLED',
+        comment: 'duplicate',
+      });
       expect(s.stage).toBe('CANCELLED');
     } finally {
       await sys.sandboxPost('/faults', {});
@@ -137,7 +165,10 @@ describe('cancellation', () => {
     const orderId = id('CANCEL-LATE');
     await sys.orders.placeOrder(exampleOrder('print-single-fund.json', orderId));
     const s1 = await sys.orders.waitForStage('UNIV-MAIN', orderId, 'FOLLOWING_UP', { timeoutMs: 60_000 });
-    const s = await sys.orders.cancelOrder('UNIV-MAIN', orderId, { reason: 'LIBRARY_CANCELLED', comment: 'gift copy arrived' });
+    const s = await sys.orders.cancelOrder('UNIV-MAIN', orderId, {
+      reason: 'LIBRARY_CANCELLED',
+      comment: 'gift copy arrived',
+    });
     expect(s.stage).toBe('CANCELLED');
     const line = (await sys.sandboxState()).poLines.find((p) => p.number === s1.poLine);
     expect(line?.status?.value).toBe('CANCELLED');
@@ -148,7 +179,9 @@ describe('cancellation', () => {
     const orderId = id('VENDOR-CANCEL');
     await sys.orders.placeOrder(exampleOrder('print-single-fund.json', orderId));
     const s1 = await sys.orders.waitForStage('UNIV-MAIN', orderId, 'FOLLOWING_UP', { timeoutMs: 60_000 });
-    await sys.orders.handle('UNIV-MAIN', orderId).signal(vendorStatusSignal, { status: 'cancelled', statusText: 'cancelled: unable to supply', source });
+    await sys.orders
+      .handle('UNIV-MAIN', orderId)
+      .signal(vendorStatusSignal, { status: 'cancelled', statusText: 'cancelled: unable to supply', source });
     const result = await sys.orders.handle('UNIV-MAIN', orderId).result();
     expect(result.stage).toBe('CANCELLED');
     expect(result.alerts).toContain('VENDOR_CANCELLED');
@@ -207,7 +240,9 @@ describe('an unauthorised key', () => {
       expect(s.alerts).toContain('ALMA_UNAUTHORISED');
       expect(s.error?.code).toBe('UNAUTHORIZED');
       expect(s.error?.message).toMatch(/API-key not defined/);
-      const state = (await bad.sandboxState()) as unknown as { calls: Record<string, Record<string, number>> };
+      const state = (await bad.sandboxState()) as unknown as {
+        calls: Record<string, Record<string, number>>;
+      };
       // One search, refused; no retries of a refused key.
       expect(state.calls['po-lines:GET']?.['400']).toBe(1);
       expect(state.calls['po-lines:POST']).toBeUndefined();

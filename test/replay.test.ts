@@ -12,15 +12,33 @@ jest.setTimeout(180_000);
 test('every recorded history replays on the current workflow code', () => {
   const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
   expect(files).toEqual(
-    expect.arrayContaining(['order-completed.json', 'order-cancelled-after-po-line.json', 'order-failed-unauthorised.json', 'overlay-run.json']),
+    expect.arrayContaining([
+      'order-completed.json',
+      'order-cancelled-after-po-line.json',
+      'order-failed-unauthorised.json',
+      'overlay-run.json',
+    ]),
   );
-  const run = spawnSync(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'harness', 'replay-run.ts')], {
-    encoding: 'utf8',
-    cwd: path.join(__dirname, '..'),
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  expect(run.stderr.trim().split('\n').filter((l) => /^Error|TypeError/.test(l))).toEqual([]);
-  const results = JSON.parse(run.stdout.trim().split('\n').pop()!) as { file: string; ok: boolean; error?: string }[];
+  const run = spawnSync(
+    process.execPath,
+    ['-r', 'tsx/cjs', path.join(__dirname, 'harness', 'replay-run.ts')],
+    {
+      encoding: 'utf8',
+      cwd: path.join(__dirname, '..'),
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  expect(
+    run.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => /^Error|TypeError/.test(l)),
+  ).toEqual([]);
+  const results = JSON.parse(run.stdout.trim().split('\n').pop()!) as {
+    file: string;
+    ok: boolean;
+    error?: string;
+  }[];
   expect(results.filter((r) => !r.ok)).toEqual([]);
   expect(results.map((r) => r.file).sort()).toEqual(files.sort());
 });

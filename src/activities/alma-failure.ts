@@ -21,18 +21,50 @@ export function toFailure(err: unknown): ApplicationFailure {
     const details = [{ code: err.code, trackingId: err.trackingId, kind: err.kind, status: err.status }];
     switch (err.kind) {
       case 'unauthorised':
-        return ApplicationFailure.create({ type: FailureType.AlmaUnauthorised, message: err.message, nonRetryable: true, details });
+        return ApplicationFailure.create({
+          type: FailureType.AlmaUnauthorised,
+          message: err.message,
+          nonRetryable: true,
+          details,
+        });
       case 'invalid-request':
-        return ApplicationFailure.create({ type: FailureType.AlmaInvalidRequest, message: err.message, nonRetryable: true, details });
+        return ApplicationFailure.create({
+          type: FailureType.AlmaInvalidRequest,
+          message: err.message,
+          nonRetryable: true,
+          details,
+        });
       case 'not-found':
-        return ApplicationFailure.create({ type: FailureType.AlmaNotFound, message: err.message, nonRetryable: true, details });
+        return ApplicationFailure.create({
+          type: FailureType.AlmaNotFound,
+          message: err.message,
+          nonRetryable: true,
+          details,
+        });
       case 'rate-limited':
-        return ApplicationFailure.create({ type: FailureType.AlmaUnavailable, message: err.message, details, nextRetryDelay: 1000 });
+        return ApplicationFailure.create({
+          type: FailureType.AlmaUnavailable,
+          message: err.message,
+          details,
+          nextRetryDelay: 1000,
+        });
       case 'daily-budget':
-        return ApplicationFailure.create({ type: FailureType.AlmaUnavailable, message: err.message, details, nextRetryDelay: 15 * 60_000 });
+        return ApplicationFailure.create({
+          type: FailureType.AlmaUnavailable,
+          message: err.message,
+          details,
+          nextRetryDelay: 15 * 60_000,
+        });
       default:
-        return ApplicationFailure.create({ type: FailureType.AlmaUnavailable, message: err.message, details });
+        return ApplicationFailure.create({
+          type: FailureType.AlmaUnavailable,
+          message: err.message,
+          details,
+        });
     }
   }
-  return ApplicationFailure.create({ type: FailureType.AlmaUnavailable, message: (err as Error)?.message ?? String(err) });
+  return ApplicationFailure.create({
+    type: FailureType.AlmaUnavailable,
+    message: (err as Error)?.message ?? String(err),
+  });
 }

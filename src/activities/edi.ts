@@ -49,11 +49,25 @@ export interface EdiFileReport {
 
 const MAX_LISTED = 200;
 
-function source(config: Config, account: string, kind: 'edi' | 'marc'): { acc: Account; src: NonNullable<Account['edi']['source']> } {
+function source(
+  config: Config,
+  account: string,
+  kind: 'edi' | 'marc',
+): { acc: Account; src: NonNullable<Account['edi']['source']> } {
   const acc = config.accounts[account];
-  if (!acc) throw ApplicationFailure.create({ type: 'UnknownAccount', message: `account ${account} is not configured`, nonRetryable: true });
+  if (!acc)
+    throw ApplicationFailure.create({
+      type: 'UnknownAccount',
+      message: `account ${account} is not configured`,
+      nonRetryable: true,
+    });
   const src = acc[kind].source;
-  if (!src) throw ApplicationFailure.create({ type: 'NoSource', message: `account ${account} has no ${kind} source configured`, nonRetryable: true });
+  if (!src)
+    throw ApplicationFailure.create({
+      type: 'NoSource',
+      message: `account ${account} has no ${kind} source configured`,
+      nonRetryable: true,
+    });
   return { acc, src };
 }
 
@@ -66,7 +80,9 @@ export function invoiceMismatches(
 ): string[] {
   const out: string[] = [];
   if (order.quantityOrdered !== undefined && order.quantityInvoiced + line.quantity > order.quantityOrdered) {
-    out.push(`invoiced ${order.quantityInvoiced + line.quantity} copies in all, ${order.quantityOrdered} ordered`);
+    out.push(
+      `invoiced ${order.quantityInvoiced + line.quantity} copies in all, ${order.quantityOrdered} ordered`,
+    );
   }
   if (order.price && currency && currency !== order.price.currency) {
     out.push(`invoiced in ${currency}, ordered in ${order.price.currency}`);
@@ -76,23 +92,36 @@ export function invoiceMismatches(
     const listed = Number(order.price.amount);
     const charged = Number(unit);
     if (listed > 0 && Math.abs(charged - listed) / listed > tolerance) {
-      out.push(`unit price ${unit} differs from the list price ${order.price.amount} by more than ${Math.round(tolerance * 100)}%`);
+      out.push(
+        `unit price ${unit} differs from the list price ${order.price.amount} by more than ${Math.round(tolerance * 100)}%`,
+      );
     }
   }
   return out;
 }
 
-export function ediActivities(deps: { config: Config; logger: Logger; temporal?: Client; mailer?: Mailer; dataDir: string }) {
+export function ediActivities(deps: {
+  config: Config;
+  logger: Logger;
+  temporal?: Client;
+  mailer?: Mailer;
+  dataDir: string;
+}) {
   const client = () => {
     if (!deps.temporal) throw new Error('EDI activities need a Temporal client');
     return deps.temporal;
   };
   return {
     /** Lists the account's vendor folder and returns its files with their content hashes. */
-    async collectVendorFiles(input: { account: string; kind: 'edi' | 'marc' }): Promise<{ files: InboxFile[]; rejected: { name: string; reason: string }[] }> {
+    async collectVendorFiles(input: {
+      account: string;
+      kind: 'edi' | 'marc';
+    }): Promise<{ files: InboxFile[]; rejected: { name: string; reason: string }[] }> {
       const { src } = source(deps.config, input.account, input.kind);
       const pattern = input.kind === 'marc' ? /\.(mrc|marc|xml|iso|dat)$/i : undefined;
-      return withStore(src, deps.logger, (store) => collect(store, deps.dataDir, input.account, input.kind, pattern));
+      return withStore(src, deps.logger, (store) =>
+        collect(store, deps.dataDir, input.account, input.kind, pattern),
+      );
     },
 
     /** Moves a processed file into the server's archive folder, named by its hash. */
@@ -106,7 +135,9 @@ export function ediActivities(deps: { config: Config; logger: Logger; temporal?:
     /** Reads one EDI file and signals every order it speaks of; returns the file's report. */
     async processEdiFile(ref: FileRef): Promise<EdiFileReport> {
       const { acc, src } = source(deps.config, ref.account, 'edi');
-      const local = await withStore(src, deps.logger, (store) => fetchToInbox(store, deps.dataDir, ref.account, 'edi', ref.name, ref.sha256));
+      const local = await withStore(src, deps.logger, (store) =>
+        fetchToInbox(store, deps.dataDir, ref.account, 'edi', ref.name, ref.sha256),
+      );
       const report: EdiFileReport = {
         file: ref.name,
         sha256: ref.sha256,
@@ -144,7 +175,15 @@ export function ediActivities(deps: { config: Config; logger: Logger; temporal?:
             orderIds: line.vendorRef ? [line.vendorRef] : [],
           });
           if (!match.ok) {
-            unmatched({ message: resp.messageRef, segment: line.segment, line: line.lineNo, poLine: line.poLine, vendorRef: line.vendorRef, isbn: line.isbn, reason: match.reason });
+            unmatched({
+              message: resp.messageRef,
+              segment: line.segment,
+              line: line.lineNo,
+              poLine: line.poLine,
+              vendorRef: line.vendorRef,
+              isbn: line.isbn,
+              reason: match.reason,
+            });
             continue;
           }
           const news: VendorStatusNews = {
@@ -172,17 +211,29 @@ export function ediActivities(deps: { config: Config; logger: Logger; temporal?:
             isbns: !line.poLine && !line.vendorRef && isbn ? [isbn] : [],
           });
           if (!match.ok) {
-            unmatched({ message: inv.messageRef, segment: line.segment, line: line.lineNo, poLine: line.poLine, vendorRef: line.vendorRef, isbn: isbn ?? undefined, reason: match.reason });
+            unmatched({
+              message: inv.messageRef,
+              segment: line.segment,
+              line: line.lineNo,
+              poLine: line.poLine,
+              vendorRef: line.vendorRef,
+              isbn: isbn ?? undefined,
+              reason: match.reason,
+            });
             continue;
           }
           const order = await lookup.status(match.workflowId);
           const mismatches =
-            order && inv.kind === 'invoice' ? invoiceMismatches(line, inv.currency, order, acc.edi.priceTolerance) : [];
+            order && inv.kind === 'invoice'
+              ? invoiceMismatches(line, inv.currency, order, acc.edi.priceTolerance)
+              : [];
           const news: InvoiceNews = {
             invoiceNumber: inv.number,
             kind: inv.kind,
             quantity: line.quantity,
-            ...(line.grossUnitPrice ?? line.netUnitPrice ? { unitPrice: line.grossUnitPrice ?? line.netUnitPrice } : {}),
+            ...((line.grossUnitPrice ?? line.netUnitPrice)
+              ? { unitPrice: line.grossUnitPrice ?? line.netUnitPrice }
+              : {}),
             ...(line.lineAmount ? { lineAmount: line.lineAmount } : {}),
             ...(inv.currency ? { currency: inv.currency } : {}),
             mismatches,
@@ -193,18 +244,31 @@ export function ediActivities(deps: { config: Config; logger: Logger; temporal?:
           for (const m of mismatches) report.mismatches.push(`${order?.orderId ?? match.workflowId}: ${m}`);
         }
       }
-      deps.logger.info({ account: ref.account, file: ref.name, matched: report.matched, unmatched: report.unmatched.length }, 'EDI file processed');
+      deps.logger.info(
+        { account: ref.account, file: ref.name, matched: report.matched, unmatched: report.unmatched.length },
+        'EDI file processed',
+      );
       return report;
     },
 
     /** Mails staff a run report when something needs a person (unmatched lines, rejected files, mismatches). */
-    async mailRunReport(input: { account: string; title: string; lines: string[]; runId: string }): Promise<boolean> {
+    async mailRunReport(input: {
+      account: string;
+      title: string;
+      lines: string[];
+      runId: string;
+    }): Promise<boolean> {
       const acc = deps.config.accounts[input.account];
       if (!deps.mailer || !acc || acc.email.staff.length === 0 || input.lines.length === 0) return false;
       const mail = renderReport({ title: input.title, lines: input.lines.slice(0, 500) });
       // One Message-ID per run and title: a retried send is the same message.
       const stamp = `${input.runId}.${input.title}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 120);
-      await deps.mailer.send({ from: acc.email.from, to: acc.email.staff, ...mail, messageId: `<report.${stamp}@oasis-alma-rto.invalid>` });
+      await deps.mailer.send({
+        from: acc.email.from,
+        to: acc.email.staff,
+        ...mail,
+        messageId: `<report.${stamp}@oasis-alma-rto.invalid>`,
+      });
       return true;
     },
   };

@@ -2,21 +2,44 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Config } from '../config/schema';
 import type { Logger } from '../logging';
-import { alertMessageId, confirmationMessageId, renderConfirmation, renderStaffAlert, type Mailer } from '../mail';
+import {
+  alertMessageId,
+  confirmationMessageId,
+  renderConfirmation,
+  renderStaffAlert,
+  type Mailer,
+} from '../mail';
 import type { ConfirmationInput, StaffAlertInput } from './types';
 
 export function emailActivities(deps: { config: Config; mailer?: Mailer; logger: Logger }) {
   const mailer = () => {
-    if (!deps.mailer) throw ApplicationFailure.create({ type: 'MailNotConfigured', message: 'no SMTP server is configured', nonRetryable: true });
+    if (!deps.mailer)
+      throw ApplicationFailure.create({
+        type: 'MailNotConfigured',
+        message: 'no SMTP server is configured',
+        nonRetryable: true,
+      });
     return deps.mailer;
   };
   return {
     async sendConfirmation(input: ConfirmationInput): Promise<{ messageId: string }> {
       const { order } = input.plan;
       const acc = deps.config.accounts[order.account]!;
-      const mail = renderConfirmation({ order, accountName: input.plan.accountName, poLine: input.poLine, mmsId: input.mmsId, inReview: input.inReview });
+      const mail = renderConfirmation({
+        order,
+        accountName: input.plan.accountName,
+        poLine: input.poLine,
+        mmsId: input.mmsId,
+        inReview: input.inReview,
+      });
       const messageId = confirmationMessageId(order.account, order.orderId);
-      await mailer().send({ from: acc.email.from, to: [order.placedBy.email], cc: acc.email.staff, ...mail, messageId });
+      await mailer().send({
+        from: acc.email.from,
+        to: [order.placedBy.email],
+        cc: acc.email.staff,
+        ...mail,
+        messageId,
+      });
       deps.logger.info({ account: order.account, orderId: order.orderId, messageId }, 'confirmation sent');
       return { messageId };
     },
@@ -25,7 +48,12 @@ export function emailActivities(deps: { config: Config; mailer?: Mailer; logger:
       const acc = deps.config.accounts[input.account];
       if (!acc || acc.email.staff.length === 0) return;
       const mail = renderStaffAlert(input);
-      await mailer().send({ from: acc.email.from, to: acc.email.staff, ...mail, messageId: alertMessageId(input.account, input.orderId, input.alert) });
+      await mailer().send({
+        from: acc.email.from,
+        to: acc.email.staff,
+        ...mail,
+        messageId: alertMessageId(input.account, input.orderId, input.alert),
+      });
     },
   };
 }

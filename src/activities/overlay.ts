@@ -14,7 +14,14 @@ import { OrderLookup } from '../followup/order-lookup';
 import type { AlmaAccess } from '../institution/alma-access';
 import { DailyBudgetExhausted } from '../institution/budget';
 import type { Logger } from '../logging';
-import { matchKeys, overlayRecord, parseAlmaBibXml, readMarcFile, toAlmaBibXml, type MarcRecord } from '../marc';
+import {
+  matchKeys,
+  overlayRecord,
+  parseAlmaBibXml,
+  readMarcFile,
+  toAlmaBibXml,
+  type MarcRecord,
+} from '../marc';
 import { recordOverlaidSignal } from '../workflows/order-messages';
 import type { OrderStatus } from '../workflows/order-types';
 import { toFailure } from './alma-failure';
@@ -49,21 +56,45 @@ export function orderFieldsFor(acc: Account, status: OrderStatus): { field: stri
     [f.location, status.location],
     [f.notes, status.notes],
   ];
-  return values.filter((v): v is [string, string] => !!v[0] && !!v[1]).map(([field, value]) => ({ field, value }));
+  return values
+    .filter((v): v is [string, string] => !!v[0] && !!v[1])
+    .map(([field, value]) => ({ field, value }));
 }
 
-export function overlayActivities(deps: { config: Config; alma: AlmaAccess; logger: Logger; temporal?: Client; dataDir: string }) {
+export function overlayActivities(deps: {
+  config: Config;
+  alma: AlmaAccess;
+  logger: Logger;
+  temporal?: Client;
+  dataDir: string;
+}) {
   return {
     async overlayMarcFile(ref: FileRef): Promise<OverlayFileReport> {
       const ctx = Context.current();
       const acc = deps.config.accounts[ref.account];
       const src = acc?.marc.source;
-      if (!acc || !src) throw ApplicationFailure.create({ type: 'NoSource', message: `account ${ref.account} has no MARC source`, nonRetryable: true });
+      if (!acc || !src)
+        throw ApplicationFailure.create({
+          type: 'NoSource',
+          message: `account ${ref.account} has no MARC source`,
+          nonRetryable: true,
+        });
       if (!deps.temporal) throw new Error('the overlay needs a Temporal client');
       const temporal = deps.temporal;
-      const local = await withStore(src, deps.logger, (store) => fetchToInbox(store, deps.dataDir, ref.account, 'marc', ref.name, ref.sha256));
+      const local = await withStore(src, deps.logger, (store) =>
+        fetchToInbox(store, deps.dataDir, ref.account, 'marc', ref.name, ref.sha256),
+      );
       const prior = ctx.info.heartbeatDetails as Progress | undefined;
-      const report: OverlayFileReport = prior?.report ?? { file: ref.name, sha256: ref.sha256, read: 0, matched: 0, overlaid: 0, unmatched: [], failed: [], almaCalls: 0 };
+      const report: OverlayFileReport = prior?.report ?? {
+        file: ref.name,
+        sha256: ref.sha256,
+        read: 0,
+        matched: 0,
+        overlaid: 0,
+        unmatched: [],
+        failed: [],
+        almaCalls: 0,
+      };
       const resumeAfter = prior?.done ?? 0;
       const { client } = deps.alma.forAccount(ref.account, ctx.cancellationSignal);
       const lookup = new OrderLookup(temporal, ref.account);
@@ -98,7 +129,10 @@ export function overlayActivities(deps: { config: Config; alma: AlmaAccess; logg
             });
             report.almaCalls++;
             await client.putBib(mmsId, toAlmaBibXml(merged));
-            await temporal.workflow.getHandle(b.workflowId).signal(recordOverlaidSignal, { mmsId, source: { file: ref.name, sha256: ref.sha256, segment: b.index } });
+            await temporal.workflow.getHandle(b.workflowId).signal(recordOverlaidSignal, {
+              mmsId,
+              source: { file: ref.name, sha256: ref.sha256, segment: b.index },
+            });
             report.overlaid++;
           } catch (e) {
             // Alma unavailable or out of budget: retry the activity (it resumes here). Anything else: this record only.
@@ -120,14 +154,22 @@ export function overlayActivities(deps: { config: Config; alma: AlmaAccess; logg
             continue;
           }
           const keys = matchKeys(r.record, fields);
-          const match = await lookup.find({ orderIds: keys.orderIds, poLines: keys.poLines, isbns: keys.isbns });
+          const match = await lookup.find({
+            orderIds: keys.orderIds,
+            poLines: keys.poLines,
+            isbns: keys.isbns,
+          });
           if (!match.ok) {
             note(report.unmatched, r.index, match.reason);
             continue;
           }
           const status = await lookup.status(match.workflowId);
           if (!status?.mmsId) {
-            note(report.failed, r.index, `order ${status?.orderId ?? match.workflowId} has no bib in Alma yet`);
+            note(
+              report.failed,
+              r.index,
+              `order ${status?.orderId ?? match.workflowId} has no bib in Alma yet`,
+            );
             continue;
           }
           report.matched++;
@@ -138,7 +180,17 @@ export function overlayActivities(deps: { config: Config; alma: AlmaAccess; logg
       } catch (e) {
         throw toFailure(e);
       }
-      deps.logger.info({ account: ref.account, file: ref.name, read: report.read, overlaid: report.overlaid, unmatched: report.unmatched.length, failed: report.failed.length }, 'MARC overlay done');
+      deps.logger.info(
+        {
+          account: ref.account,
+          file: ref.name,
+          read: report.read,
+          overlaid: report.overlaid,
+          unmatched: report.unmatched.length,
+          failed: report.failed.length,
+        },
+        'MARC overlay done',
+      );
       return report;
     },
   };

@@ -30,7 +30,10 @@ export function poLineBody(order: Order, acc: Account): PoLineInput {
     acquisition_method: { value: a.acquisitionMethod },
     rush: order.rush,
     price: { sum: order.listPrice.amount, currency: { value: order.listPrice.currency } },
-    fund_distribution: order.fundDistribution.map((f) => ({ fund_code: { value: f.fund }, percent: f.percent })),
+    fund_distribution: order.fundDistribution.map((f) => ({
+      fund_code: { value: f.fund },
+      percent: f.percent,
+    })),
     vendor_reference_number: order.orderId,
     vendor_reference_number_type: { value: a.vendorReferenceNumberType },
     source_type: { value: 'API' },
@@ -44,7 +47,13 @@ export function poLineBody(order: Order, acc: Account): PoLineInput {
       ...(order.item.edition ? { edition: order.item.edition } : {}),
     },
     location: order.location
-      ? [{ quantity: order.quantity, library: { value: order.location.library }, shelving_location: order.location.shelvingLocation }]
+      ? [
+          {
+            quantity: order.quantity,
+            library: { value: order.location.library },
+            shelving_location: order.location.shelvingLocation,
+          },
+        ]
       : [],
     ...(notes.vendor ? { vendor_note: notes.vendor } : {}),
     ...(notes.receiving ? { receiving_note: notes.receiving } : {}),
@@ -63,7 +72,12 @@ export function poLineBody(order: Order, acc: Account): PoLineInput {
  * by ISBN (or title) and compare the reference and the vendor client-side. Cancelled lines do not count.
  */
 export async function findOrderPoLine(
-  client: { searchPoLines(q: string, o?: { limit?: number; offset?: number; status?: string }): Promise<{ poLines: PoLine[]; total: number }> },
+  client: {
+    searchPoLines(
+      q: string,
+      o?: { limit?: number; offset?: number; status?: string },
+    ): Promise<{ poLines: PoLine[]; total: number }>;
+  },
   acc: Account,
   order: Order,
 ): Promise<{ line?: PoLine; calls: number }> {
@@ -86,8 +100,17 @@ export async function findOrderPoLine(
 
 function describe(line: PoLine, found: boolean, calls: number): CreatedPoLine {
   const status = line.status?.value ?? 'UNKNOWN';
-  const almaAlerts = (line.alert ?? []).map((al) => al.desc ?? al.value ?? String(al)).filter(Boolean) as string[];
-  return { number: line.number, status, inReview: status === 'IN_REVIEW', almaAlerts, found, almaCalls: calls };
+  const almaAlerts = (line.alert ?? [])
+    .map((al) => al.desc ?? al.value ?? String(al))
+    .filter(Boolean) as string[];
+  return {
+    number: line.number,
+    status,
+    inReview: status === 'IN_REVIEW',
+    almaAlerts,
+    found,
+    almaCalls: calls,
+  };
 }
 
 export function poLineActivities(deps: { alma: AlmaAccess; logger: Logger }) {
@@ -95,7 +118,11 @@ export function poLineActivities(deps: { alma: AlmaAccess; logger: Logger }) {
     async createPoLine(input: CreatePoLineInput): Promise<CreatedPoLine> {
       const ctx = Context.current();
       const { client, account, institution } = deps.alma.forAccount(input.account, ctx.cancellationSignal);
-      const log = deps.logger.child({ account: input.account, orderId: input.order.orderId, attempt: ctx.info.attempt });
+      const log = deps.logger.child({
+        account: input.account,
+        orderId: input.order.orderId,
+        attempt: ctx.info.attempt,
+      });
       // A request we gave up on may still be arriving at Alma: look only after it has surely landed or died.
       const settleMs = institution.requestTimeout * 2;
       const prior = (ctx.info.heartbeatDetails ?? {}) as PostMarker;
@@ -108,14 +135,17 @@ export function poLineActivities(deps: { alma: AlmaAccess; logger: Logger }) {
         if (prior.postedAt && Date.now() - prior.postedAt < settleMs) {
           throw ApplicationFailure.create({
             type: FailureType.AlmaUnavailable,
-            message: 'an earlier attempt posted this PO line and may still be arriving at Alma; looking again shortly',
+            message:
+              'an earlier attempt posted this PO line and may still be arriving at Alma; looking again shortly',
             nextRetryDelay: settleMs - (Date.now() - prior.postedAt),
           });
         }
         ctx.heartbeat({ postedAt: Date.now() } satisfies PostMarker);
         let created: PoLine;
         try {
-          created = await client.createPoLine(poLineBody(input.order, account), { profileCode: account.alma.profileCode });
+          created = await client.createPoLine(poLineBody(input.order, account), {
+            profileCode: account.alma.profileCode,
+          });
         } catch (e) {
           if (e instanceof AlmaError && e.code === '401870') {
             // "PoLine already exists": Alma says it has it; find it rather than post again.
@@ -125,7 +155,11 @@ export function poLineActivities(deps: { alma: AlmaAccess; logger: Logger }) {
           if (e instanceof AlmaError && !e.ambiguous) ctx.heartbeat({} satisfies PostMarker);
           if (e instanceof AlmaError && e.ambiguous && e.kind === 'network') {
             // A timeout: Alma may commit later. The next attempt waits out the settle time before it searches.
-            throw ApplicationFailure.create({ type: FailureType.AlmaUnavailable, message: e.message, nextRetryDelay: settleMs });
+            throw ApplicationFailure.create({
+              type: FailureType.AlmaUnavailable,
+              message: e.message,
+              nextRetryDelay: settleMs,
+            });
           }
           throw e;
         }
@@ -143,7 +177,11 @@ export function poLineActivities(deps: { alma: AlmaAccess; logger: Logger }) {
       const { client, account } = deps.alma.forAccount(input.account, ctx.cancellationSignal);
       try {
         const comment = [input.reason, input.comment].filter(Boolean).join(': ').slice(0, 1000);
-        await client.cancelPoLine(input.poLine, { reason: account.alma.cancellationReason, comment, informVendor: false });
+        await client.cancelPoLine(input.poLine, {
+          reason: account.alma.cancellationReason,
+          comment,
+          informVendor: false,
+        });
       } catch (e) {
         // Already cancelled (401884) is what we wanted: a retried cancel after a lost response lands here.
         if (e instanceof AlmaError && e.code === '401884') return;

@@ -5,7 +5,9 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 
 export async function buildBundleCommand(): Promise<number> {
   const root = path.join(__dirname, '..', '..');
-  const { code } = await bundleWorkflowCode({ workflowsPath: path.join(root, 'src', 'workflows', 'index.ts') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: path.join(root, 'src', 'workflows', 'index.ts'),
+  });
   mkdirSync(path.join(root, 'dist'), { recursive: true });
   const out = path.join(root, 'dist', 'workflow-bundle.js');
   writeFileSync(out, code);

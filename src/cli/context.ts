@@ -22,8 +22,17 @@ export function loadContext(env: NodeJS.ProcessEnv = process.env): CliContext {
   return { settings, config, logger };
 }
 
-export async function connectOrders(ctx: CliContext): Promise<{ orders: OrderClient; client: Client; close(): Promise<void> }> {
-  const connection = await Connection.connect({ address: ctx.settings.TEMPORAL_ADDRESS, connectTimeout: 5000 });
+export async function connectOrders(
+  ctx: CliContext,
+): Promise<{ orders: OrderClient; client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({
+    address: ctx.settings.TEMPORAL_ADDRESS,
+    connectTimeout: 5000,
+  });
   const client = new Client({ connection, namespace: ctx.settings.TEMPORAL_NAMESPACE });
-  return { client, orders: new OrderClient(client, { config: ctx.config, taskQueue: ctx.settings.RTO_TASK_QUEUE }), close: () => connection.close() };
+  return {
+    client,
+    orders: new OrderClient(client, { config: ctx.config, taskQueue: ctx.settings.RTO_TASK_QUEUE }),
+    close: () => connection.close(),
+  };
 }

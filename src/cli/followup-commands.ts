@@ -15,8 +15,11 @@ function printEdi(r: EdiRunReport) {
   for (const f of r.files) {
     lines.push(`  ${f.name}: ${f.outcome}${f.detail ? ` (${f.detail})` : ''}`);
     if (f.report) {
-      lines.push(`    ${f.report.lines} line(s), ${f.report.matched} matched, ${f.report.unmatched.length} unmatched${f.report.error ? `; ${f.report.error}` : ''}`);
-      for (const u of f.report.unmatched) lines.push(`    unmatched line ${u.line} (segment ${u.segment}): ${u.reason}`);
+      lines.push(
+        `    ${f.report.lines} line(s), ${f.report.matched} matched, ${f.report.unmatched.length} unmatched${f.report.error ? `; ${f.report.error}` : ''}`,
+      );
+      for (const u of f.report.unmatched)
+        lines.push(`    unmatched line ${u.line} (segment ${u.segment}): ${u.reason}`);
       for (const m of f.report.mismatches) lines.push(`    invoice difference: ${m}`);
     }
   }
@@ -47,21 +50,35 @@ export async function followUpCommand(cmd: string, args: string[]): Promise<numb
   try {
     if (cmd === 'schedules') {
       if (positionals[0] !== 'sync') throw new UsageError(USAGE);
-      const ids = await syncSchedules(conn.client, { config: ctx.config, taskQueue: ctx.settings.RTO_TASK_QUEUE });
+      const ids = await syncSchedules(conn.client, {
+        config: ctx.config,
+        taskQueue: ctx.settings.RTO_TASK_QUEUE,
+      });
       process.stdout.write(ids.join('\n') + '\n');
       return EXIT.ok;
     }
     const [sub, account, file] = positionals;
     if (sub !== 'run' || !account) throw new UsageError(USAGE);
-    if (!ctx.config.accounts[account]) throw new UsageError(`account "${account}" is not configured (known: ${Object.keys(ctx.config.accounts).join(', ')})`);
+    if (!ctx.config.accounts[account])
+      throw new UsageError(
+        `account "${account}" is not configured (known: ${Object.keys(ctx.config.accounts).join(', ')})`,
+      );
     const workflowId = `${cmd === 'edi' ? 'edi-pickup' : 'overlay'}:${account}:manual-${Date.now()}`;
     const taskQueue = ctx.settings.RTO_TASK_QUEUE;
     if (cmd === 'edi') {
-      const r = await conn.client.workflow.execute('ediPickupWorkflow', { workflowId, taskQueue, args: [{ account }] });
+      const r = await conn.client.workflow.execute('ediPickupWorkflow', {
+        workflowId,
+        taskQueue,
+        args: [{ account }],
+      });
       if (values.json) printJson(r);
       else printEdi(r as EdiRunReport);
     } else {
-      const r = await conn.client.workflow.execute('overlayWorkflow', { workflowId, taskQueue, args: [{ account, ...(file ? { file } : {}) }] });
+      const r = await conn.client.workflow.execute('overlayWorkflow', {
+        workflowId,
+        taskQueue,
+        args: [{ account, ...(file ? { file } : {}) }],
+      });
       if (values.json) printJson(r);
       else printOverlay(r as OverlayRunReport);
     }

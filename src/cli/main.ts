@@ -69,7 +69,8 @@ export function main(argv: string[]): void {
     },
     (e: unknown) => {
       const err = e as Error;
-      if (e instanceof UsageError || e instanceof ConfigError || e instanceof TemporalCliError) process.stderr.write(`${err.message}\n`);
+      if (e instanceof UsageError || e instanceof ConfigError || e instanceof TemporalCliError)
+        process.stderr.write(`${err.message}\n`);
       else process.stderr.write(`rto: ${err.message}\n`);
       process.exitCode = EXIT.failure;
     },

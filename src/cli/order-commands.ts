@@ -27,7 +27,8 @@ function printSummary(s: OrderSummary): void {
   ];
   if (s.error) lines.push(`error      ${s.error.message}${s.error.code ? ` (Alma ${s.error.code})` : ''}`);
   if (s.problems?.length) lines.push('problems', ...s.problems.map((p) => `  - ${p.path}: ${p.message}`));
-  if (s.history?.length) lines.push('history', ...s.history.map((h) => `  ${h.at}  ${h.event}${h.detail ? `: ${h.detail}` : ''}`));
+  if (s.history?.length)
+    lines.push('history', ...s.history.map((h) => `  ${h.at}  ${h.event}${h.detail ? `: ${h.detail}` : ''}`));
   process.stdout.write(lines.join('\n') + '\n');
 }
 
@@ -42,7 +43,8 @@ function stageArg(value: string | undefined): Stage | undefined {
 function positiveArg(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, not "${value}"\n\n${ORDER_USAGE}`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`--${name} must be a positive number, not "${value}"\n\n${ORDER_USAGE}`);
   return n;
 }
 
@@ -86,8 +88,19 @@ export async function orderCommand(args: string[]): Promise<number> {
       const text = readFileSync(file === '-' ? 0 : file);
       const parsed = parseOrderText(text);
       const refuse = (problems: { path: string; message: string }[], workflowId?: string) => {
-        if (json) printJson({ workflowId: workflowId ?? null, stage: 'REJECTED', alerts: [], poLine: null, mmsId: null, problems });
-        else process.stderr.write(`The order was refused:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}\n`);
+        if (json)
+          printJson({
+            workflowId: workflowId ?? null,
+            stage: 'REJECTED',
+            alerts: [],
+            poLine: null,
+            mmsId: null,
+            problems,
+          });
+        else
+          process.stderr.write(
+            `The order was refused:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}\n`,
+          );
         return EXIT.invalid;
       };
       if (!parsed.ok) return refuse(parsed.problems);
@@ -102,10 +115,18 @@ export async function orderCommand(args: string[]): Promise<number> {
             timeoutMs: timeoutSeconds !== undefined ? timeoutSeconds * 1000 : 300_000,
           });
         }
-        const out = { ...status, outcome: r.outcome, workflowId: r.workflowId, poLine: status.poLine ?? null, mmsId: status.mmsId ?? null };
+        const out = {
+          ...status,
+          outcome: r.outcome,
+          workflowId: r.workflowId,
+          poLine: status.poLine ?? null,
+          mmsId: status.mmsId ?? null,
+        };
         if (json) printJson(out);
         else {
-          process.stdout.write(r.outcome === 'existing' ? 'This order was placed before; its state:\n' : 'Order accepted.\n');
+          process.stdout.write(
+            r.outcome === 'existing' ? 'This order was placed before; its state:\n' : 'Order accepted.\n',
+          );
           printSummary(status);
         }
         if (status.stage === 'REJECTED') return EXIT.invalid;
@@ -134,10 +155,15 @@ export async function orderCommand(args: string[]): Promise<number> {
     }
     case 'cancel': {
       const [account, orderId] = positionals;
-      if (!account || !orderId || !values.reason) throw new UsageError(`cancel needs <account> <orderId> --reason <code>\n\n${ORDER_USAGE}`);
+      if (!account || !orderId || !values.reason)
+        throw new UsageError(`cancel needs <account> <orderId> --reason <code>\n\n${ORDER_USAGE}`);
       const conn = await connectOrders(ctx);
       try {
-        const s = await conn.orders.cancelOrder(account, orderId, { reason: values.reason, comment: values.comment, by: 'cli' });
+        const s = await conn.orders.cancelOrder(account, orderId, {
+          reason: values.reason,
+          comment: values.comment,
+          by: 'cli',
+        });
         if (json) printJson({ ...s, poLine: s.poLine ?? null, mmsId: s.mmsId ?? null });
         else printSummary(s);
         return s.stage === 'CANCELLED' ? EXIT.ok : EXIT.failure;
@@ -157,7 +183,9 @@ export async function orderCommand(args: string[]): Promise<number> {
         if (json) printJson(list);
         else {
           for (const s of list) {
-            process.stdout.write(`${s.account.padEnd(12)} ${s.orderId.padEnd(24)} ${s.stage.padEnd(13)} ${(s.poLine ?? '-').padEnd(12)} ${s.alerts.join(',')}\n`);
+            process.stdout.write(
+              `${s.account.padEnd(12)} ${s.orderId.padEnd(24)} ${s.stage.padEnd(13)} ${(s.poLine ?? '-').padEnd(12)} ${s.alerts.join(',')}\n`,
+            );
           }
           process.stdout.write(`${list.length} order(s)\n`);
         }

@@ -8,7 +8,11 @@ Serves Alma's REST API on 127.0.0.1 (default port 8480, or ALMA_SANDBOX_PORT), s
 (RTO_CONFIG). Admin API: GET /_sandbox/state, POST /_sandbox/faults, POST /_sandbox/reset.`;
 
 export async function sandboxCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { port: { type: 'string' }, state: { type: 'string' }, 'bib-delay': { type: 'string' } }, USAGE);
+  const { values, positionals } = parse(
+    args,
+    { port: { type: 'string' }, state: { type: 'string' }, 'bib-delay': { type: 'string' } },
+    USAGE,
+  );
   if (values.help || positionals[0] !== 'alma') {
     process.stdout.write(USAGE + '\n');
     return values.help ? EXIT.ok : EXIT.failure;
@@ -21,7 +25,9 @@ export async function sandboxCommand(args: string[]): Promise<number> {
     bibDelayMs: values['bib-delay'] !== undefined ? Number(values['bib-delay']) : undefined,
     logger,
   });
-  process.stdout.write(`Alma sandbox: ${sandbox.url} (admin ${sandbox.baseUrl}/_sandbox/state). Ctrl-C stops it.\n`);
+  process.stdout.write(
+    `Alma sandbox: ${sandbox.url} (admin ${sandbox.baseUrl}/_sandbox/state). Ctrl-C stops it.\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());

@@ -21,9 +21,16 @@ import { createWorkers, defaultBundlePath, runWorkers } from '../worker/workers'
 import { loadContext } from './context';
 
 /** The token the HTTP intake wants: from the environment, a file, or one generated and kept in the data dir. */
-export function intakeToken(settings: { RTO_HTTP_TOKEN?: string; RTO_HTTP_TOKEN_FILE?: string }, dataDir: string): { token: string; where: string } {
+export function intakeToken(
+  settings: { RTO_HTTP_TOKEN?: string; RTO_HTTP_TOKEN_FILE?: string },
+  dataDir: string,
+): { token: string; where: string } {
   if (settings.RTO_HTTP_TOKEN) return { token: settings.RTO_HTTP_TOKEN, where: 'RTO_HTTP_TOKEN' };
-  if (settings.RTO_HTTP_TOKEN_FILE) return { token: readFileSync(settings.RTO_HTTP_TOKEN_FILE, 'utf8').trim(), where: settings.RTO_HTTP_TOKEN_FILE };
+  if (settings.RTO_HTTP_TOKEN_FILE)
+    return {
+      token: readFileSync(settings.RTO_HTTP_TOKEN_FILE, 'utf8').trim(),
+      where: settings.RTO_HTTP_TOKEN_FILE,
+    };
   const file = path.join(dataDir, 'http-token');
   if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('hex') + '\n', { mode: 0o600 });
   return { token: readFileSync(file, 'utf8').trim(), where: file };
@@ -75,7 +82,11 @@ export async function startCommand(): Promise<number> {
     });
     stops.push({ name: 'alma-sandbox', stop: sandbox.close });
 
-    const catcher = await startMailCatcher({ port: settings.SMTP_PORT, dir: path.join(dataDir, 'mail'), logger: logger.child({ part: 'mail' }) });
+    const catcher = await startMailCatcher({
+      port: settings.SMTP_PORT,
+      dir: path.join(dataDir, 'mail'),
+      logger: logger.child({ part: 'mail' }),
+    });
     stops.push({ name: 'mail-catcher', stop: catcher.close });
 
     const vendorRoot = path.join(dataDir, 'vendor');
@@ -83,7 +94,11 @@ export async function startCommand(): Promise<number> {
       mkdirSync(path.join(vendorRoot, acc, 'edi'), { recursive: true });
       mkdirSync(path.join(vendorRoot, acc, 'marc'), { recursive: true });
     }
-    const ftp = await startFtpServer({ port: settings.FTP_PORT, root: vendorRoot, logger: logger.child({ part: 'ftp' }) });
+    const ftp = await startFtpServer({
+      port: settings.FTP_PORT,
+      root: vendorRoot,
+      logger: logger.child({ part: 'ftp' }),
+    });
     stops.push({ name: 'ftp', stop: ftp.close });
 
     const connection = await NativeConnection.connect({ address: temporal.address });
@@ -112,7 +127,13 @@ export async function startCommand(): Promise<number> {
 
     const orders = new OrderClient(client, { config, taskQueue: settings.RTO_TASK_QUEUE });
     const { token, where } = intakeToken(settings, dataDir);
-    const intake = await startHttpIntake({ orders, token, host: settings.RTO_HTTP_HOST, port: settings.RTO_HTTP_PORT, logger });
+    const intake = await startHttpIntake({
+      orders,
+      token,
+      host: settings.RTO_HTTP_HOST,
+      port: settings.RTO_HTTP_PORT,
+      logger,
+    });
     stops.push({ name: 'http-intake', stop: intake.close });
 
     const schedules = await syncSchedules(client, { config, taskQueue: settings.RTO_TASK_QUEUE });

@@ -32,7 +32,13 @@ export async function workerCommand(_args: string[]): Promise<number> {
     config,
     workflowBundlePath: defaultBundlePath(),
     maxConcurrentActivities: settings.RTO_WORKER_CONCURRENCY,
-    deps: { alma: new AlmaAccess(config, logger), logger, mailer, temporal: client, dataDir: path.resolve(settings.RTO_DATA_DIR) },
+    deps: {
+      alma: new AlmaAccess(config, logger),
+      logger,
+      mailer,
+      temporal: client,
+      dataDir: path.resolve(settings.RTO_DATA_DIR),
+    },
   });
   await syncSchedules(client, { config, taskQueue: settings.RTO_TASK_QUEUE });
   logger.info({ address: settings.TEMPORAL_ADDRESS, taskQueue: settings.RTO_TASK_QUEUE }, 'worker running');
@@ -50,7 +56,13 @@ export async function httpCommand(_args: string[]): Promise<number> {
   const client = new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE });
   const { token } = intakeToken(settings, path.resolve(settings.RTO_DATA_DIR));
   const orders = new OrderClient(client, { config, taskQueue: settings.RTO_TASK_QUEUE });
-  const intake = await startHttpIntake({ orders, token, host: settings.RTO_HTTP_HOST, port: settings.RTO_HTTP_PORT, logger });
+  const intake = await startHttpIntake({
+    orders,
+    token,
+    host: settings.RTO_HTTP_HOST,
+    port: settings.RTO_HTTP_PORT,
+    logger,
+  });
   logger.info({ url: intake.url }, 'HTTP intake running');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());

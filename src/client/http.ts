@@ -31,13 +31,17 @@ class HttpError extends Error {
 
 function send(res: http.ServerResponse, status: number, body: unknown) {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
 async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new HttpError(413, `the body is ${declared} bytes; at most ${limit} are accepted`);
+  if (declared > limit)
+    throw new HttpError(413, `the body is ${declared} bytes; at most ${limit} are accepted`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -56,7 +60,9 @@ function authorised(req: http.IncomingMessage, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export async function startHttpIntake(o: HttpIntakeOptions): Promise<{ port: number; url: string; close(): Promise<void> }> {
+export async function startHttpIntake(
+  o: HttpIntakeOptions,
+): Promise<{ port: number; url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       if (e instanceof HttpError) {
@@ -84,7 +90,11 @@ export async function startHttpIntake(o: HttpIntakeOptions): Promise<{ port: num
       if (!parsed.ok) return send(res, 422, { outcome: 'refused', problems: parsed.problems });
       const r = await o.orders.placeOrder(parsed.value);
       if (r.outcome === 'refused') return send(res, 422, r);
-      return send(res, r.outcome === 'started' ? 201 : 200, { ...r.status, outcome: r.outcome, workflowId: r.workflowId });
+      return send(res, r.outcome === 'started' ? 201 : 200, {
+        ...r.status,
+        outcome: r.outcome,
+        workflowId: r.workflowId,
+      });
     }
     if (parts[0] === 'orders' && parts.length === 3 && req.method === 'GET') {
       return send(res, 200, await o.orders.getStatus(parts[1]!, parts[2]!, { queryTimeoutMs: 3000 }));
@@ -106,7 +116,10 @@ export async function startHttpIntake(o: HttpIntakeOptions): Promise<{ port: num
       if (current.workflowStatus === 'RUNNING') {
         await o.orders.handle(parts[1]!, parts[2]!).signal(cancelSignal, { reason, comment, by: 'http' });
       }
-      return send(res, 202, { ...current, cancellation: current.workflowStatus === 'RUNNING' ? 'requested' : 'order already ended' });
+      return send(res, 202, {
+        ...current,
+        cancellation: current.workflowStatus === 'RUNNING' ? 'requested' : 'order already ended',
+      });
     }
     throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
   }

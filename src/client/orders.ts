@@ -2,12 +2,25 @@
  * The library OASIS imports: place an order, cancel it, read its status, list orders. Invalid orders are
  * refused here with every problem before any workflow starts; the workflow validates again (the authority).
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import type { Config } from '../config/schema';
 import type { Problem } from '../contract/order';
 import { validateOrder } from '../contract/validate';
 import { cancelUpdate, statusQuery } from '../workflows/order-messages';
-import { FINAL_STAGES, STAGES, orderWorkflowId, type Alert, type CancelRequest, type OrderStatus, type Stage } from '../workflows/order-types';
+import {
+  FINAL_STAGES,
+  STAGES,
+  orderWorkflowId,
+  type Alert,
+  type CancelRequest,
+  type OrderStatus,
+  type Stage,
+} from '../workflows/order-types';
 import type { orderWorkflow } from '../workflows/order';
 
 export type PlaceResult =
@@ -53,7 +66,10 @@ export class OrderClient {
     const checked = validateOrder(raw, this.opts.config);
     if (!checked.ok) {
       const r = raw as { account?: unknown; orderId?: unknown } | null;
-      const workflowId = typeof r?.account === 'string' && typeof r?.orderId === 'string' ? orderWorkflowId(r.account, r.orderId) : undefined;
+      const workflowId =
+        typeof r?.account === 'string' && typeof r?.orderId === 'string'
+          ? orderWorkflowId(r.account, r.orderId)
+          : undefined;
       return { outcome: 'refused', workflowId, problems: checked.problems };
     }
     const { account, orderId } = checked.order;
@@ -66,7 +82,11 @@ export class OrderClient {
         // A rejected or failed order may be placed again once corrected; a live or finished one may not.
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
       });
-      return { outcome: 'started', workflowId, status: { workflowId, account, orderId, stage: 'VALIDATING', alerts: [] } };
+      return {
+        outcome: 'started',
+        workflowId,
+        status: { workflowId, account, orderId, stage: 'VALIDATING', alerts: [] },
+      };
     } catch (e) {
       if (e instanceof WorkflowExecutionAlreadyStartedError) {
         return { outcome: 'existing', workflowId, status: await this.getStatus(account, orderId) };
@@ -76,16 +96,26 @@ export class OrderClient {
   }
 
   /** The order's status: the workflow's own account when a worker answers, its search attributes otherwise. */
-  async getStatus(account: string, orderId: string, opts: { queryTimeoutMs?: number } = {}): Promise<OrderSummary> {
+  async getStatus(
+    account: string,
+    orderId: string,
+    opts: { queryTimeoutMs?: number } = {},
+  ): Promise<OrderSummary> {
     const handle = this.handle(account, orderId);
     let desc;
     try {
       desc = await handle.describe();
     } catch (e) {
-      if ((e as Error).name === 'WorkflowNotFoundError') throw new OrderNotFoundError(`no order ${orderId} for account ${account}`);
+      if ((e as Error).name === 'WorkflowNotFoundError')
+        throw new OrderNotFoundError(`no order ${orderId} for account ${account}`);
       throw e;
     }
-    const base = summaryFromAttributes(desc.workflowId, desc.searchAttributes as Record<string, unknown[]>, account, orderId);
+    const base = summaryFromAttributes(
+      desc.workflowId,
+      desc.searchAttributes as Record<string, unknown[]>,
+      account,
+      orderId,
+    );
     base.workflowStatus = desc.status.name;
     base.startedAt = desc.startTime.toISOString();
     try {
@@ -115,7 +145,12 @@ export class OrderClient {
   }
 
   /** Waits until the order reaches `stage` or a later one (or ends); returns the last status seen. */
-  async waitForStage(account: string, orderId: string, stage: Stage, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<OrderSummary> {
+  async waitForStage(
+    account: string,
+    orderId: string,
+    stage: Stage,
+    opts: { timeoutMs?: number; pollMs?: number } = {},
+  ): Promise<OrderSummary> {
     const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
     const target = STAGES.indexOf(stage);
     for (;;) {
@@ -126,7 +161,9 @@ export class OrderClient {
   }
 
   /** Orders by account and stage, from the search attributes (what the Temporal UI filters on). */
-  async listOrders(filter: { account?: string; stage?: Stage; alert?: string; limit?: number } = {}): Promise<OrderSummary[]> {
+  async listOrders(
+    filter: { account?: string; stage?: Stage; alert?: string; limit?: number } = {},
+  ): Promise<OrderSummary[]> {
     const clauses = [`WorkflowType = 'orderWorkflow'`];
     if (filter.account) clauses.push(`OasisAccount = ${quote(filter.account)}`);
     if (filter.stage) clauses.push(`OrderStage = ${quote(filter.stage)}`);
@@ -134,7 +171,12 @@ export class OrderClient {
     const out: OrderSummary[] = [];
     for await (const wf of this.client.workflow.list({ query: clauses.join(' AND ') })) {
       const sa = wf.searchAttributes as Record<string, unknown[]>;
-      const s = summaryFromAttributes(wf.workflowId, sa, String(sa.OasisAccount?.[0] ?? ''), String(sa.OasisOrderId?.[0] ?? ''));
+      const s = summaryFromAttributes(
+        wf.workflowId,
+        sa,
+        String(sa.OasisAccount?.[0] ?? ''),
+        String(sa.OasisOrderId?.[0] ?? ''),
+      );
       s.workflowStatus = wf.status.name;
       s.startedAt = wf.startTime.toISOString();
       out.push(s);
@@ -152,7 +194,12 @@ function quote(v: string): string {
   return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-function summaryFromAttributes(workflowId: string, sa: Record<string, unknown[]>, account: string, orderId: string): OrderSummary {
+function summaryFromAttributes(
+  workflowId: string,
+  sa: Record<string, unknown[]>,
+  account: string,
+  orderId: string,
+): OrderSummary {
   const one = (k: string) => (sa[k]?.[0] !== undefined ? String(sa[k]![0]) : undefined);
   return {
     workflowId,
@@ -186,7 +233,10 @@ export function statusToSummary(s: OrderStatus): OrderSummary {
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error('timed out')), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error('timed out')), ms))),
+    ]);
   } finally {
     clearTimeout(t);
   }

@@ -36,10 +36,12 @@ export function parseCsv(text: string): string[][] {
 /** Rows as objects keyed by the header's lower-cased names; throws naming a missing column. */
 export function csvRecords(text: string, required: string[], where: string): Record<string, string>[] {
   const [header, ...rows] = parseCsv(text);
-  if (!header) throw new Error(`${where}: the file is empty; expected a header row with ${required.join(', ')}`);
+  if (!header)
+    throw new Error(`${where}: the file is empty; expected a header row with ${required.join(', ')}`);
   const names = header.map((h) => h.trim().toLowerCase());
   for (const r of required) {
-    if (!names.includes(r)) throw new Error(`${where}: no "${r}" column in the header (found: ${names.join(', ')})`);
+    if (!names.includes(r))
+      throw new Error(`${where}: no "${r}" column in the header (found: ${names.join(', ')})`);
   }
   return rows.map((cells) => Object.fromEntries(names.map((n, i) => [n, (cells[i] ?? '').trim()])));
 }

@@ -9,7 +9,8 @@ export function parseDuration(text: string | number): number {
     return text;
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(text);
-  if (!m) throw new Error(`"${text}" is not a duration: write a number and a unit, e.g. 500ms, 30s, 15m, 36h, 14d`);
+  if (!m)
+    throw new Error(`"${text}" is not a duration: write a number and a unit, e.g. 500ms, 30s, 15m, 36h, 14d`);
   return Math.round(Number(m[1]) * UNITS[m[2] as string]!);
 }
 

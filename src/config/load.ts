@@ -62,7 +62,8 @@ export function parseConfig(raw: unknown, where = 'configuration', baseDir = pro
     if (csv.rules) {
       for (const r of csvRecords(read(csv.rules), ['library', 'location', 'fund'], csv.rules)) {
         let rule = acc.fundLocationRules.find((x) => x.library === r.library && x.location === r.location);
-        if (!rule) acc.fundLocationRules.push((rule = { library: r.library!, location: r.location!, funds: [] }));
+        if (!rule)
+          acc.fundLocationRules.push((rule = { library: r.library!, location: r.location!, funds: [] }));
         if (!rule.funds.includes(r.fund!)) rule.funds.push(r.fund!);
       }
     }
@@ -98,7 +99,9 @@ export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.e
     try {
       return readFileSync(ref.file, 'utf8').trim();
     } catch (e) {
-      throw new ConfigError(`cannot read the secret file ${ref.file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw new ConfigError(
+        `cannot read the secret file ${ref.file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
     }
   }
   if (ref.sandboxDefault) return ref.sandboxDefault;

@@ -8,10 +8,16 @@ import { duration } from './duration';
 /** A secret is named, not written: an environment variable or a file (e.g. a Docker/Kubernetes secret). */
 export const secretRef = z
   .strictObject({
-    env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name in capitals').optional(),
+    env: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name in capitals')
+      .optional(),
     file: z.string().min(1).optional(),
     /** Only for the Alma sandbox's well-known keys: used when neither env nor file gives a value. */
-    sandboxDefault: z.string().startsWith('sandbox-', 'sandboxDefault may only hold a sandbox key').optional(),
+    sandboxDefault: z
+      .string()
+      .startsWith('sandbox-', 'sandboxDefault may only hold a sandbox key')
+      .optional(),
   })
   .refine((s) => s.env || s.file || s.sandboxDefault, 'name an env variable or a file holding the secret');
 export type SecretRef = z.infer<typeof secretRef>;
@@ -90,7 +96,11 @@ export const account = z.strictObject({
     .default([]),
   /** CSV files the library sends (read at start-up, merged into the lists above). */
   csv: z
-    .strictObject({ funds: z.string().optional(), locations: z.string().optional(), rules: z.string().optional() })
+    .strictObject({
+      funds: z.string().optional(),
+      locations: z.string().optional(),
+      rules: z.string().optional(),
+    })
     .optional(),
   email: z
     .strictObject({

@@ -10,7 +10,10 @@ const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(
 
 export const settingsSchema = z.object({
   RTO_DATA_DIR: z.string().min(1).default('.data'),
-  RTO_CONFIG: z.string().min(1).default(path.join(__dirname, '..', '..', 'config', 'example.json')),
+  RTO_CONFIG: z
+    .string()
+    .min(1)
+    .default(path.join(__dirname, '..', '..', 'config', 'example.json')),
   RTO_TASK_QUEUE: z.string().min(1).default('oasis-orders'),
   RTO_HTTP_PORT: port(8080),
   RTO_HTTP_HOST: z.string().default('127.0.0.1'),

@@ -5,9 +5,20 @@
 import { z } from 'zod';
 
 /** Digits after the decimal mark per currency (ISO 4217); unlisted currencies have 2. */
-export const MINOR_DIGITS: Record<string, number> = { JPY: 0, KRW: 0, ISK: 0, CLP: 0, KWD: 3, BHD: 3, JOD: 3, OMR: 3, TND: 3 };
+export const MINOR_DIGITS: Record<string, number> = {
+  JPY: 0,
+  KRW: 0,
+  ISK: 0,
+  CLP: 0,
+  KWD: 3,
+  BHD: 3,
+  JOD: 3,
+  OMR: 3,
+  TND: 3,
+};
 
 // Control characters other than line breaks have no place in a note and break EDI, MARC and XML downstream.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const NOTE_FORBIDDEN = /[\u0000-\u0009\u000B\u000C\u000E-\u001F\u007F]|\r(?!\n)/;
 const note = z
   .string()
@@ -41,9 +52,15 @@ export const orderSchema = z.strictObject({
     edition: z.string().max(500, 'at most 500 characters').optional(),
     format: z.enum(['print', 'ebook'], 'must be "print" or "ebook"'),
   }),
-  quantity: z.number().int('must be a whole number').min(1, 'must be at least 1').max(999, 'must be at most 999'),
+  quantity: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(999, 'must be at most 999'),
   listPrice: z.strictObject({
-    amount: z.string().regex(/^\d{1,9}(\.\d+)?$/, 'must be a decimal number written as a string, e.g. "59.99"'),
+    amount: z
+      .string()
+      .regex(/^\d{1,9}(\.\d+)?$/, 'must be a decimal number written as a string, e.g. "59.99"'),
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be a three-letter ISO 4217 code, e.g. USD'),
   }),
   fundDistribution: z
@@ -59,7 +76,9 @@ export const orderSchema = z.strictObject({
     .strictObject({ library: z.string().min(1, 'required'), shelvingLocation: z.string().min(1, 'required') })
     .optional(),
   rush: z.boolean().optional(),
-  notes: z.strictObject({ vendor: note.optional(), receiving: note.optional(), internal: note.optional() }).optional(),
+  notes: z
+    .strictObject({ vendor: note.optional(), receiving: note.optional(), internal: note.optional() })
+    .optional(),
   interestedUsers: z
     .array(
       z.strictObject({

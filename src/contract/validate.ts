@@ -21,11 +21,13 @@ export function problemsFromIssues(issues: z.core.$ZodIssue[], input: unknown): 
   const out: Problem[] = [];
   for (const iss of issues) {
     if (iss.code === 'unrecognized_keys') {
-      for (const key of iss.keys) out.push({ path: formatPath([...iss.path, key]), message: `${key} is not a known field` });
+      for (const key of iss.keys)
+        out.push({ path: formatPath([...iss.path, key]), message: `${key} is not a known field` });
       continue;
     }
     let value: unknown = input;
-    for (const p of iss.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[p] : undefined;
+    for (const p of iss.path)
+      value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[p] : undefined;
     const message = iss.code === 'invalid_type' && value === undefined ? 'required' : describeType(iss);
     out.push({ path: formatPath(iss.path), message });
   }
@@ -37,7 +39,11 @@ function sameCase(list: string[], code: string): string | undefined {
 }
 
 /** The account-dependent rules, on an order whose shape is already valid. */
-export function accountProblems(order: z.infer<typeof orderSchema>, accountCode: string, acc: Account): Problem[] {
+export function accountProblems(
+  order: z.infer<typeof orderSchema>,
+  accountCode: string,
+  acc: Account,
+): Problem[] {
   const problems: Problem[] = [];
   const type = order.orderType ?? 'firm';
   const channel = acc.ordering.orderTypes[type] ?? acc.ordering.default;
@@ -74,7 +80,10 @@ export function accountProblems(order: z.infer<typeof orderSchema>, accountCode:
   const digits = MINOR_DIGITS[currency] ?? 2;
   const decimals = amount.split('.')[1]?.length ?? 0;
   if (decimals > digits) {
-    problems.push({ path: 'listPrice.amount', message: `${currency} has at most ${digits} digits after the decimal point` });
+    problems.push({
+      path: 'listPrice.amount',
+      message: `${currency} has at most ${digits} digits after the decimal point`,
+    });
   }
   if (!(Number(amount) > 0)) problems.push({ path: 'listPrice.amount', message: 'must be more than 0' });
 
@@ -98,7 +107,8 @@ export function accountProblems(order: z.infer<typeof orderSchema>, accountCode:
   });
   const seen = new Set<string>();
   order.fundDistribution.forEach((f, i) => {
-    if (seen.has(f.fund)) problems.push({ path: `fundDistribution[${i}].fund`, message: `fund ${f.fund} is listed twice` });
+    if (seen.has(f.fund))
+      problems.push({ path: `fundDistribution[${i}].fund`, message: `fund ${f.fund} is listed twice` });
     seen.add(f.fund);
   });
 
@@ -118,7 +128,9 @@ export function accountProblems(order: z.infer<typeof orderSchema>, accountCode:
         message: `shelving location ${loc.shelvingLocation} is not in library ${loc.library} (known: ${lib.locations.join(', ')})`,
       });
     } else {
-      const rule = acc.fundLocationRules.find((r) => r.library === loc.library && r.location === loc.shelvingLocation);
+      const rule = acc.fundLocationRules.find(
+        (r) => r.library === loc.library && r.location === loc.shelvingLocation,
+      );
       if (rule) {
         order.fundDistribution.forEach((f, i) => {
           if (!rule.funds.includes(f.fund)) {
@@ -166,14 +178,22 @@ export function validateOrder(input: unknown, config: Pick<Config, 'accounts'>):
 }
 
 /** Parses an order from text or bytes: over 64 KiB is refused before parsing; bad JSON names the place. */
-export function parseOrderText(text: string | Buffer): { ok: true; value: unknown } | { ok: false; problems: Problem[] } {
+export function parseOrderText(
+  text: string | Buffer,
+): { ok: true; value: unknown } | { ok: false; problems: Problem[] } {
   const size = typeof text === 'string' ? Buffer.byteLength(text) : text.length;
   if (size > MAX_ORDER_BYTES) {
-    return { ok: false, problems: [{ path: '(order)', message: `is ${size} bytes; at most ${MAX_ORDER_BYTES} are accepted` }] };
+    return {
+      ok: false,
+      problems: [{ path: '(order)', message: `is ${size} bytes; at most ${MAX_ORDER_BYTES} are accepted` }],
+    };
   }
   try {
     return { ok: true, value: JSON.parse(text.toString()) };
   } catch (e) {
-    return { ok: false, problems: [{ path: '(order)', message: `is not valid JSON: ${(e as Error).message}` }] };
+    return {
+      ok: false,
+      problems: [{ path: '(order)', message: `is not valid JSON: ${(e as Error).message}` }],
+    };
   }
 }

@@ -34,7 +34,11 @@ export function localCopy(dataDir: string, account: string, kind: string, sha256
   return path.join(dataDir, 'inbox', account, kind, sha256);
 }
 
-export async function withStore<T>(source: FileSource, logger: Logger, fn: (store: FileStore) => Promise<T>): Promise<T> {
+export async function withStore<T>(
+  source: FileSource,
+  logger: Logger,
+  fn: (store: FileStore) => Promise<T>,
+): Promise<T> {
   const store = openFileStore(source, logger);
   try {
     return await fn(store);
@@ -44,7 +48,14 @@ export async function withStore<T>(source: FileSource, logger: Logger, fn: (stor
 }
 
 /** Downloads a file into the content-addressed inbox and returns its hash (verifying `expected` if given). */
-export async function fetchToInbox(store: FileStore, dataDir: string, account: string, kind: string, name: string, expected?: string): Promise<{ sha256: string; file: string }> {
+export async function fetchToInbox(
+  store: FileStore,
+  dataDir: string,
+  account: string,
+  kind: string,
+  name: string,
+  expected?: string,
+): Promise<{ sha256: string; file: string }> {
   if (expected) {
     const known = localCopy(dataDir, account, kind, expected);
     if (existsSync(known)) return { sha256: expected, file: known };
@@ -64,7 +75,13 @@ export async function fetchToInbox(store: FileStore, dataDir: string, account: s
 }
 
 /** Lists the new files of a folder, downloading each to learn its hash; marks contents already archived. */
-export async function collect(store: FileStore, dataDir: string, account: string, kind: string, pattern?: RegExp): Promise<{ files: InboxFile[]; rejected: { name: string; reason: string }[] }> {
+export async function collect(
+  store: FileStore,
+  dataDir: string,
+  account: string,
+  kind: string,
+  pattern?: RegExp,
+): Promise<{ files: InboxFile[]; rejected: { name: string; reason: string }[] }> {
   const listing = await store.list();
   const archived = await store.listArchive();
   const byHash = new Map(archived.map((a) => [a.slice(0, HASH_PREFIX), a] as const));

@@ -6,7 +6,8 @@ import type { Client } from '@temporalio/client';
 import { statusQuery } from '../workflows/order-messages';
 import { orderWorkflowId, type OrderStatus } from '../workflows/order-types';
 
-export type Match = { ok: true; workflowId: string; by: 'order id' | 'PO line' | 'ISBN' } | { ok: false; reason: string };
+export type Match =
+  { ok: true; workflowId: string; by: 'order id' | 'PO line' | 'ISBN' } | { ok: false; reason: string };
 
 function quote(v: string): string {
   return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
@@ -20,7 +21,9 @@ export class OrderLookup {
 
   private async ids(query: string, limit = 3): Promise<string[]> {
     const out: string[] = [];
-    for await (const wf of this.client.workflow.list({ query: `WorkflowType = 'orderWorkflow' AND OasisAccount = ${quote(this.account)} AND ${query}` })) {
+    for await (const wf of this.client.workflow.list({
+      query: `WorkflowType = 'orderWorkflow' AND OasisAccount = ${quote(this.account)} AND ${query}`,
+    })) {
       if (!out.includes(wf.workflowId)) out.push(wf.workflowId);
       if (out.length >= limit) break;
     }
@@ -50,14 +53,23 @@ export class OrderLookup {
     for (const isbn of keys.isbns ?? []) {
       const found = await this.ids(`Isbn = ${quote(isbn)} AND ExecutionStatus = 'Running'`);
       if (found.length === 1) return { ok: true, workflowId: found[0]!, by: 'ISBN' };
-      if (found.length > 1) return { ok: false, reason: `ISBN ${isbn} matches ${found.length} open orders: ambiguous, not guessed` };
+      if (found.length > 1)
+        return {
+          ok: false,
+          reason: `ISBN ${isbn} matches ${found.length} open orders: ambiguous, not guessed`,
+        };
     }
     const tried = [
       ...(keys.poLines ?? []).map((p) => `PO line ${p}`),
       ...(keys.orderIds ?? []).map((o) => `order id ${o}`),
       ...(keys.isbns ?? []).map((i) => `ISBN ${i}`),
     ];
-    return { ok: false, reason: tried.length ? `no order of ${this.account} matches ${tried.join(', ')}` : 'no order reference in the line' };
+    return {
+      ok: false,
+      reason: tried.length
+        ? `no order of ${this.account} matches ${tried.join(', ')}`
+        : 'no order reference in the line',
+    };
   }
 
   async status(workflowId: string): Promise<OrderStatus | undefined> {

@@ -21,7 +21,9 @@ export class DailyBudgetExhausted extends Error {
     readonly institution: string,
     readonly resumeAt: number,
   ) {
-    super(`the daily Alma API budget of ${institution} is spent; calls resume at ${new Date(resumeAt).toISOString()}`);
+    super(
+      `the daily Alma API budget of ${institution} is spent; calls resume at ${new Date(resumeAt).toISOString()}`,
+    );
   }
 }
 

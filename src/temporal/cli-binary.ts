@@ -78,7 +78,8 @@ export function findTemporalCli(opts: ResolveOptions = {}): { path: string; sour
   if (env.TEMPORAL_CLI) {
     const p = path.resolve(env.TEMPORAL_CLI);
     if (!existsSync(p)) throw new TemporalCliError(`TEMPORAL_CLI is set to ${p}, but no file is there.`);
-    if (!isExecutableFile(p)) throw new TemporalCliError(`TEMPORAL_CLI is set to ${p}, but it is not an executable file.`);
+    if (!isExecutableFile(p))
+      throw new TemporalCliError(`TEMPORAL_CLI is set to ${p}, but it is not an executable file.`);
     return { path: p, source: 'env' };
   }
   const onPath = findOnPath('temporal', env);
@@ -89,13 +90,18 @@ export function findTemporalCli(opts: ResolveOptions = {}): { path: string; sour
 }
 
 /** Resolves the CLI, building it with Go into the per-user cache when nothing else is there. */
-export async function resolveTemporalCli(opts: ResolveOptions = {}): Promise<{ path: string; source: CliSource }> {
+export async function resolveTemporalCli(
+  opts: ResolveOptions = {},
+): Promise<{ path: string; source: CliSource }> {
   const found = findTemporalCli(opts);
   if (found) return found;
   const env = opts.env ?? process.env;
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const go = findGo(env, opts.goFallbacks ?? ['/usr/local/go/bin/go']);
-  if (!go) throw new TemporalCliError(`No Temporal CLI was found and there is no Go toolchain to build one. ${INSTALL_HINT}`);
+  if (!go)
+    throw new TemporalCliError(
+      `No Temporal CLI was found and there is no Go toolchain to build one. ${INSTALL_HINT}`,
+    );
   const versionOut = spawnSync(go, ['version'], { encoding: 'utf8', env });
   const version = parseGoVersion(versionOut.stdout ?? '');
   if (!version || version[0] < MIN_GO[0] || (version[0] === MIN_GO[0] && version[1] < MIN_GO[1])) {
@@ -106,12 +112,15 @@ export async function resolveTemporalCli(opts: ResolveOptions = {}): Promise<{ p
   const target = cachedBinaryPath(opts.cacheRoot ?? cacheRootFor(env));
   const tmpBin = `${path.dirname(target)}.build-${process.pid}`;
   mkdirSync(tmpBin, { recursive: true });
-  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with ${go} into ${path.dirname(target)} (first time only: several minutes)...`);
+  log(
+    `Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with ${go} into ${path.dirname(target)} (first time only: several minutes)...`,
+  );
   const started = Date.now();
   try {
     await buildInto(go, tmpBin, env, log, started);
     const built = path.join(tmpBin, 'temporal');
-    if (!isExecutableFile(built)) throw new TemporalCliError(`go install succeeded but wrote no executable at ${built}`);
+    if (!isExecutableFile(built))
+      throw new TemporalCliError(`go install succeeded but wrote no executable at ${built}`);
     mkdirSync(path.dirname(target), { recursive: true });
     // Rename is atomic: a build killed half-way never leaves a broken binary where the cache looks.
     renameSync(built, target);
@@ -124,7 +133,13 @@ export async function resolveTemporalCli(opts: ResolveOptions = {}): Promise<{ p
 }
 
 /** Runs `go install` of the pinned CLI into `gobin`, logging progress; rejects with the tail of Go's output. */
-function buildInto(go: string, gobin: string, env: NodeJS.ProcessEnv, log: (line: string) => void, started: number): Promise<void> {
+function buildInto(
+  go: string,
+  gobin: string,
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+  started: number,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const child = spawn(go, ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
       env: { ...env, GOBIN: gobin, GOFLAGS: env.GOFLAGS ?? '-mod=mod' },
@@ -140,7 +155,9 @@ function buildInto(go: string, gobin: string, env: NodeJS.ProcessEnv, log: (line
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     const tick = setInterval(() => {
-      log(`  ... still building the Temporal CLI (${Math.round((Date.now() - started) / 1000)} s, ${downloads} modules downloaded)`);
+      log(
+        `  ... still building the Temporal CLI (${Math.round((Date.now() - started) / 1000)} s, ${downloads} modules downloaded)`,
+      );
     }, 20_000);
     child.on('error', (e) => {
       clearInterval(tick);
@@ -149,7 +166,12 @@ function buildInto(go: string, gobin: string, env: NodeJS.ProcessEnv, log: (line
     child.on('close', (code) => {
       clearInterval(tick);
       if (code === 0) resolve();
-      else reject(new TemporalCliError(`go install ${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION} failed (exit ${code}):\n${tail}`));
+      else
+        reject(
+          new TemporalCliError(
+            `go install ${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION} failed (exit ${code}):\n${tail}`,
+          ),
+        );
     });
   });
 }

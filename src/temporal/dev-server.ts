@@ -42,21 +42,43 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-export function devServerArgs(o: Required<Pick<DevServerOptions, 'ip' | 'port' | 'namespace' | 'logLevel'>> & DevServerOptions & { uiPort: number }): string[] {
-  const args = ['server', 'start-dev', '--ip', o.ip, '--port', String(o.port), '--namespace', o.namespace, '--log-level', o.logLevel];
+export function devServerArgs(
+  o: Required<Pick<DevServerOptions, 'ip' | 'port' | 'namespace' | 'logLevel'>> &
+    DevServerOptions & { uiPort: number },
+): string[] {
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    o.ip,
+    '--port',
+    String(o.port),
+    '--namespace',
+    o.namespace,
+    '--log-level',
+    o.logLevel,
+  ];
   if (o.headless) args.push('--headless');
   else args.push('--ui-port', String(o.uiPort), '--ui-ip', o.ip);
   if (o.dbFile) args.push('--db-filename', o.dbFile);
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
+    args.push('--search-attribute', `${name}=${type}`);
   return args;
 }
 
-async function waitUntilServing(address: string, child: ChildProcess, timeoutMs: number, output: () => string): Promise<void> {
+async function waitUntilServing(
+  address: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  output: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
-      throw new Error(`the Temporal dev server exited with code ${child.exitCode} before it was ready:\n${output()}`);
+      throw new Error(
+        `the Temporal dev server exited with code ${child.exitCode} before it was ready:\n${output()}`,
+      );
     }
     try {
       const conn = await Connection.connect({ address, connectTimeout: 2000 });
@@ -71,7 +93,9 @@ async function waitUntilServing(address: string, child: ChildProcess, timeoutMs:
       await new Promise((r) => setTimeout(r, 250));
     }
   }
-  throw new Error(`the Temporal dev server at ${address} did not answer within ${timeoutMs} ms (${lastError}):\n${output()}`);
+  throw new Error(
+    `the Temporal dev server at ${address} did not answer within ${timeoutMs} ms (${lastError}):\n${output()}`,
+  );
 }
 
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
@@ -79,7 +103,14 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const port = opts.port || (await freePort(ip));
   const uiPort = opts.uiPort || (opts.headless ? 0 : await freePort(ip));
   if (opts.dbFile) mkdirSync(path.dirname(opts.dbFile), { recursive: true });
-  const args = devServerArgs({ ...opts, ip, port, uiPort, namespace: opts.namespace ?? 'default', logLevel: opts.logLevel ?? 'warn' });
+  const args = devServerArgs({
+    ...opts,
+    ip,
+    port,
+    uiPort,
+    namespace: opts.namespace ?? 'default',
+    logLevel: opts.logLevel ?? 'warn',
+  });
   const child = spawn(opts.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const collect = (chunk: Buffer) => {

@@ -3,7 +3,12 @@
  * MARC overlay at the configured time of day in the institution's time zone (overlap: skip; an explicit
  * catch-up window). Created or updated to match the configuration; safe for several workers to run at once.
  */
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import type { Config } from '../config/schema';
 
 export function schedulePlans(config: Config, taskQueue: string): ScheduleOptions[] {
@@ -14,7 +19,13 @@ export function schedulePlans(config: Config, taskQueue: string): ScheduleOption
       plans.push({
         scheduleId: `${taskQueue}:edi:${code}`,
         spec: { intervals: [{ every: acc.edi.every }] },
-        action: { type: 'startWorkflow', workflowType: 'ediPickupWorkflow', taskQueue, args: [{ account: code }], workflowId: `edi-pickup:${code}` },
+        action: {
+          type: 'startWorkflow',
+          workflowType: 'ediPickupWorkflow',
+          taskQueue,
+          args: [{ account: code }],
+          workflowId: `edi-pickup:${code}`,
+        },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: acc.edi.every },
       });
     }
@@ -23,7 +34,13 @@ export function schedulePlans(config: Config, taskQueue: string): ScheduleOption
       plans.push({
         scheduleId: `${taskQueue}:overlay:${code}`,
         spec: { calendars: [{ hour: hour!, minute: minute! }], timezone: inst.timeZone },
-        action: { type: 'startWorkflow', workflowType: 'overlayWorkflow', taskQueue, args: [{ account: code }], workflowId: `overlay:${code}` },
+        action: {
+          type: 'startWorkflow',
+          workflowType: 'overlayWorkflow',
+          taskQueue,
+          args: [{ account: code }],
+          workflowId: `overlay:${code}`,
+        },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: acc.marc.catchupWindow },
       });
     }
@@ -31,14 +48,22 @@ export function schedulePlans(config: Config, taskQueue: string): ScheduleOption
   return plans;
 }
 
-export async function syncSchedules(client: Client, opts: { config: Config; taskQueue: string }): Promise<string[]> {
+export async function syncSchedules(
+  client: Client,
+  opts: { config: Config; taskQueue: string },
+): Promise<string[]> {
   const ids: string[] = [];
   for (const plan of schedulePlans(opts.config, opts.taskQueue)) {
     try {
       await client.schedule.create(plan);
     } catch (e) {
       if (!(e instanceof ScheduleAlreadyRunning)) throw e;
-      await client.schedule.getHandle(plan.scheduleId).update((prev) => ({ ...prev, spec: plan.spec, action: plan.action as never, policies: plan.policies }));
+      await client.schedule.getHandle(plan.scheduleId).update((prev) => ({
+        ...prev,
+        spec: plan.spec,
+        action: plan.action as never,
+        policies: plan.policies,
+      }));
     }
     ids.push(plan.scheduleId);
   }

@@ -38,9 +38,19 @@ export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
   const workflowSource = o.workflowBundlePath
     ? { workflowBundle: { codePath: o.workflowBundlePath } }
     : { workflowsPath: o.workflowsPath ?? require.resolve('../workflows') };
-  const common = { connection: o.connection, namespace: o.namespace, shutdownGraceTime: o.shutdownGraceTime ?? '10s' };
+  const common = {
+    connection: o.connection,
+    namespace: o.namespace,
+    shutdownGraceTime: o.shutdownGraceTime ?? '10s',
+  };
   const workers = [
-    await Worker.create({ ...common, taskQueue: o.taskQueue, ...workflowSource, activities, maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 50 }),
+    await Worker.create({
+      ...common,
+      taskQueue: o.taskQueue,
+      ...workflowSource,
+      activities,
+      maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 50,
+    }),
   ];
   for (const [code, inst] of Object.entries(o.config.institutions)) {
     const callsPerSecond = inst.perSecondThreshold * inst.budgetShare;

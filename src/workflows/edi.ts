@@ -3,19 +3,36 @@
  * one child workflow whose id is derived from the file's content hash, so the same contents are processed
  * once however often, and under whatever name, the vendor sends them.
  */
-import { ParentClosePolicy, WorkflowIdReusePolicy, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  executeChild,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { EdiFileReport } from '../activities/edi';
 
 // Listing and fetching: network file servers blip; a few patient retries, then the run reports the failure.
 const files = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5 },
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    maximumAttempts: 5,
+  },
 });
 // Reading a file and signalling its orders: idempotent (orders ignore news they already have), so retried.
 const edi = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10, nonRetryableErrorTypes: ['UnknownAccount', 'NoSource'] },
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: ['UnknownAccount', 'NoSource'],
+  },
 });
 const report = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -32,17 +49,29 @@ export function ediFileWorkflowId(account: string, sha256: string): string {
   return `edi-file:${account}:${sha256.slice(0, 32)}`;
 }
 
-export async function ediFileWorkflow(input: { account: string; name: string; sha256: string }): Promise<EdiFileReport> {
+export async function ediFileWorkflow(input: {
+  account: string;
+  name: string;
+  sha256: string;
+}): Promise<EdiFileReport> {
   const ref = { account: input.account, kind: 'edi' as const, name: input.name, sha256: input.sha256 };
   const result = await edi.processEdiFile(ref);
   if (result.outcome === 'processed') await files.archiveVendorFile(ref);
   const lines = [
     ...(result.error ? [`The file could not be read and was left on the server: ${result.error}`] : []),
-    ...result.unmatched.map((u) => `Unmatched line ${u.line} (message ${u.message}, segment ${u.segment}; PO line ${u.poLine ?? '-'}, vendor reference ${u.vendorRef ?? '-'}): ${u.reason}`),
+    ...result.unmatched.map(
+      (u) =>
+        `Unmatched line ${u.line} (message ${u.message}, segment ${u.segment}; PO line ${u.poLine ?? '-'}, vendor reference ${u.vendorRef ?? '-'}): ${u.reason}`,
+    ),
     ...result.mismatches.map((m) => `Invoice difference: ${m}`),
   ];
   if (lines.length) {
-    await report.mailRunReport({ account: input.account, title: `EDI file ${input.name} (${input.account}) needs a person`, lines, runId: workflowInfo().workflowId });
+    await report.mailRunReport({
+      account: input.account,
+      title: `EDI file ${input.name} (${input.account}) needs a person`,
+      lines,
+      runId: workflowInfo().workflowId,
+    });
   }
   return result;
 }
@@ -54,7 +83,12 @@ export async function ediPickupWorkflow(input: { account: string }): Promise<Edi
     if (f.duplicateOf) {
       // The same contents were processed before under another name: archive without reading it again.
       await files.archiveVendorFile({ account: input.account, kind: 'edi', name: f.name, sha256: f.sha256 });
-      out.files.push({ name: f.name, sha256: f.sha256, outcome: 'duplicate', detail: `same contents as ${f.duplicateOf}` });
+      out.files.push({
+        name: f.name,
+        sha256: f.sha256,
+        outcome: 'duplicate',
+        detail: `same contents as ${f.duplicateOf}`,
+      });
       continue;
     }
     try {
@@ -68,7 +102,12 @@ export async function ediPickupWorkflow(input: { account: string }): Promise<Edi
     } catch (e) {
       const name = (e as Error).name;
       if (name === 'WorkflowExecutionAlreadyStartedError') {
-        out.files.push({ name: f.name, sha256: f.sha256, outcome: 'duplicate', detail: 'these contents were already processed' });
+        out.files.push({
+          name: f.name,
+          sha256: f.sha256,
+          outcome: 'duplicate',
+          detail: 'these contents were already processed',
+        });
       } else {
         out.files.push({ name: f.name, sha256: f.sha256, outcome: 'failed', detail: (e as Error).message });
       }

@@ -1,6 +1,12 @@
 /** Signals, queries and updates of the order workflow: defined once, used by the workflow and the client. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CancelRequest, InvoiceNews, OrderStatus, RecordOverlaidNews, VendorStatusNews } from './order-types';
+import type {
+  CancelRequest,
+  InvoiceNews,
+  OrderStatus,
+  RecordOverlaidNews,
+  VendorStatusNews,
+} from './order-types';
 
 export const statusQuery = defineQuery<OrderStatus>('status');
 export const vendorStatusSignal = defineSignal<[VendorStatusNews]>('vendorStatus');

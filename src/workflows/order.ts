@@ -22,9 +22,24 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { FailureType, NON_RETRYABLE, type CreatedPoLine } from '../activities/types';
-import { cancelSignal, cancelUpdate, invoiceSignal, recordOverlaidSignal, statusQuery, vendorStatusSignal } from './order-messages';
+import {
+  cancelSignal,
+  cancelUpdate,
+  invoiceSignal,
+  recordOverlaidSignal,
+  statusQuery,
+  vendorStatusSignal,
+} from './order-messages';
 import type { Alert, CancelRequest, InvoiceNews, OrderPlan, OrderStatus, Stage } from './order-types';
-import { AlmaMmsId, AlmaPoLine, Isbn, OasisAccount, OasisOrderId, OrderAlerts, OrderStage } from './search-attributes';
+import {
+  AlmaMmsId,
+  AlmaPoLine,
+  Isbn,
+  OasisAccount,
+  OasisOrderId,
+  OrderAlerts,
+  OrderStage,
+} from './search-attributes';
 
 export interface OrderWorkflowInput {
   /** The order as OASIS sent it: validated again here, since the workflow is the authority. */
@@ -45,7 +60,12 @@ const { validateOrderActivity } = proxyActivities<Activities>({
 const mail = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 8 },
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: 8,
+  },
 });
 
 /** The institution's Alma activities: on its own task queue, where its API budget is enforced. */
@@ -58,7 +78,12 @@ function almaActivities(plan: OrderPlan) {
     startToCloseTimeout: '2 minutes',
     heartbeatTimeout: '1 minute',
     scheduleToCloseTimeout: plan.timing.almaGiveUpAfterMs,
-    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: {
+      initialInterval: '2 seconds',
+      backoffCoefficient: 2,
+      maximumInterval: '10 minutes',
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
   });
   // Polling for the brief bib by activity retry (fixed interval): the history stays small however long it takes.
   const poll = proxyActivities<Activities>({
@@ -72,7 +97,11 @@ function almaActivities(plan: OrderPlan) {
       nonRetryableErrorTypes: NON_RETRYABLE,
     },
   });
-  return { createPoLine: write.createPoLine, cancelPoLine: write.cancelPoLine, awaitBriefBib: poll.awaitBriefBib };
+  return {
+    createPoLine: write.createPoLine,
+    cancelPoLine: write.cancelPoLine,
+    awaitBriefBib: poll.awaitBriefBib,
+  };
 }
 
 /** The ApplicationFailure behind an activity failure, if any. */
@@ -110,6 +139,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     upsertSearchAttributes([{ key: OrderStage, value: stage }]);
   };
   const staffAlerts: Promise<void>[] = [];
+  // Set once validation has run; `raise` (defined before) reads it to know whom to alert.
+  // eslint-disable-next-line prefer-const
   let plan: OrderPlan | undefined;
   const raise = (alert: Alert, summary: string, details?: Record<string, string>) => {
     if (!status.alerts.includes(alert)) status.alerts.push(alert);
@@ -119,7 +150,14 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
       // Staff mail is best effort: an SMTP outage must not hold the order up.
       staffAlerts.push(
         mail
-          .notifyStaff({ account: input.account, orderId: input.orderId, workflowId, alert, summary, details })
+          .notifyStaff({
+            account: input.account,
+            orderId: input.orderId,
+            workflowId,
+            alert,
+            summary,
+            details,
+          })
           .catch((e: unknown) => log.warn('staff alert not sent', { alert, error: String(e) })),
       );
     }
@@ -133,29 +171,40 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     }
   };
   setHandler(cancelSignal, takeCancel);
-  setHandler(
-    cancelUpdate,
-    async (req) => {
-      takeCancel(req);
-      await condition(() => FINAL.has(status.stage));
-      return status;
-    },
-  );
+  setHandler(cancelUpdate, async (req) => {
+    takeCancel(req);
+    await condition(() => FINAL.has(status.stage));
+    return status;
+  });
   setHandler(vendorStatusSignal, (news) => {
     status.vendorStatus = news;
     newsArrived = true;
     note(`vendor status ${news.status}`, news.statusText);
     if (news.status === 'cancelled' || news.status === 'not-accepted' || news.status === 'out-of-print') {
       if (news.status === 'cancelled' || news.status === 'not-accepted') vendorCancelled = true;
-      raise(news.status === 'out-of-print' ? 'VENDOR_PROBLEM' : 'VENDOR_CANCELLED', `${news.statusText} (${news.source.file})`);
+      raise(
+        news.status === 'out-of-print' ? 'VENDOR_PROBLEM' : 'VENDOR_CANCELLED',
+        `${news.statusText} (${news.source.file})`,
+      );
     }
   });
   setHandler(invoiceSignal, (news: InvoiceNews) => {
-    if (status.invoices.some((i) => i.invoiceNumber === news.invoiceNumber && i.source.segment === news.source.segment && i.source.sha256 === news.source.sha256)) return;
+    if (
+      status.invoices.some(
+        (i) =>
+          i.invoiceNumber === news.invoiceNumber &&
+          i.source.segment === news.source.segment &&
+          i.source.sha256 === news.source.sha256,
+      )
+    )
+      return;
     status.invoices.push(news);
     status.quantityInvoiced += news.kind === 'credit-note' ? -news.quantity : news.quantity;
     newsArrived = true;
-    note(`${news.kind} ${news.invoiceNumber}`, `${news.quantity} at ${news.unitPrice ?? '?'} ${news.currency ?? ''}`.trim());
+    note(
+      `${news.kind} ${news.invoiceNumber}`,
+      `${news.quantity} at ${news.unitPrice ?? '?'} ${news.currency ?? ''}`.trim(),
+    );
     if (news.mismatches.length) raise('INVOICE_MISMATCH', news.mismatches.join('; '));
   });
   setHandler(recordOverlaidSignal, (news) => {
@@ -192,7 +241,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   status.price = { ...order.listPrice };
   status.funds = order.fundDistribution.map((f) => f.fund);
   if (order.location) status.location = `${order.location.library}/${order.location.shelvingLocation}`;
-  const notes = [order.notes?.vendor, order.notes?.receiving, order.notes?.internal].filter((n) => n && n.trim());
+  const notes = [order.notes?.vendor, order.notes?.receiving, order.notes?.internal].filter(
+    (n) => n && n.trim(),
+  );
   if (notes.length) status.notes = notes.join(' | ');
   if (order.item.isbn) upsertSearchAttributes([{ key: Isbn, value: order.item.isbn }]);
   const alma = almaActivities(p);
@@ -200,20 +251,38 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   const fail = async (kind: string, err: unknown, alert: Alert): Promise<never> => {
     const af = appFailure(err);
     const detail = (af?.details?.[0] ?? {}) as { code?: string; trackingId?: string };
-    status.error = { kind, message: af?.message ?? String(err), code: detail.code, trackingId: detail.trackingId };
+    status.error = {
+      kind,
+      message: af?.message ?? String(err),
+      code: detail.code,
+      trackingId: detail.trackingId,
+    };
     raise(alert, status.error.message);
     setStage('FAILED');
     await Promise.all(staffAlerts);
-    throw ApplicationFailure.create({ type: 'OrderFailed', nonRetryable: true, message: status.error.message, details: [status] });
+    throw ApplicationFailure.create({
+      type: 'OrderFailed',
+      nonRetryable: true,
+      message: status.error.message,
+      details: [status],
+    });
   };
 
   const endCancelled = async (why: string): Promise<OrderStatus> => {
     if (status.poLine) {
       try {
-        await alma.cancelPoLine({ account: input.account, poLine: status.poLine, reason: cancelReq()?.reason, comment: why });
+        await alma.cancelPoLine({
+          account: input.account,
+          poLine: status.poLine,
+          reason: cancelReq()?.reason,
+          comment: why,
+        });
         note('PO line cancelled in Alma', status.poLine);
       } catch (err) {
-        raise('CANCEL_FAILED', `the PO line ${status.poLine} could not be cancelled in Alma: ${appFailure(err)?.message ?? String(err)}`);
+        raise(
+          'CANCEL_FAILED',
+          `the PO line ${status.poLine} could not be cancelled in Alma: ${appFailure(err)?.message ?? String(err)}`,
+        );
       }
     }
     setStage('CANCELLED');
@@ -236,9 +305,15 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   }
   status.poLine = created.number;
   upsertSearchAttributes([{ key: AlmaPoLine, value: created.number }]);
-  note(created.found ? 'PO line found (an earlier attempt had created it)' : 'PO line created', `${created.number} (${created.status})`);
+  note(
+    created.found ? 'PO line found (an earlier attempt had created it)' : 'PO line created',
+    `${created.number} (${created.status})`,
+  );
   if (created.inReview) {
-    raise('ALMA_IN_REVIEW', `Alma put PO line ${created.number} In Review: ${created.almaAlerts.join('; ') || 'no reason given'}`);
+    raise(
+      'ALMA_IN_REVIEW',
+      `Alma put PO line ${created.number} In Review: ${created.almaAlerts.join('; ') || 'no reason given'}`,
+    );
   }
   if (cancelReq()) return endCancelled(cancelReq()!.comment ?? 'cancelled while ordering');
 
@@ -248,7 +323,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     return endCancelled(cancelReq()!.comment ?? 'cancelled');
   }
   try {
-    const bib = await raceCancel(() => alma.awaitBriefBib({ account: input.account, poLine: created.number }), () => cancelReq() !== undefined);
+    const bib = await raceCancel(
+      () => alma.awaitBriefBib({ account: input.account, poLine: created.number }),
+      () => cancelReq() !== undefined,
+    );
     if (bib === CANCELLED) return endCancelled(cancelReq()!.comment ?? 'cancelled');
     status.mmsId = bib.mmsId;
     upsertSearchAttributes([{ key: AlmaMmsId, value: bib.mmsId }]);
@@ -256,14 +334,22 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   } catch (err) {
     const type = appFailure(err)?.type;
     if (type === FailureType.AlmaUnauthorised) return fail('unauthorised', err, 'ALMA_UNAUTHORISED');
-    raise('BIB_LATE', `no bib linked to PO line ${created.number} in time: ${appFailure(err)?.message ?? String(err)}`);
+    raise(
+      'BIB_LATE',
+      `no bib linked to PO line ${created.number} in time: ${appFailure(err)?.message ?? String(err)}`,
+    );
   }
 
   // --- CONFIRMING ---
   setStage('CONFIRMING');
   if (p.email.confirm) {
     try {
-      await mail.sendConfirmation({ plan: p, poLine: created.number, mmsId: status.mmsId, inReview: created.inReview });
+      await mail.sendConfirmation({
+        plan: p,
+        poLine: created.number,
+        mmsId: status.mmsId,
+        inReview: created.inReview,
+      });
       note('confirmation emailed');
     } catch (err) {
       raise('EMAIL_FAILED', `the confirmation could not be sent: ${appFailure(err)?.message ?? String(err)}`);
@@ -276,33 +362,66 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   setStage('FOLLOWING_UP');
   const start = Date.now();
   const deadlines: { alert: Alert; at: number; met: () => boolean; what: string }[] = [
-    { alert: 'STATUS_LATE', at: start + p.timing.statusWithinMs, met: () => !!status.vendorStatus, what: 'vendor order status (EDI ORDRSP)' },
-    { alert: 'INVOICE_LATE', at: start + p.timing.invoiceWithinMs, met: () => status.invoices.length > 0, what: 'invoice (EDI INVOIC)' },
-    { alert: 'RECORD_LATE', at: start + p.timing.recordWithinMs, met: () => status.recordOverlaid, what: 'full MARC record' },
+    {
+      alert: 'STATUS_LATE',
+      at: start + p.timing.statusWithinMs,
+      met: () => !!status.vendorStatus,
+      what: 'vendor order status (EDI ORDRSP)',
+    },
+    {
+      alert: 'INVOICE_LATE',
+      at: start + p.timing.invoiceWithinMs,
+      met: () => status.invoices.length > 0,
+      what: 'invoice (EDI INVOIC)',
+    },
+    {
+      alert: 'RECORD_LATE',
+      at: start + p.timing.recordWithinMs,
+      met: () => status.recordOverlaid,
+      what: 'full MARC record',
+    },
   ];
   const endAt = start + p.timing.followAtMostMs;
   const done = () => status.quantityInvoiced >= order.quantity && status.recordOverlaid;
   for (;;) {
     if (cancelReq()) return endCancelled(cancelReq()!.comment ?? 'cancelled');
     if (vendorCancelled) {
-      msg.cancel = { reason: undefined, comment: `cancelled by the vendor: ${status.vendorStatus?.statusText ?? ''}`, by: 'vendor' };
+      msg.cancel = {
+        reason: undefined,
+        comment: `cancelled by the vendor: ${status.vendorStatus?.statusText ?? ''}`,
+        by: 'vendor',
+      };
       return endCancelled(msg.cancel.comment ?? 'cancelled by the vendor');
     }
     if (done()) break;
     const now = Date.now();
     for (const d of deadlines) {
       if (!d.met() && now >= d.at && !status.alerts.includes(d.alert)) {
-        raise(d.alert, `no ${d.what} for order ${input.orderId} (PO line ${status.poLine}) by ${new Date(d.at).toISOString()}`);
+        raise(
+          d.alert,
+          `no ${d.what} for order ${input.orderId} (PO line ${status.poLine}) by ${new Date(d.at).toISOString()}`,
+        );
       }
     }
     if (now >= endAt) {
-      raise('FOLLOW_UP_EXPIRED', `followed for the longest configured time without being invoiced and catalogued`);
+      raise(
+        'FOLLOW_UP_EXPIRED',
+        `followed for the longest configured time without being invoiced and catalogued`,
+      );
       setStage('FAILED');
       status.error = { kind: 'follow-up-expired', message: 'followed for the longest configured time' };
       await Promise.all(staffAlerts);
-      throw ApplicationFailure.create({ type: 'OrderFailed', nonRetryable: true, message: status.error.message, details: [status] });
+      throw ApplicationFailure.create({
+        type: 'OrderFailed',
+        nonRetryable: true,
+        message: status.error.message,
+        details: [status],
+      });
     }
-    const next = Math.min(endAt, ...deadlines.filter((d) => !d.met() && !status.alerts.includes(d.alert)).map((d) => d.at));
+    const next = Math.min(
+      endAt,
+      ...deadlines.filter((d) => !d.met() && !status.alerts.includes(d.alert)).map((d) => d.at),
+    );
     newsArrived = false;
     await condition(() => newsArrived || cancelReq() !== undefined, Math.max(1, next - now));
   }
@@ -318,7 +437,10 @@ const CANCELLED: unique symbol = Symbol('cancelled');
 async function raceCancel<T>(fn: () => Promise<T>, cancelled: () => boolean): Promise<T | typeof CANCELLED> {
   const scope = new CancellationScope();
   const work = scope.run(fn);
-  const winner = await Promise.race([work.then((v) => ({ v })), condition(cancelled).then((): typeof CANCELLED => CANCELLED)]);
+  const winner = await Promise.race([
+    work.then((v) => ({ v })),
+    condition(cancelled).then((): typeof CANCELLED => CANCELLED),
+  ]);
   if (winner === CANCELLED) {
     scope.cancel();
     await work.catch((e) => {

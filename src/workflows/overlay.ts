@@ -8,14 +8,24 @@ import type { OverlayFileReport } from '../activities/overlay';
 
 const files = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5 },
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    maximumAttempts: 5,
+  },
 });
 // A long file: heartbeats carry the progress, so a retry (worker lost, Alma down, budget spent) resumes.
 const overlay = proxyActivities<Activities>({
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '2 minutes',
   scheduleToCloseTimeout: '2 days',
-  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes', nonRetryableErrorTypes: ['NoSource', 'UnknownAccount'] },
+  retry: {
+    initialInterval: '10 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 minutes',
+    nonRetryableErrorTypes: ['NoSource', 'UnknownAccount'],
+  },
 });
 const report = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -30,14 +40,33 @@ export interface OverlayRunReport {
   unmatched: number;
   failed: number;
   almaCalls: number;
-  files: { name: string; outcome: 'overlaid' | 'duplicate' | 'not found'; detail?: string; report?: OverlayFileReport }[];
+  files: {
+    name: string;
+    outcome: 'overlaid' | 'duplicate' | 'not found';
+    detail?: string;
+    report?: OverlayFileReport;
+  }[];
 }
 
 export async function overlayWorkflow(input: { account: string; file?: string }): Promise<OverlayRunReport> {
   const found = await files.collectVendorFiles({ account: input.account, kind: 'marc' });
-  const out: OverlayRunReport = { account: input.account, read: 0, matched: 0, overlaid: 0, unmatched: 0, failed: 0, almaCalls: 0, files: [] };
+  const out: OverlayRunReport = {
+    account: input.account,
+    read: 0,
+    matched: 0,
+    overlaid: 0,
+    unmatched: 0,
+    failed: 0,
+    almaCalls: 0,
+    files: [],
+  };
   const chosen = input.file ? found.files.filter((f) => f.name === input.file) : found.files;
-  if (input.file && chosen.length === 0) out.files.push({ name: input.file, outcome: 'not found', detail: 'no such file in the vendor MARC folder' });
+  if (input.file && chosen.length === 0)
+    out.files.push({
+      name: input.file,
+      outcome: 'not found',
+      detail: 'no such file in the vendor MARC folder',
+    });
   const needsPerson: string[] = [];
   for (const f of chosen) {
     const ref = { account: input.account, kind: 'marc' as const, name: f.name, sha256: f.sha256 };
@@ -61,7 +90,12 @@ export async function overlayWorkflow(input: { account: string; file?: string })
     );
   }
   if (needsPerson.length) {
-    await report.mailRunReport({ account: input.account, title: `MARC overlay for ${input.account} needs a person`, lines: needsPerson, runId: workflowInfo().workflowId });
+    await report.mailRunReport({
+      account: input.account,
+      title: `MARC overlay for ${input.account} needs a person`,
+      lines: needsPerson,
+      runId: workflowInfo().workflowId,
+    });
   }
   return out;
 }

@@ -11,7 +11,12 @@ export default async function globalSetup(): Promise<void> {
   const log = (line: string) => process.stderr.write(`[temporal] ${line}\n`);
   const cli = await resolveTemporalCli({ log });
   const started = Date.now();
-  const server: DevServer = await startDevServer({ binary: cli.path, headless: true, port: 0, logLevel: 'error' });
+  const server: DevServer = await startDevServer({
+    binary: cli.path,
+    headless: true,
+    port: 0,
+    logLevel: 'error',
+  });
   log(`dev server ${server.address} (${cli.source}: ${cli.path}) ready in ${Date.now() - started} ms`);
   // Workers are spawned after global set-up, so they inherit this.
   process.env.TEMPORAL_TEST_ADDRESS = server.address;

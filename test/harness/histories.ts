@@ -16,10 +16,25 @@ export async function recordHistory(_client: unknown, workflowId: string, name: 
   if (!process.env.RTO_RECORD_HISTORIES) return;
   const cli = findTemporalCli();
   if (!cli) throw new Error('no Temporal CLI to export the history with');
-  const out = spawnSync(cli.path, ['workflow', 'show', '--workflow-id', workflowId, '--address', testAddress(), '--namespace', 'default', '--output', 'json'], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const out = spawnSync(
+    cli.path,
+    [
+      'workflow',
+      'show',
+      '--workflow-id',
+      workflowId,
+      '--address',
+      testAddress(),
+      '--namespace',
+      'default',
+      '--output',
+      'json',
+    ],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   if (out.status !== 0) throw new Error(`temporal workflow show failed: ${out.stderr}`);
   mkdirSync(HISTORIES_DIR, { recursive: true });
   writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), out.stdout);

@@ -13,7 +13,11 @@ async function main() {
   for (const file of readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'))) {
     const history = JSON.parse(readFileSync(path.join(HISTORIES_DIR, file), 'utf8'));
     try {
-      await Worker.runReplayHistory({ workflowsPath: require.resolve('../../src/workflows'), replayName: file }, history, file);
+      await Worker.runReplayHistory(
+        { workflowsPath: require.resolve('../../src/workflows'), replayName: file },
+        history,
+        file,
+      );
       results.push({ file, ok: true });
     } catch (e) {
       results.push({ file, ok: false, error: `${(e as Error).name}: ${(e as Error).message}` });

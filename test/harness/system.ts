@@ -26,7 +26,10 @@ export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new (require('@temporalio/worker').DefaultLogger)('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+    Runtime.install({
+      logger: new (require('@temporalio/worker').DefaultLogger)('ERROR'),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+    });
   } catch {
     // already installed in this process
   }
@@ -52,7 +55,8 @@ export function exampleConfigRaw(gateway: string, dataDir: string): ConfigFileIn
     };
     for (const k of ['edi', 'marc'] as const) {
       const section = acc[k] as { source?: { type: string; path?: string } } | undefined;
-      if (section?.source?.type === 'local') section.source.path = section.source.path!.replace('${RTO_DATA_DIR:-.data}', dataDir);
+      if (section?.source?.type === 'local')
+        section.source.path = section.source.path!.replace('${RTO_DATA_DIR:-.data}', dataDir);
     }
   }
   return raw;
@@ -87,7 +91,12 @@ export interface SandboxState {
 }
 
 export async function startSystem(
-  opts: { configure?: (raw: ConfigFileInput) => void; bibDelayMs?: number; withWorkers?: boolean; workflowsPath?: string } = {},
+  opts: {
+    configure?: (raw: ConfigFileInput) => void;
+    bibDelayMs?: number;
+    withWorkers?: boolean;
+    workflowsPath?: string;
+  } = {},
 ): Promise<TestSystem> {
   quietRuntime();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rto-test-'));
@@ -96,7 +105,8 @@ export async function startSystem(
   const provisional = parseConfig(exampleConfigRaw('http://127.0.0.1:1/almaws/v1', dataDir));
   const seed = seedFromConfig(provisional);
   // Test files share one Temporal server: PO line numbers must not repeat across their sandboxes.
-  for (const inst of seed.institutions) inst.firstPoLine = 100_000 + Math.floor(Math.random() * 800_000) * 1000;
+  for (const inst of seed.institutions)
+    inst.firstPoLine = 100_000 + Math.floor(Math.random() * 800_000) * 1000;
   const sandbox = await startAlmaSandbox({ port: 0, seed, bibDelayMs: opts.bibDelayMs ?? 300, logger });
   const raw = exampleConfigRaw(sandbox.url, dataDir);
   opts.configure?.(raw);
@@ -138,7 +148,11 @@ export async function startSystem(
       return (await r.json()) as SandboxState;
     },
     async sandboxPost(pathname: string, body: unknown) {
-      const r = await fetch(`${admin}${pathname}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const r = await fetch(`${admin}${pathname}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       const text = await r.text();
       if (!r.ok) throw new Error(`sandbox ${pathname}: ${r.status} ${text}`);
       return text ? JSON.parse(text) : undefined;
