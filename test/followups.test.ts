@@ -2,7 +2,7 @@
  * Follow-ups end to end on the real server: vendor files fetched from a real FTP server on loopback, EDI order
  * responses and invoices signalled to orders, the MARC overlay written to the Alma sandbox, orders completed.
  */
-import { mkdirSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createAlmaClient } from '../src/alma/client';
 import { buildInvoice, buildOrderResponse } from '../src/edi';
@@ -76,6 +76,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await sys?.stop();
   await ftp?.close();
+  rmSync(vendorRoot, { recursive: true, force: true });
 });
 
 function drop(kind: 'edi' | 'marc', name: string, data: Buffer) {

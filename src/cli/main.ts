@@ -20,6 +20,8 @@ Usage:
 
 Exit codes: 0 success, 2 invalid order, 1 anything else.`;
 
+// Commands are loaded on use with require (not import()): tsx's CommonJS hook, which bin/rto.js registers, and
+// the compiled build both resolve it, and `rto --help` stays fast.
 export async function run(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
@@ -30,27 +32,31 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(USAGE + '\n');
       return cmd === undefined ? EXIT.failure : EXIT.ok;
     case 'start':
-      return (await import('./start')).startCommand();
+      return (require('./start') as typeof import('./start')).startCommand();
     case 'worker':
-      return (await import('./worker-command')).workerCommand(rest);
+      return (require('./worker-command') as typeof import('./worker-command')).workerCommand(rest);
     case 'http':
-      return (await import('./worker-command')).httpCommand(rest);
+      return (require('./worker-command') as typeof import('./worker-command')).httpCommand(rest);
     case 'order':
-      return (await import('./order-commands')).orderCommand(rest);
+      return (require('./order-commands') as typeof import('./order-commands')).orderCommand(rest);
     case 'edi':
     case 'overlay':
     case 'schedules':
-      return (await import('./followup-commands')).followUpCommand(cmd, rest);
+      return (require('./followup-commands') as typeof import('./followup-commands')).followUpCommand(
+        cmd,
+        rest,
+      );
     case 'sandbox':
-      return (await import('./sandbox-command')).sandboxCommand(rest);
+      return (require('./sandbox-command') as typeof import('./sandbox-command')).sandboxCommand(rest);
     case 'temporal-cli': {
-      const { resolveTemporalCli } = await import('../temporal/cli-binary');
+      const { resolveTemporalCli } =
+        require('../temporal/cli-binary') as typeof import('../temporal/cli-binary');
       const cli = await resolveTemporalCli();
       process.stdout.write(`${cli.path}\n`);
       return EXIT.ok;
     }
     case 'build-bundle':
-      return (await import('./build-bundle')).buildBundleCommand();
+      return (require('./build-bundle') as typeof import('./build-bundle')).buildBundleCommand();
     case 'bench': {
       // The benchmarks live beside the sources (not in the production build): loaded by path.
       const benchModule = '../../bench/run';
