@@ -17,6 +17,7 @@ import { seedFromConfig, startAlmaSandbox } from '../sandbox/alma';
 import { resolveTemporalCli } from '../temporal/cli-binary';
 import { startDevServer } from '../temporal/dev-server';
 import { syncSchedules } from '../temporal/schedules';
+import { installRuntime } from '../worker/runtime';
 import { createWorkers, defaultBundlePath, runWorkers } from '../worker/workers';
 import { loadContext } from './context';
 
@@ -101,6 +102,7 @@ export async function startCommand(): Promise<number> {
     });
     stops.push({ name: 'ftp', stop: ftp.close });
 
+    installRuntime(logger);
     const connection = await NativeConnection.connect({ address: temporal.address });
     stops.push({ name: 'worker-connection', stop: () => connection.close() });
     const clientConnection = await Connection.connect({ address: temporal.address });

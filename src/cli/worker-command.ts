@@ -1,19 +1,20 @@
 /** `rto worker` and `rto http`: the production processes (docker-compose runs N workers). */
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { startHttpIntake } from '../client/http';
 import { OrderClient } from '../client/orders';
 import { AlmaAccess } from '../institution/alma-access';
 import { createMailer } from '../mail';
 import { syncSchedules } from '../temporal/schedules';
+import { installRuntime } from '../worker/runtime';
 import { createWorkers, defaultBundlePath, runWorkers } from '../worker/workers';
 import { intakeToken } from './start';
 import { loadContext } from './context';
 
 export async function workerCommand(_args: string[]): Promise<number> {
   const { settings, config, logger } = loadContext();
-  Runtime.install({ telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
+  installRuntime(logger);
   const connection = await NativeConnection.connect({ address: settings.TEMPORAL_ADDRESS });
   const clientConnection = await Connection.connect({ address: settings.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: settings.TEMPORAL_NAMESPACE });

@@ -8,19 +8,26 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Replaces `${NAME}` and `${NAME:-default}` in every string, so paths and gateways follow the environment. */
-export function interpolate<T>(value: T, env: NodeJS.ProcessEnv = process.env): T {
+/**
+ * Replaces `${NAME}` and `${NAME:-default}` in every string, so paths and gateways follow the environment.
+ * An unset variable without a default is an error naming the JSON path where it is used.
+ */
+export function interpolate<T>(value: T, env: NodeJS.ProcessEnv = process.env, at: PropertyKey[] = []): T {
   if (typeof value === 'string') {
     return value.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, def?: string) => {
       const v = env[name];
       if (v !== undefined && v !== '') return v;
       if (def !== undefined) return def;
-      throw new ConfigError(`\${${name}} is used in the configuration but the environment does not set it`);
+      throw new ConfigError(
+        `${at.length ? at.join('.') : '(top level)'}: \${${name}} is used but the environment does not set it (set it, or write \${${name}:-default})`,
+      );
     }) as T;
   }
-  if (Array.isArray(value)) return value.map((v) => interpolate(v, env)) as T;
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...at, i])) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env)])) as T;
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, [...at, k])]),
+    ) as T;
   }
   return value;
 }
@@ -34,33 +41,48 @@ export function formatIssues(where: string, issues: z.core.$ZodIssue[]): string 
 
 /** Validates a configuration object (already read), merges the CSV lists it names, and returns it typed. */
 export function parseConfig(raw: unknown, where = 'configuration', baseDir = process.cwd()): Config {
-  const parsed = configFile.safeParse(interpolate(raw));
+  let interpolated: unknown;
+  try {
+    interpolated = interpolate(raw);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`${where} is not valid:\n  - ${e.message}`);
+    throw e;
+  }
+  const parsed = configFile.safeParse(interpolated);
   if (!parsed.success) throw new ConfigError(formatIssues(where, parsed.error.issues));
   const cfg = parsed.data;
   for (const [name, acc] of Object.entries(cfg.accounts)) {
     const csv = acc.csv;
     if (!csv) continue;
-    const read = (file: string) => {
+    /** The CSV file's records; errors (a missing column) name the configuration, the setting and the file. */
+    const records = (kind: 'funds' | 'locations' | 'rules', file: string, columns: string[]) => {
       const full = path.resolve(baseDir, file);
+      const at = `${where}: accounts.${name}.csv.${kind}`;
+      let text: string;
       try {
-        return readFileSync(full, 'utf8');
+        text = readFileSync(full, 'utf8');
       } catch (e) {
-        throw new ConfigError(`${where}: accounts.${name}.csv: cannot read ${full}: ${(e as Error).message}`);
+        throw new ConfigError(`${at}: cannot read ${full}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+      try {
+        return csvRecords(text, columns, full);
+      } catch (e) {
+        throw new ConfigError(`${at}: ${(e as Error).message}`);
       }
     };
     if (csv.funds) {
-      for (const r of csvRecords(read(csv.funds), ['fund'], csv.funds)) {
+      for (const r of records('funds', csv.funds, ['fund'])) {
         if (r.fund && !acc.funds.includes(r.fund)) acc.funds.push(r.fund);
       }
     }
     if (csv.locations) {
-      for (const r of csvRecords(read(csv.locations), ['library', 'location'], csv.locations)) {
+      for (const r of records('locations', csv.locations, ['library', 'location'])) {
         const lib = (acc.libraries[r.library!] ??= { locations: [] });
         if (!lib.locations.includes(r.location!)) lib.locations.push(r.location!);
       }
     }
     if (csv.rules) {
-      for (const r of csvRecords(read(csv.rules), ['library', 'location', 'fund'], csv.rules)) {
+      for (const r of records('rules', csv.rules, ['library', 'location', 'fund'])) {
         let rule = acc.fundLocationRules.find((x) => x.library === r.library && x.location === r.location);
         if (!rule)
           acc.fundLocationRules.push((rule = { library: r.library!, location: r.location!, funds: [] }));

@@ -7,18 +7,27 @@ import { duration } from './duration';
 
 /** A secret is named, not written: an environment variable or a file (e.g. a Docker/Kubernetes secret). */
 export const secretRef = z
-  .strictObject({
-    env: z
-      .string()
-      .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name in capitals')
-      .optional(),
-    file: z.string().min(1).optional(),
-    /** Only for the Alma sandbox's well-known keys: used when neither env nor file gives a value. */
-    sandboxDefault: z
-      .string()
-      .startsWith('sandbox-', 'sandboxDefault may only hold a sandbox key')
-      .optional(),
-  })
+  .strictObject(
+    {
+      env: z
+        .string()
+        .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name in capitals')
+        .optional(),
+      file: z.string().min(1).optional(),
+      /** Only for the Alma sandbox's well-known keys: used when neither env nor file gives a value. */
+      sandboxDefault: z
+        .string()
+        .startsWith('sandbox-', 'sandboxDefault may only hold a sandbox key')
+        .optional(),
+    },
+    {
+      // Never echo the value: an inline secret must not reach logs through the error.
+      error: (iss) =>
+        iss.code === 'invalid_type'
+          ? 'a secret is written as a reference, never inline: { "env": "VARIABLE" } or { "file": "/path/to/secret" }'
+          : undefined,
+    },
+  )
   .refine((s) => s.env || s.file || s.sandboxDefault, 'name an env variable or a file holding the secret');
 export type SecretRef = z.infer<typeof secretRef>;
 

@@ -34,14 +34,23 @@ export function checkIsbn(text: string): { ok: true; isbn13: string } | { ok: fa
   return { ok: false, problem: 'format' };
 }
 
+/** ISBN-shaped runs of digits (separators allowed between them), not inside a longer number. */
+const ISBN13_SHAPE = /(?<![0-9])97[89](?:[\s-]{0,3}[0-9]){10}(?![0-9])/g;
+const ISBN10_SHAPE = /(?<![0-9])[0-9](?:[\s-]{0,3}[0-9]){8}[\s-]{0,3}[0-9Xx](?![0-9])/g;
+
 /**
  * Normalises an ISBN as found in MARC 020 $a or EDI ("0-262-03384-4 (pbk.)", "9780262033848"):
- * the ISBN-13, or null when there is no valid ISBN in the text.
+ * the ISBN-13 of the first valid ISBN in the text, or null when there is none. Candidates are whole numbers,
+ * so a year or price after the ISBN ("0262033844 1996") is not glued onto it.
  */
 export function normaliseIsbn(text: string | undefined | null): string | null {
   if (!text) return null;
-  const m = /[0-9][0-9\s-]{8,16}[0-9Xx]/.exec(text);
-  if (!m) return null;
-  const r = checkIsbn(m[0]);
-  return r.ok ? r.isbn13 : null;
+  let best: { at: number; isbn13: string } | undefined;
+  for (const shape of [ISBN13_SHAPE, ISBN10_SHAPE]) {
+    for (const m of text.matchAll(shape)) {
+      const r = checkIsbn(m[0]);
+      if (r.ok && (!best || m.index < best.at)) best = { at: m.index, isbn13: r.isbn13 };
+    }
+  }
+  return best ? best.isbn13 : null;
 }

@@ -38,63 +38,119 @@ function sameCase(list: string[], code: string): string | undefined {
   return list.find((c) => c.toLowerCase() === code.toLowerCase() && c !== code);
 }
 
+type OrderShape = z.infer<typeof orderSchema>;
+
+/**
+ * The parts of an order the account rules read. A part is `undefined` when it is itself malformed (that is
+ * already reported), so the rules on the well-formed parts still run and every problem is listed at once.
+ */
+interface RuleInput {
+  orderType?: { value: OrderShape['orderType'] };
+  isbn?: { value: string | undefined };
+  format?: { value: OrderShape['item']['format'] };
+  quantity?: { value: number };
+  listPrice?: { value: OrderShape['listPrice'] };
+  fundDistribution?: { value: OrderShape['fundDistribution'] };
+  location?: { value: OrderShape['location'] };
+}
+
 /** The account-dependent rules, on an order whose shape is already valid. */
-export function accountProblems(
-  order: z.infer<typeof orderSchema>,
-  accountCode: string,
-  acc: Account,
-): Problem[] {
+export function accountProblems(order: OrderShape, accountCode: string, acc: Account): Problem[] {
+  return ruleProblems(
+    {
+      orderType: { value: order.orderType },
+      isbn: { value: order.item.isbn },
+      format: { value: order.item.format },
+      quantity: { value: order.quantity },
+      listPrice: { value: order.listPrice },
+      fundDistribution: { value: order.fundDistribution },
+      location: { value: order.location },
+    },
+    accountCode,
+    acc,
+  );
+}
+
+/** The well-formed parts of an order whose shape has faults. */
+function wellFormedParts(input: Record<string, unknown>): RuleInput {
+  const S = orderSchema.shape;
+  const I = S.item.shape;
+  const part = <T>(schema: z.ZodType<T>, value: unknown) => {
+    const r = schema.safeParse(value);
+    return r.success ? { value: r.data } : undefined;
+  };
+  const item =
+    input.item && typeof input.item === 'object' ? (input.item as Record<string, unknown>) : undefined;
+  return {
+    orderType: part(S.orderType, input.orderType),
+    isbn: item ? part(I.isbn, item.isbn) : undefined,
+    format: item ? part(I.format, item.format) : undefined,
+    quantity: part(S.quantity, input.quantity),
+    listPrice: part(S.listPrice, input.listPrice),
+    fundDistribution: part(S.fundDistribution, input.fundDistribution),
+    location: part(S.location, input.location),
+  };
+}
+
+function ruleProblems(o: RuleInput, accountCode: string, acc: Account): Problem[] {
   const problems: Problem[] = [];
-  const type = order.orderType ?? 'firm';
-  const channel = acc.ordering.orderTypes[type] ?? acc.ordering.default;
-  if (channel !== 'api') {
-    problems.push({
-      path: order.orderType ? 'orderType' : 'account',
-      message: `account ${accountCode} sends ${type} orders by EDI, not through this API (setting accounts.${accountCode}.ordering${
-        acc.ordering.orderTypes[type] ? `.orderTypes.${type}` : '.default'
-      } = edi)`,
-    });
+  if (o.orderType) {
+    const type = o.orderType.value ?? 'firm';
+    const channel = acc.ordering.orderTypes[type] ?? acc.ordering.default;
+    if (channel !== 'api') {
+      problems.push({
+        path: o.orderType.value ? 'orderType' : 'account',
+        message: `account ${accountCode} sends ${type} orders by EDI, not through this API (setting accounts.${accountCode}.ordering${
+          acc.ordering.orderTypes[type] ? `.orderTypes.${type}` : '.default'
+        } = edi)`,
+      });
+    }
   }
-  const { item } = order;
-  if (item.isbn !== undefined) {
-    const r = checkIsbn(item.isbn);
+  const format = o.format?.value;
+  if (o.isbn && o.isbn.value !== undefined) {
+    const r = checkIsbn(o.isbn.value);
     if (!r.ok) {
       problems.push({
         path: 'item.isbn',
         message: r.problem === 'checksum' ? 'check digit is wrong' : 'is not an ISBN-10 or ISBN-13',
       });
     }
-  } else if (item.format === 'print') {
+  } else if (o.isbn && format === 'print') {
     problems.push({ path: 'item.isbn', message: 'required for a print order' });
   }
-  if (item.format === 'ebook' && order.quantity !== 1) {
+  if (format === 'ebook' && o.quantity && o.quantity.value !== 1) {
     problems.push({ path: 'quantity', message: 'must be 1 for an ebook' });
   }
-  const { amount, currency } = order.listPrice;
-  if (!acc.currencies.includes(currency)) {
-    problems.push({
-      path: 'listPrice.currency',
-      message: `account ${accountCode} does not accept ${currency} (accepted: ${acc.currencies.join(', ')})`,
-    });
+  if (o.listPrice) {
+    const { amount, currency } = o.listPrice.value;
+    if (!acc.currencies.includes(currency)) {
+      problems.push({
+        path: 'listPrice.currency',
+        message: `account ${accountCode} does not accept ${currency} (accepted: ${acc.currencies.join(', ')})`,
+      });
+    }
+    const digits = MINOR_DIGITS[currency] ?? 2;
+    const decimals = amount.split('.')[1]?.length ?? 0;
+    if (decimals > digits) {
+      problems.push({
+        path: 'listPrice.amount',
+        message: `${currency} has at most ${digits} digits after the decimal point`,
+      });
+    }
+    if (!(Number(amount) > 0)) problems.push({ path: 'listPrice.amount', message: 'must be more than 0' });
   }
-  const digits = MINOR_DIGITS[currency] ?? 2;
-  const decimals = amount.split('.')[1]?.length ?? 0;
-  if (decimals > digits) {
-    problems.push({
-      path: 'listPrice.amount',
-      message: `${currency} has at most ${digits} digits after the decimal point`,
-    });
-  }
-  if (!(Number(amount) > 0)) problems.push({ path: 'listPrice.amount', message: 'must be more than 0' });
 
-  const total = order.fundDistribution.reduce((s, f) => s + f.percent, 0);
-  if (Math.round(total * 1e6) !== 100e6) {
-    problems.push({
-      path: 'fundDistribution',
-      message: `percents add up to ${Math.round(total * 1e6) / 1e6}, not 100`,
-    });
+  const funds = o.fundDistribution?.value ?? [];
+  if (o.fundDistribution) {
+    const total = funds.reduce((s, f) => s + f.percent, 0);
+    if (Math.round(total * 1e6) !== 100e6) {
+      problems.push({
+        path: 'fundDistribution',
+        message: `percents add up to ${Math.round(total * 1e6) / 1e6}, not 100`,
+      });
+    }
   }
-  order.fundDistribution.forEach((f, i) => {
+  funds.forEach((f, i) => {
     if (!acc.funds.includes(f.fund)) {
       const hint = sameCase(acc.funds, f.fund);
       problems.push({
@@ -106,15 +162,16 @@ export function accountProblems(
     }
   });
   const seen = new Set<string>();
-  order.fundDistribution.forEach((f, i) => {
+  funds.forEach((f, i) => {
     if (seen.has(f.fund))
       problems.push({ path: `fundDistribution[${i}].fund`, message: `fund ${f.fund} is listed twice` });
     seen.add(f.fund);
   });
 
-  const loc = order.location;
+  if (!o.location) return problems;
+  const loc = o.location.value;
   if (!loc) {
-    if (item.format === 'print') problems.push({ path: 'location', message: 'required for a print order' });
+    if (format === 'print') problems.push({ path: 'location', message: 'required for a print order' });
   } else {
     const lib = acc.libraries[loc.library];
     if (!lib) {
@@ -132,8 +189,9 @@ export function accountProblems(
         (r) => r.library === loc.library && r.location === loc.shelvingLocation,
       );
       if (rule) {
-        order.fundDistribution.forEach((f, i) => {
-          if (!rule.funds.includes(f.fund)) {
+        funds.forEach((f, i) => {
+          // A fund the account does not have is already reported as such.
+          if (acc.funds.includes(f.fund) && !rule.funds.includes(f.fund)) {
             problems.push({
               path: `fundDistribution[${i}].fund`,
               message: `location ${loc.library}/${loc.shelvingLocation} accepts only ${rule.funds.join(', ')}`,
@@ -161,7 +219,14 @@ export function validateOrder(input: unknown, config: Pick<Config, 'accounts'>):
       message: `account "${accountCode}" is not configured (known: ${Object.keys(config.accounts).join(', ')})`,
     });
   }
-  if (!parsed.success || !acc) return { ok: false, problems };
+  if (!acc) return { ok: false, problems };
+  if (!parsed.success) {
+    // The rules on the well-formed parts still run: every problem is listed at once.
+    problems.push(
+      ...ruleProblems(wellFormedParts(input as Record<string, unknown>), accountCode as string, acc),
+    );
+    return { ok: false, problems };
+  }
   problems.push(...accountProblems(parsed.data, parsed.data.account, acc));
   if (problems.length) return { ok: false, problems };
 
