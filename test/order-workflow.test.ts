@@ -257,3 +257,29 @@ describe('an unauthorised key', () => {
     }
   });
 });
+
+describe('a request Alma refuses as invalid', () => {
+  test('ends the order FAILED with ALMA_REJECTED and Alma code, after one POST', async () => {
+    const bad = await startSystem({
+      configure: (raw) => {
+        // A configuration mistake: the ebook owner is a library this Alma does not have.
+        raw.accounts['UNIV-MAIN']!.alma.defaultOwner = 'NOWHERE';
+      },
+    });
+    try {
+      const orderId = id('INVALID');
+      await bad.orders.placeOrder(exampleOrder('ebook.json', orderId));
+      await expect(bad.orders.handle('UNIV-MAIN', orderId).result()).rejects.toThrow();
+      const s = await bad.orders.getStatus('UNIV-MAIN', orderId);
+      expect(s.stage).toBe('FAILED');
+      expect(s.alerts).toContain('ALMA_REJECTED');
+      expect(s.error?.code).toMatch(/^40/);
+      expect(s.error?.trackingId).toBeTruthy();
+      const state = (await bad.sandboxState()) as unknown as { calls: Record<string, Record<string, number>> };
+      expect(Object.values(state.calls['po-lines:POST'] ?? {}).reduce((a, b) => a + b, 0)).toBe(1);
+      expect(state.poLines ?? []).toHaveLength(0);
+    } finally {
+      await bad.stop();
+    }
+  });
+});
