@@ -58,11 +58,4 @@ export interface ConfirmationInput {
   inReview: boolean;
 }
 
-export interface StaffAlertInput {
-  account: string;
-  orderId: string;
-  workflowId: string;
-  alert: string;
-  summary: string;
-  details?: Record<string, string>;
-}
+export type { StaffAlertInput } from '../mail/render';

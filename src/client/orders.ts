@@ -29,23 +29,20 @@ export type PlaceResult =
   | { outcome: 'refused'; workflowId?: string; problems: Problem[] };
 
 /** What staff and scripts see of an order: from the workflow's status query, or its search attributes. */
-export interface OrderSummary {
-  workflowId: string;
-  account: string;
-  orderId: string;
-  stage: Stage;
-  poLine?: string;
-  mmsId?: string;
-  alerts: Alert[];
-  problems?: Problem[];
-  error?: OrderStatus['error'];
-  history?: OrderStatus['history'];
-  vendorStatus?: OrderStatus['vendorStatus'];
-  quantityInvoiced?: number;
-  recordOverlaid?: boolean;
-  workflowStatus?: string;
-  startedAt?: string;
-}
+export type OrderSummary = Pick<
+  OrderStatus,
+  'workflowId' | 'account' | 'orderId' | 'stage' | 'poLine' | 'mmsId' | 'alerts'
+> &
+  Partial<
+    Pick<
+      OrderStatus,
+      'problems' | 'error' | 'history' | 'vendorStatus' | 'quantityInvoiced' | 'recordOverlaid'
+    >
+  > & {
+    /** Temporal's own view: RUNNING, COMPLETED, FAILED, TERMINATED, ... */
+    workflowStatus?: string;
+    startedAt?: string;
+  };
 
 export class OrderNotFoundError extends Error {
   override name = 'OrderNotFoundError';

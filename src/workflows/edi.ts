@@ -11,18 +11,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { runReports, vendorFiles } from './vendor-file-activities';
 import type { EdiFileReport } from '../activities/edi';
 
-// Listing and fetching: network file servers blip; a few patient retries, then the run reports the failure.
-const files = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  retry: {
-    initialInterval: '5 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '2 minutes',
-    maximumAttempts: 5,
-  },
-});
 // Reading a file and signalling its orders: idempotent (orders ignore news they already have), so retried.
 const edi = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
@@ -33,10 +24,6 @@ const edi = proxyActivities<Activities>({
     maximumAttempts: 10,
     nonRetryableErrorTypes: ['UnknownAccount', 'NoSource'],
   },
-});
-const report = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 5, initialInterval: '10 seconds' },
 });
 
 export interface EdiRunReport {
@@ -56,7 +43,7 @@ export async function ediFileWorkflow(input: {
 }): Promise<EdiFileReport> {
   const ref = { account: input.account, kind: 'edi' as const, name: input.name, sha256: input.sha256 };
   const result = await edi.processEdiFile(ref);
-  if (result.outcome === 'processed') await files.archiveVendorFile(ref);
+  if (result.outcome === 'processed') await vendorFiles.archiveVendorFile(ref);
   const lines = [
     ...(result.error ? [`The file could not be read and was left on the server: ${result.error}`] : []),
     ...result.unmatched.map(
@@ -66,7 +53,7 @@ export async function ediFileWorkflow(input: {
     ...result.mismatches.map((m) => `Invoice difference: ${m}`),
   ];
   if (lines.length) {
-    await report.mailRunReport({
+    await runReports.mailRunReport({
       account: input.account,
       title: `EDI file ${input.name} (${input.account}) needs a person`,
       lines,
@@ -77,12 +64,17 @@ export async function ediFileWorkflow(input: {
 }
 
 export async function ediPickupWorkflow(input: { account: string }): Promise<EdiRunReport> {
-  const found = await files.collectVendorFiles({ account: input.account, kind: 'edi' });
+  const found = await vendorFiles.collectVendorFiles({ account: input.account, kind: 'edi' });
   const out: EdiRunReport = { account: input.account, files: [], rejectedNames: found.rejected };
   for (const f of found.files) {
     if (f.duplicateOf) {
       // The same contents were processed before under another name: archive without reading it again.
-      await files.archiveVendorFile({ account: input.account, kind: 'edi', name: f.name, sha256: f.sha256 });
+      await vendorFiles.archiveVendorFile({
+        account: input.account,
+        kind: 'edi',
+        name: f.name,
+        sha256: f.sha256,
+      });
       out.files.push({
         name: f.name,
         sha256: f.sha256,
@@ -114,7 +106,7 @@ export async function ediPickupWorkflow(input: { account: string }): Promise<Edi
     }
   }
   if (found.rejected.length) {
-    await report.mailRunReport({
+    await runReports.mailRunReport({
       account: input.account,
       title: `EDI pick-up for ${input.account}: file names refused`,
       lines: found.rejected.map((r) => `${JSON.stringify(r.name)}: ${r.reason}`),

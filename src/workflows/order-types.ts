@@ -67,17 +67,9 @@ export interface NewsSource {
   segment?: number;
 }
 
-export type VendorStatus =
-  | 'accepted'
-  | 'changed'
-  | 'backordered'
-  | 'not-yet-published'
-  | 'out-of-print'
-  | 'cancelled'
-  | 'not-accepted'
-  | 'shipped'
-  | 'on-hold'
-  | 'unknown';
+/** What a vendor says of an order line (src/edi/ordrsp-status.ts defines the meanings). */
+export type { VendorStatus } from '../edi/ordrsp-status';
+import type { VendorStatus } from '../edi/ordrsp-status';
 
 export interface VendorStatusNews {
   status: VendorStatus;

@@ -30,7 +30,15 @@ import {
   statusQuery,
   vendorStatusSignal,
 } from './order-messages';
-import type { Alert, CancelRequest, InvoiceNews, OrderPlan, OrderStatus, Stage } from './order-types';
+import type {
+  Alert,
+  CancelRequest,
+  InvoiceNews,
+  OrderError,
+  OrderPlan,
+  OrderStatus,
+  Stage,
+} from './order-types';
 import {
   AlmaMmsId,
   AlmaPoLine,
@@ -248,24 +256,26 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   if (order.item.isbn) upsertSearchAttributes([{ key: Isbn, value: order.item.isbn }]);
   const alma = almaActivities(p);
 
-  const fail = async (kind: string, err: unknown, alert: Alert): Promise<never> => {
-    const af = appFailure(err);
-    const detail = (af?.details?.[0] ?? {}) as { code?: string; trackingId?: string };
-    status.error = {
-      kind,
-      message: af?.message ?? String(err),
-      code: detail.code,
-      trackingId: detail.trackingId,
-    };
-    raise(alert, status.error.message);
+  /** Ends the order FAILED: the error is kept, staff are alerted (and the alert sent) before it ends. */
+  const endFailed = async (error: OrderError, alert: Alert, summary: string): Promise<never> => {
+    status.error = error;
+    raise(alert, summary);
     setStage('FAILED');
     await Promise.all(staffAlerts);
     throw ApplicationFailure.create({
       type: 'OrderFailed',
       nonRetryable: true,
-      message: status.error.message,
+      message: error.message,
       details: [status],
     });
+  };
+
+  /** An Alma answer that ends the order: its code and tracking id go with the error. */
+  const fail = (kind: string, err: unknown, alert: Alert): Promise<never> => {
+    const af = appFailure(err);
+    const detail = (af?.details?.[0] ?? {}) as { code?: string; trackingId?: string };
+    const message = af?.message ?? String(err);
+    return endFailed({ kind, message, code: detail.code, trackingId: detail.trackingId }, alert, message);
   };
 
   const endCancelled = async (why: string): Promise<OrderStatus> => {
@@ -404,19 +414,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
       }
     }
     if (now >= endAt) {
-      raise(
+      return endFailed(
+        { kind: 'follow-up-expired', message: 'followed for the longest configured time' },
         'FOLLOW_UP_EXPIRED',
-        `followed for the longest configured time without being invoiced and catalogued`,
+        'followed for the longest configured time without being invoiced and catalogued',
       );
-      setStage('FAILED');
-      status.error = { kind: 'follow-up-expired', message: 'followed for the longest configured time' };
-      await Promise.all(staffAlerts);
-      throw ApplicationFailure.create({
-        type: 'OrderFailed',
-        nonRetryable: true,
-        message: status.error.message,
-        details: [status],
-      });
     }
     const next = Math.min(
       endAt,

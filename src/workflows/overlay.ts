@@ -4,17 +4,9 @@
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { runReports, vendorFiles } from './vendor-file-activities';
 import type { OverlayFileReport } from '../activities/overlay';
 
-const files = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  retry: {
-    initialInterval: '5 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '2 minutes',
-    maximumAttempts: 5,
-  },
-});
 // A long file: heartbeats carry the progress, so a retry (worker lost, Alma down, budget spent) resumes.
 const overlay = proxyActivities<Activities>({
   startToCloseTimeout: '6 hours',
@@ -26,10 +18,6 @@ const overlay = proxyActivities<Activities>({
     maximumInterval: '30 minutes',
     nonRetryableErrorTypes: ['NoSource', 'UnknownAccount'],
   },
-});
-const report = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 5, initialInterval: '10 seconds' },
 });
 
 export interface OverlayRunReport {
@@ -49,7 +37,7 @@ export interface OverlayRunReport {
 }
 
 export async function overlayWorkflow(input: { account: string; file?: string }): Promise<OverlayRunReport> {
-  const found = await files.collectVendorFiles({ account: input.account, kind: 'marc' });
+  const found = await vendorFiles.collectVendorFiles({ account: input.account, kind: 'marc' });
   const out: OverlayRunReport = {
     account: input.account,
     read: 0,
@@ -71,12 +59,12 @@ export async function overlayWorkflow(input: { account: string; file?: string })
   for (const f of chosen) {
     const ref = { account: input.account, kind: 'marc' as const, name: f.name, sha256: f.sha256 };
     if (f.duplicateOf) {
-      await files.archiveVendorFile(ref);
+      await vendorFiles.archiveVendorFile(ref);
       out.files.push({ name: f.name, outcome: 'duplicate', detail: `same contents as ${f.duplicateOf}` });
       continue;
     }
     const r = await overlay.overlayMarcFile(ref);
-    await files.archiveVendorFile(ref);
+    await vendorFiles.archiveVendorFile(ref);
     out.files.push({ name: f.name, outcome: 'overlaid', report: r });
     out.read += r.read;
     out.matched += r.matched;
@@ -90,7 +78,7 @@ export async function overlayWorkflow(input: { account: string; file?: string })
     );
   }
   if (needsPerson.length) {
-    await report.mailRunReport({
+    await runReports.mailRunReport({
       account: input.account,
       title: `MARC overlay for ${input.account} needs a person`,
       lines: needsPerson,
