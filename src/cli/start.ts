@@ -6,19 +6,15 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { startHttpIntake } from '../client/http';
 import { OrderClient } from '../client/orders';
 import { startFtpServer } from '../files/ftp-server';
-import { AlmaAccess } from '../institution/alma-access';
-import { createMailer, startMailCatcher } from '../mail';
+import { startMailCatcher } from '../mail';
 import { seedFromConfig, startAlmaSandbox } from '../sandbox/alma';
 import { resolveTemporalCli } from '../temporal/cli-binary';
 import { startDevServer } from '../temporal/dev-server';
 import { syncSchedules } from '../temporal/schedules';
-import { installRuntime } from '../worker/runtime';
-import { createWorkers, defaultBundlePath, runWorkers } from '../worker/workers';
+import { startWorkerProcess } from '../worker/process';
 import { loadContext } from './context';
 
 /** The token the HTTP intake wants: from the environment, a file, or one generated and kept in the data dir. */
@@ -102,30 +98,9 @@ export async function startCommand(): Promise<number> {
     });
     stops.push({ name: 'ftp', stop: ftp.close });
 
-    installRuntime(logger);
-    const connection = await NativeConnection.connect({ address: temporal.address });
-    stops.push({ name: 'worker-connection', stop: () => connection.close() });
-    const clientConnection = await Connection.connect({ address: temporal.address });
-    stops.push({ name: 'client-connection', stop: () => clientConnection.close() });
-    const client = new Client({ connection: clientConnection, namespace: settings.TEMPORAL_NAMESPACE });
-    const mailer = createMailer({ host: settings.SMTP_HOST, port: settings.SMTP_PORT, logger });
-    const workers = await createWorkers({
-      connection,
-      namespace: settings.TEMPORAL_NAMESPACE,
-      taskQueue: settings.RTO_TASK_QUEUE,
-      config,
-      workflowBundlePath: defaultBundlePath(),
-      deps: { alma: new AlmaAccess(config, logger), logger, mailer, temporal: client, dataDir },
-    });
-    const running = runWorkers(workers);
-    stops.push({
-      name: 'workers',
-      stop: async () => {
-        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-        await running;
-        mailer.close();
-      },
-    });
+    const proc = await startWorkerProcess({ settings, config, logger, address: temporal.address });
+    stops.push({ name: 'workers', stop: proc.stop });
+    const { client, running } = proc;
 
     const orders = new OrderClient(client, { config, taskQueue: settings.RTO_TASK_QUEUE });
     const { token, where } = intakeToken(settings, dataDir);
