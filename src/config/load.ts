@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { configFile, type Config, type ConfigFileInput, type SecretRef } from './schema';
+import { configFile, type Config, type SecretRef } from './schema';
 import { csvRecords } from './csv';
 
 export class ConfigError extends Error {
@@ -110,9 +110,6 @@ export function loadConfigFile(file: string): Config {
   return parseConfig(raw, file, path.dirname(path.resolve(file)));
 }
 
-export function defineConfig(input: ConfigFileInput): ConfigFileInput {
-  return input;
-}
 
 /** Resolves a secret reference at the moment of use; the value is never stored in config objects or logged. */
 export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.env): string {

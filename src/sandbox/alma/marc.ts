@@ -1,4 +1,7 @@
-/** MARC records as the sandbox keeps them, read from and written to MARCXML the way Alma writes it. */
+/**
+ * MARC records as the sandbox keeps them, read from and written to MARCXML the way Alma writes it.
+ * Deliberately independent of src/marc: the sandbox stands in for Alma, so it does not share the code under test.
+ */
 import { elements, escapeXml, textOf, type XmlElement } from '../../alma/xml';
 import { normaliseIsbn } from '../../contract/isbn';
 
