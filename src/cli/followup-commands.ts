@@ -46,10 +46,22 @@ export async function followUpCommand(cmd: string, args: string[]): Promise<numb
     return EXIT.ok;
   }
   const ctx = loadContext();
+  // Mistakes in the command are found from the configuration alone, before (and without) a Temporal server.
+  const [sub, account, file] = positionals;
+  if (cmd === 'schedules' ? sub !== 'sync' : sub !== 'run' || !account) throw new UsageError(USAGE);
+  if (cmd !== 'schedules') {
+    const acc = account ? ctx.config.accounts[account] : undefined;
+    if (!acc)
+      throw new UsageError(
+        `account "${account}" is not configured (known: ${Object.keys(ctx.config.accounts).join(', ')})`,
+      );
+    const kind = cmd === 'edi' ? 'edi' : 'marc';
+    if (!acc[kind].source)
+      throw new UsageError(`account "${account}" has no ${kind.toUpperCase()} source configured`);
+  }
   const conn = await connectOrders(ctx);
   try {
     if (cmd === 'schedules') {
-      if (positionals[0] !== 'sync') throw new UsageError(USAGE);
       const ids = await syncSchedules(conn.client, {
         config: ctx.config,
         taskQueue: ctx.settings.RTO_TASK_QUEUE,
@@ -57,12 +69,6 @@ export async function followUpCommand(cmd: string, args: string[]): Promise<numb
       process.stdout.write(ids.join('\n') + '\n');
       return EXIT.ok;
     }
-    const [sub, account, file] = positionals;
-    if (sub !== 'run' || !account) throw new UsageError(USAGE);
-    if (!ctx.config.accounts[account])
-      throw new UsageError(
-        `account "${account}" is not configured (known: ${Object.keys(ctx.config.accounts).join(', ')})`,
-      );
     const workflowId = `${cmd === 'edi' ? 'edi-pickup' : 'overlay'}:${account}:manual-${Date.now()}`;
     const taskQueue = ctx.settings.RTO_TASK_QUEUE;
     if (cmd === 'edi') {

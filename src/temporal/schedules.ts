@@ -13,6 +13,8 @@ import type { Config } from '../config/schema';
 
 export function schedulePlans(config: Config, taskQueue: string): ScheduleOptions[] {
   const plans: ScheduleOptions[] = [];
+  // A scheduled run's workflow id is this id plus the scheduled time: it names the task queue too, or two
+  // deployments sharing a namespace would start the same id at the same moment and one run would be lost.
   for (const [code, acc] of Object.entries(config.accounts)) {
     const inst = config.institutions[acc.institution]!;
     if (acc.edi.source) {
@@ -24,7 +26,7 @@ export function schedulePlans(config: Config, taskQueue: string): ScheduleOption
           workflowType: 'ediPickupWorkflow',
           taskQueue,
           args: [{ account: code }],
-          workflowId: `edi-pickup:${code}`,
+          workflowId: `edi-pickup:${code}:${taskQueue}`,
         },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: acc.edi.every },
       });
@@ -39,7 +41,7 @@ export function schedulePlans(config: Config, taskQueue: string): ScheduleOption
           workflowType: 'overlayWorkflow',
           taskQueue,
           args: [{ account: code }],
-          workflowId: `overlay:${code}`,
+          workflowId: `overlay:${code}:${taskQueue}`,
         },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: acc.marc.catchupWindow },
       });

@@ -96,13 +96,21 @@ export async function startSystem(
     bibDelayMs?: number;
     withWorkers?: boolean;
     workflowsPath?: string;
+    /**
+     * What the sandbox is seeded from: 'example' (the default) the example configuration as it is, 'final'
+     * the configuration after `configure` (e.g. an institution it adds). With 'final', `configure` also runs
+     * once on a provisional copy (its gateways not yet known) to build the seed, so it should be a pure edit.
+     */
+    seedFrom?: 'example' | 'final';
   } = {},
 ): Promise<TestSystem> {
   quietRuntime();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rto-test-'));
   const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent', pretty: false });
   // Start the sandbox first on a free port, then point the configuration at it.
-  const provisional = parseConfig(exampleConfigRaw('http://127.0.0.1:1/almaws/v1', dataDir));
+  const provisionalRaw = exampleConfigRaw('http://127.0.0.1:1/almaws/v1', dataDir);
+  if (opts.seedFrom === 'final') opts.configure?.(provisionalRaw);
+  const provisional = parseConfig(provisionalRaw);
   const seed = seedFromConfig(provisional);
   // Test files share one Temporal server: PO line numbers must not repeat across their sandboxes.
   for (const inst of seed.institutions)

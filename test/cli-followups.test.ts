@@ -1,0 +1,185 @@
+/**
+ * `rto edi run` and `rto overlay run` as operators run them: the real command line in a child process, talking
+ * to the run's Temporal server, with the test system's workers reading UNIV-MAIN's vendor files from local
+ * folders under the system's data directory (the example configuration's sources).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { ConfigFileInput } from '../src/config/schema';
+import { buildOrderResponse } from '../src/edi';
+import type { EdiRunReport } from '../src/workflows/edi';
+import type { OverlayRunReport } from '../src/workflows/overlay';
+import { exampleOrder, startSystem, type TestSystem } from './harness/system';
+import { testAddress } from './harness/temporal';
+
+jest.setTimeout(90_000);
+
+const RTO = path.join(__dirname, '..', 'bin', 'rto.js');
+const run = Date.now().toString(36);
+const orderId = `CF-${run}-A`;
+
+let sys: TestSystem;
+let tmp: string;
+let configFile: string;
+let poLine: string;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'rto-cli-followups-'));
+  configFile = path.join(tmp, 'config.json');
+  // The command line reads exactly the configuration the workers use (local sources under the data dir).
+  sys = await startSystem({
+    configure: (raw: ConfigFileInput) => {
+      raw.accounts['UNIV-MAIN']!.email!.confirmation = false;
+      // UNIV-LAW gets its MARC records another way: no MARC source.
+      delete (raw.accounts['UNIV-LAW']!.marc as { source?: unknown }).source;
+      writeFileSync(configFile, JSON.stringify(raw, null, 2));
+    },
+  });
+  // The vendor folders exist, as `rto start` makes them; the vendor has delivered nothing yet.
+  for (const kind of ['edi', 'marc'] as const) mkdirSync(vendorDir(kind), { recursive: true });
+  await sys.orders.placeOrder(exampleOrder('print-single-fund.json', orderId));
+  const s = await sys.orders.waitForStage('UNIV-MAIN', orderId, 'FOLLOWING_UP', { timeoutMs: 60_000 });
+  expect(s.stage).toBe('FOLLOWING_UP');
+  poLine = s.poLine!;
+});
+
+afterAll(async () => {
+  await sys?.orders
+    .handle('UNIV-MAIN', orderId)
+    .terminate('test done')
+    .catch(() => undefined);
+  await sys?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function rto(args: string[], env: Record<string, string> = {}): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [RTO, ...args], {
+      cwd: tmp,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        TEMPORAL_ADDRESS: testAddress(),
+        RTO_TASK_QUEUE: sys.taskQueue,
+        RTO_CONFIG: configFile,
+        RTO_DATA_DIR: sys.dataDir,
+        LOG_LEVEL: 'silent',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function json<T>(r: Ran): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not one JSON value (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+}
+
+const vendorDir = (kind: 'edi' | 'marc') => path.join(sys.dataDir, 'vendor', 'UNIV-MAIN', kind);
+
+/** A TCP port nobody listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+test('edi run picks up an ORDRSP from the local folder and reports the matched line', async () => {
+  writeFileSync(
+    path.join(vendorDir('edi'), 'ordrsp-cli.edi'),
+    buildOrderResponse({
+      sender: '5013546025078',
+      recipient: '5412345000176',
+      documentNumber: `R-${run}`,
+      lines: [{ poLine, vendorRef: orderId, status: 'backordered', ordered: 1, expectedDate: '2027-03-01' }],
+    }),
+  );
+  const r = await rto(['edi', 'run', 'UNIV-MAIN', '--json']);
+  expect(r.code).toBe(0);
+  const report = json<EdiRunReport>(r);
+  expect(report.account).toBe('UNIV-MAIN');
+  expect(report.files).toHaveLength(1);
+  expect(report.files[0]).toMatchObject({ name: 'ordrsp-cli.edi', outcome: 'processed' });
+  expect(report.files[0]!.report).toMatchObject({ lines: 1, matched: 1, unmatched: [] });
+  // The order heard the news, and the file was archived out of the pick-up folder.
+  const s = await sys.orders.getStatus('UNIV-MAIN', orderId);
+  expect(s.vendorStatus?.status).toBe('backordered');
+  expect(s.vendorStatus?.expectedDate).toBe('2027-03-01');
+  expect(readdirSync(vendorDir('edi'))).not.toContain('ordrsp-cli.edi');
+});
+
+test('overlay run with no files reports zero records; an unknown account and --help', async () => {
+  const [overlay, unknown, help, overlayHelp] = await Promise.all([
+    rto(['overlay', 'run', 'UNIV-MAIN', '--json']),
+    rto(['edi', 'run', 'NO-SUCH-ACCOUNT']),
+    rto(['edi', '--help']),
+    rto(['overlay', '--help']),
+  ]);
+
+  expect(overlay.code).toBe(0);
+  expect(readdirSync(vendorDir('marc'))).toEqual([]);
+  expect(json<OverlayRunReport>(overlay)).toMatchObject({
+    account: 'UNIV-MAIN',
+    read: 0,
+    matched: 0,
+    overlaid: 0,
+    unmatched: 0,
+    failed: 0,
+    files: [],
+  });
+
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toContain('NO-SUCH-ACCOUNT');
+  expect(unknown.stderr).toContain('UNIV-MAIN');
+  expect(unknown.stdout).toBe('');
+
+  for (const h of [help, overlayHelp]) {
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain('rto edi run <account>');
+    expect(h.stdout).toContain('rto overlay run <account>');
+  }
+});
+
+test('mistakes in the command are reported without a Temporal server', async () => {
+  // Nothing listens at this address: the command must not need the server to say what is wrong.
+  const env = { TEMPORAL_ADDRESS: `127.0.0.1:${await closedPort()}` };
+  const started = Date.now();
+  const [unknown, noSource, noAccount, badSub] = await Promise.all([
+    rto(['edi', 'run', 'NO-SUCH-ACCOUNT'], env),
+    rto(['overlay', 'run', 'UNIV-LAW', '--json'], env),
+    rto(['overlay', 'run'], env),
+    rto(['edi', 'frobnicate', 'UNIV-MAIN'], env),
+  ]);
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toContain('account "NO-SUCH-ACCOUNT" is not configured');
+  expect(noSource.code).toBe(1);
+  expect(noSource.stderr).toContain('account "UNIV-LAW" has no MARC source configured');
+  expect(noSource.stdout).toBe('');
+  for (const r of [noAccount, badSub]) {
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Usage:');
+  }
+  // No connection attempt (and its time-out) before the answer.
+  expect(Date.now() - started).toBeLessThan(15_000);
+});
