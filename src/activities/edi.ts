@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import type { Account, Config } from '../config/schema';
 import { normaliseIsbn } from '../contract/isbn';
 import { EdifactError, parseEdifact, readInvoices, readOrderResponses } from '../edi';
+import { FileStoreError } from '../files';
 import { archivedName, collect, fetchToInbox, withStore, type InboxFile } from '../followup/inbox';
 import { OrderLookup } from '../followup/order-lookup';
 import type { Logger } from '../logging';
@@ -119,9 +120,17 @@ export function ediActivities(deps: {
     }): Promise<{ files: InboxFile[]; rejected: { name: string; reason: string }[] }> {
       const { src } = source(deps.config, input.account, input.kind);
       const pattern = input.kind === 'marc' ? /\.(mrc|marc|xml|iso|dat)$/i : undefined;
-      return withStore(src, deps.logger, (store) =>
-        collect(store, deps.dataDir, input.account, input.kind, pattern),
-      );
+      try {
+        return await withStore(src, deps.logger, (store) =>
+          collect(store, deps.dataDir, input.account, input.kind, pattern),
+        );
+      } catch (e) {
+        // A local folder that is missing will not appear by retrying: fail the run at once, saying which.
+        if (e instanceof FileStoreError && e.code === 'ENOENT' && src.type === 'local') {
+          throw ApplicationFailure.create({ type: 'NoSource', message: e.message, nonRetryable: true });
+        }
+        throw e;
+      }
     },
 
     /** Moves a processed file into the server's archive folder, named by its hash. */

@@ -87,6 +87,8 @@ export async function followUpCommand(cmd: string, args: string[]): Promise<numb
       });
       if (values.json) printJson(r);
       else printOverlay(r as OverlayRunReport);
+      // A file named on the command line that is not there is a failure a script must see.
+      if ((r as OverlayRunReport).files.some((f) => f.outcome === 'not found')) return EXIT.failure;
     }
     return EXIT.ok;
   } finally {

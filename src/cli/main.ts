@@ -77,7 +77,16 @@ export function main(argv: string[]): void {
       const err = e as Error;
       if (e instanceof UsageError || e instanceof ConfigError || e instanceof TemporalCliError)
         process.stderr.write(`${err.message}\n`);
-      else process.stderr.write(`rto: ${err.message}\n`);
+      else {
+        // A failed workflow's own reason is in its cause chain: show it, not only "Workflow execution failed".
+        let cause = (err as { cause?: Error }).cause;
+        const reasons: string[] = [];
+        while (cause && reasons.length < 4) {
+          reasons.push(cause.message);
+          cause = (cause as { cause?: Error }).cause;
+        }
+        process.stderr.write(`rto: ${[err.message, ...reasons].join(': ')}\n`);
+      }
       process.exitCode = EXIT.failure;
     },
   );

@@ -110,7 +110,6 @@ export function loadConfigFile(file: string): Config {
   return parseConfig(raw, file, path.dirname(path.resolve(file)));
 }
 
-
 /** Resolves a secret reference at the moment of use; the value is never stored in config objects or logged. */
 export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.env): string {
   if (ref.env && env[ref.env]) return env[ref.env]!;

@@ -33,7 +33,15 @@ export class LocalFileStore implements FileStore {
   async list(): Promise<FileListing> {
     const files: RemoteFile[] = [];
     const rejected: RejectedName[] = [];
-    for (const entry of await readdir(this.dir, { withFileTypes: true })) {
+    const entries = await readdir(this.dir, { withFileTypes: true }).catch((e: unknown) => {
+      const code = errCode(e);
+      // A folder that is not there is a configuration problem, not a passing fault: say so plainly.
+      throw new FileStoreError(
+        `the vendor folder ${this.dir} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}`,
+        code,
+      );
+    });
+    for (const entry of entries) {
       // Symbolic links could point anywhere on this machine: only plain files count.
       if (!entry.isFile()) continue;
       const problem = remoteNameProblem(entry.name);
