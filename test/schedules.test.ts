@@ -181,3 +181,14 @@ test('two deployments (task queues) in one namespace each start their own runs, 
     ),
   );
 });
+
+test('a source removed from the configuration loses its schedule on the next sync', async () => {
+  const raw = rawConfig();
+  await sync(raw);
+  await expect(describeSchedule(`${taskQueue}:overlay:UNIV-LAW`)).resolves.toBeDefined();
+  delete raw.accounts['UNIV-LAW']!.marc!.source;
+  const ids = await sync(raw);
+  expect(ids).not.toContain(`${taskQueue}:overlay:UNIV-LAW`);
+  await expect(describeSchedule(`${taskQueue}:overlay:UNIV-LAW`)).rejects.toThrow();
+  await expect(describeSchedule(`${taskQueue}:edi:UNIV-LAW`)).resolves.toBeDefined();
+});

@@ -69,5 +69,16 @@ export async function syncSchedules(
     }
     ids.push(plan.scheduleId);
   }
+  // Schedules of this task queue whose account or source left the configuration are removed.
+  const prefix = `${opts.taskQueue}:`;
+  for await (const sched of client.schedule.list()) {
+    if (
+      sched.scheduleId.startsWith(prefix) &&
+      /:(edi|overlay):/.test(sched.scheduleId.slice(prefix.length - 1)) &&
+      !ids.includes(sched.scheduleId)
+    ) {
+      await client.schedule.getHandle(sched.scheduleId).delete();
+    }
+  }
   return ids;
 }
