@@ -5,6 +5,7 @@ import type { Config } from '../config/schema';
 import { loadSettings, type Settings } from '../config/settings';
 import { OrderClient } from '../client/orders';
 import { createLogger, type Logger } from '../logging';
+import { dataConverterFrom } from '../temporal/codec';
 
 export interface CliContext {
   settings: Settings;
@@ -29,7 +30,11 @@ export async function connectOrders(
     address: ctx.settings.TEMPORAL_ADDRESS,
     connectTimeout: 5000,
   });
-  const client = new Client({ connection, namespace: ctx.settings.TEMPORAL_NAMESPACE });
+  const client = new Client({
+    connection,
+    namespace: ctx.settings.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterFrom(ctx.settings),
+  });
   return {
     client,
     orders: new OrderClient(client, { config: ctx.config, taskQueue: ctx.settings.RTO_TASK_QUEUE }),

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { startHttpIntake } from '../client/http';
 import { OrderClient } from '../client/orders';
+import { dataConverterFrom } from '../temporal/codec';
 import { syncSchedules } from '../temporal/schedules';
 import { startWorkerProcess } from '../worker/process';
 import { intakeToken } from './start';
@@ -22,7 +23,11 @@ export async function workerCommand(_args: string[]): Promise<number> {
 export async function httpCommand(_args: string[]): Promise<number> {
   const { settings, config, logger } = loadContext();
   const connection = await Connection.connect({ address: settings.TEMPORAL_ADDRESS });
-  const client = new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE });
+  const client = new Client({
+    connection,
+    namespace: settings.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterFrom(settings),
+  });
   const { token } = intakeToken(settings, path.resolve(settings.RTO_DATA_DIR));
   const orders = new OrderClient(client, { config, taskQueue: settings.RTO_TASK_QUEUE });
   const intake = await startHttpIntake({

@@ -31,6 +31,14 @@ export const settingsSchema = z.object({
   SMTP_PASSWORD: z.string().optional(),
   SMTP_SECURE: z.enum(['true', 'false']).default('false'),
   FTP_PORT: port(2121),
+  /** Payload encryption (optional): the current key (base64 of 32 bytes), its id, and older keys still read. */
+  RTO_PAYLOAD_KEY: z.string().optional(),
+  RTO_PAYLOAD_KEY_FILE: z.string().optional(),
+  RTO_PAYLOAD_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .default('k1'),
+  RTO_PAYLOAD_OLD_KEYS: z.string().optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   RTO_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(50),
 });

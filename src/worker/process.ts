@@ -10,6 +10,7 @@ import type { Settings } from '../config/settings';
 import { AlmaAccess } from '../institution/alma-access';
 import type { Logger } from '../logging';
 import { createMailer } from '../mail';
+import { dataConverterFrom } from '../temporal/codec';
 import { installRuntime } from './runtime';
 import { createWorkers, defaultBundlePath, runWorkers } from './workers';
 
@@ -31,7 +32,12 @@ export async function startWorkerProcess(o: {
   installRuntime(logger);
   const connection = await NativeConnection.connect({ address: o.address });
   const clientConnection = await Connection.connect({ address: o.address });
-  const client = new Client({ connection: clientConnection, namespace: settings.TEMPORAL_NAMESPACE });
+  const dataConverter = dataConverterFrom(settings);
+  const client = new Client({
+    connection: clientConnection,
+    namespace: settings.TEMPORAL_NAMESPACE,
+    dataConverter,
+  });
   const mailer = createMailer({
     host: settings.SMTP_HOST,
     port: settings.SMTP_PORT,
@@ -47,6 +53,7 @@ export async function startWorkerProcess(o: {
     config,
     workflowBundlePath: defaultBundlePath(),
     maxConcurrentActivities: settings.RTO_WORKER_CONCURRENCY,
+    dataConverter,
     deps: {
       alma: new AlmaAccess(config, logger),
       logger,

@@ -26,6 +26,8 @@ export interface WorkerSetOptions {
   /** Extra workflow modules (tests). */
   workflowsPath?: string;
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** Payload encryption; the same on every worker and client. */
+  dataConverter?: WorkerOptions['dataConverter'];
 }
 
 export function defaultBundlePath(): string | undefined {
@@ -42,6 +44,7 @@ export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
     connection: o.connection,
     namespace: o.namespace,
     shutdownGraceTime: o.shutdownGraceTime ?? '10s',
+    dataConverter: o.dataConverter,
   };
   const workers = [
     await Worker.create({

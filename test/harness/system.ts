@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
 import { OrderClient } from '../../src/client/orders';
 import { parseConfig } from '../../src/config/load';
@@ -102,6 +103,8 @@ export async function startSystem(
      * once on a provisional copy (its gateways not yet known) to build the seed, so it should be a pure edit.
      */
     seedFrom?: 'example' | 'final';
+    /** Payload encryption for the system's client and workers. */
+    dataConverter?: DataConverter;
   } = {},
 ): Promise<TestSystem> {
   quietRuntime();
@@ -121,7 +124,7 @@ export async function startSystem(
   const config = parseConfig(raw);
   const catcher = await startMailCatcher({ port: 0, dir: path.join(dataDir, 'mail'), logger });
   const connection = await Connection.connect({ address: testAddress() });
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({ connection, namespace: 'default', dataConverter: opts.dataConverter });
   const taskQueue = uniqueQueue('orders');
   const mailer = createMailer({ host: '127.0.0.1', port: catcher.port, logger });
   let workers: Worker[] = [];
@@ -130,6 +133,7 @@ export async function startSystem(
   if (opts.withWorkers !== false) {
     nativeConnection = await NativeConnection.connect({ address: testAddress() });
     workers = await createWorkers({
+      dataConverter: opts.dataConverter,
       connection: nativeConnection,
       namespace: 'default',
       taskQueue,
