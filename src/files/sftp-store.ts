@@ -47,7 +47,15 @@ export class SftpFileStore implements FileStore {
 
   private async connected(): Promise<SftpClient> {
     if (this.client) return this.client;
-    const client = new SftpClient('rto');
+    // The library's default connection listeners print to the console; ours log (scrubbed) instead.
+    const log = this.logger;
+    const scrub = this.scrub;
+    const client = new SftpClient('rto', {
+      error: (err: unknown) =>
+        log.warn({ err: scrub(String((err as Error)?.message ?? err)) }, 'SFTP connection error'),
+      end: () => log.debug('SFTP connection ended'),
+      close: () => log.debug('SFTP connection closed'),
+    });
     await client.connect({
       host: this.opts.host,
       port: this.opts.port ?? 22,
