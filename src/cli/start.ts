@@ -125,7 +125,7 @@ export async function startCommand(): Promise<number> {
       `  Mail catcher    smtp://127.0.0.1:${catcher.port}   (messages in ${path.join(dataDir, 'mail')})`,
       `  Vendor files    ftp://127.0.0.1:${ftp.port}   (folder ${vendorRoot})`,
       `  Schedules       ${schedules.join(', ') || '-'}`,
-      `  Try             npm run rto -- order submit ../shared/contract/examples/print-single-fund.json --wait FOLLOWING_UP`,
+      `  Try             npm run rto -- order submit examples/orders/print-single-fund.json --wait FOLLOWING_UP`,
       'Ctrl-C stops everything.',
     ];
     process.stdout.write(lines.join('\n') + '\n');
