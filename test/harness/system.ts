@@ -184,6 +184,6 @@ export async function startSystem(
 
 /** An example order from the contract folder, with a fresh order id so tests never collide. */
 export function exampleOrder(name: string, orderId: string): Record<string, unknown> {
-  const file = path.join(ROOT, '..', 'shared', 'contract', 'examples', name);
+  const file = path.join(ROOT, 'examples', 'orders', name);
   return { ...(JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>), orderId };
 }
