@@ -43,12 +43,18 @@ export interface EdiFileReport {
   statuses: number;
   invoiceLines: number;
   matched: number;
+  /** The first unmatched lines (capped); `unmatchedTotal` counts them all. */
   unmatched: UnmatchedLine[];
+  unmatchedTotal: number;
   mismatches: string[];
   warnings: string[];
 }
 
+// Reports travel through workflow histories: lists are capped (counts stay exact).
 const MAX_LISTED = 200;
+const listed = (list: string[], item: string) => {
+  if (list.length < MAX_LISTED) list.push(item);
+};
 
 function source(
   config: Config,
@@ -157,6 +163,7 @@ export function ediActivities(deps: {
         invoiceLines: 0,
         matched: 0,
         unmatched: [],
+        unmatchedTotal: 0,
         mismatches: [],
         warnings: [],
       };
@@ -170,12 +177,13 @@ export function ediActivities(deps: {
       }
       const lookup = new OrderLookup(client(), ref.account);
       const unmatched = (u: UnmatchedLine) => {
+        report.unmatchedTotal++;
         if (report.unmatched.length < MAX_LISTED) report.unmatched.push(u);
       };
       const src0 = { file: ref.name, sha256: ref.sha256 };
       for (const resp of readOrderResponses(parsed)) {
         report.messages++;
-        report.warnings.push(...resp.warnings);
+        for (const w of resp.warnings) listed(report.warnings, w);
         for (const line of resp.lines) {
           report.lines++;
           report.statuses++;
@@ -201,7 +209,7 @@ export function ediActivities(deps: {
             ...(line.expectedDate ? { expectedDate: line.expectedDate } : {}),
             ...(line.despatched !== undefined ? { quantityShipped: line.despatched } : {}),
             ...(line.backordered !== undefined ? { quantityBackordered: line.backordered } : {}),
-            source: { ...src0, message: resp.messageRef, segment: line.segment },
+            source: { ...src0, message: resp.messageRef, segment: line.segment, line: line.lineNo },
           };
           await client().workflow.getHandle(match.workflowId).signal(vendorStatusSignal, news);
           report.matched++;
@@ -209,7 +217,7 @@ export function ediActivities(deps: {
       }
       for (const inv of readInvoices(parsed)) {
         report.messages++;
-        report.warnings.push(...inv.warnings);
+        for (const w of inv.warnings) listed(report.warnings, w);
         for (const line of inv.lines) {
           report.lines++;
           report.invoiceLines++;
@@ -232,8 +240,12 @@ export function ediActivities(deps: {
             continue;
           }
           const order = await lookup.status(match.workflowId);
+          // A retried attempt finds this line already on the order: it must not count it against itself.
+          const known = order?.invoices.some(
+            (i) => i.invoiceNumber === inv.number && i.kind === inv.kind && i.source.line === line.lineNo,
+          );
           const mismatches =
-            order && inv.kind === 'invoice'
+            order && inv.kind === 'invoice' && !known
               ? invoiceMismatches(line, inv.currency, order, acc.edi.priceTolerance)
               : [];
           const news: InvoiceNews = {
@@ -246,11 +258,11 @@ export function ediActivities(deps: {
             ...(line.lineAmount ? { lineAmount: line.lineAmount } : {}),
             ...(inv.currency ? { currency: inv.currency } : {}),
             mismatches,
-            source: { ...src0, message: inv.messageRef, segment: line.segment },
+            source: { ...src0, message: inv.messageRef, segment: line.segment, line: line.lineNo },
           };
           await client().workflow.getHandle(match.workflowId).signal(invoiceSignal, news);
           report.matched++;
-          for (const m of mismatches) report.mismatches.push(`${order?.orderId ?? match.workflowId}: ${m}`);
+          for (const m of mismatches) listed(report.mismatches, `${order?.orderId ?? match.workflowId}: ${m}`);
         }
       }
       deps.logger.info(

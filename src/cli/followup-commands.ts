@@ -16,7 +16,7 @@ function printEdi(r: EdiRunReport) {
     lines.push(`  ${f.name}: ${f.outcome}${f.detail ? ` (${f.detail})` : ''}`);
     if (f.report) {
       lines.push(
-        `    ${f.report.lines} line(s), ${f.report.matched} matched, ${f.report.unmatched.length} unmatched${f.report.error ? `; ${f.report.error}` : ''}`,
+        `    ${f.report.lines} line(s), ${f.report.matched} matched, ${f.report.unmatchedTotal} unmatched${f.report.error ? `; ${f.report.error}` : ''}`,
       );
       for (const u of f.report.unmatched)
         lines.push(`    unmatched line ${u.line} (segment ${u.segment}): ${u.reason}`);

@@ -53,6 +53,11 @@ export const fileSource = z.discriminatedUnion('type', [
     password: secretRef.optional(),
     privateKey: secretRef.optional(),
     dir: z.string().default('/'),
+    /** The server's host key, SHA-256 in base64 (as `ssh-keyscan | ssh-keygen -lf -` prints it, without "SHA256:"). */
+    hostKeySha256: z
+      .string()
+      .regex(/^(SHA256:)?[A-Za-z0-9+/]{43}=?$/, 'the SHA-256 fingerprint of the server host key, base64')
+      .optional(),
   }),
 ]);
 export type FileSource = z.infer<typeof fileSource>;

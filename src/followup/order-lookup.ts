@@ -2,7 +2,7 @@
  * Finds the order a vendor file speaks of: by the OASIS order id (the workflow id is derived from it), by the
  * Alma PO line number or by ISBN (search attributes). Ambiguous or missing matches are reported, never guessed.
  */
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { statusQuery } from '../workflows/order-messages';
 import { orderWorkflowId, type OrderStatus } from '../workflows/order-types';
 
@@ -30,12 +30,14 @@ export class OrderLookup {
     return out;
   }
 
+  /** Only "no such workflow" means no such order; any other error (Temporal busy) is thrown, so the caller retries. */
   private async exists(workflowId: string): Promise<boolean> {
     try {
       await this.client.workflow.getHandle(workflowId).describe();
       return true;
-    } catch {
-      return false;
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return false;
+      throw e;
     }
   }
 
@@ -75,8 +77,9 @@ export class OrderLookup {
   async status(workflowId: string): Promise<OrderStatus | undefined> {
     try {
       return await this.client.workflow.getHandle(workflowId).query(statusQuery);
-    } catch {
-      return undefined;
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return undefined;
+      throw e;
     }
   }
 }

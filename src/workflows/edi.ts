@@ -32,6 +32,17 @@ export interface EdiRunReport {
   rejectedNames: { name: string; reason: string }[];
 }
 
+const LISTED_IN_RUN = 20;
+
+function summarise(r: EdiFileReport): EdiFileReport {
+  return {
+    ...r,
+    unmatched: r.unmatched.slice(0, LISTED_IN_RUN),
+    mismatches: r.mismatches.slice(0, LISTED_IN_RUN),
+    warnings: r.warnings.slice(0, LISTED_IN_RUN),
+  };
+}
+
 export function ediFileWorkflowId(account: string, sha256: string): string {
   return `edi-file:${account}:${sha256.slice(0, 32)}`;
 }
@@ -87,10 +98,12 @@ export async function ediPickupWorkflow(input: { account: string }): Promise<Edi
       const r = await executeChild(ediFileWorkflow, {
         workflowId: ediFileWorkflowId(input.account, f.sha256),
         args: [{ account: input.account, name: f.name, sha256: f.sha256 }],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        // Contents processed once; a run that failed (server down, say) may run again on the next pick-up.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });
-      out.files.push({ name: f.name, sha256: f.sha256, outcome: r.outcome, report: r });
+      // The run's result keeps each file's counts and its first lines only: the full report is the child's result.
+      out.files.push({ name: f.name, sha256: f.sha256, outcome: r.outcome, report: summarise(r) });
     } catch (e) {
       const name = (e as Error).name;
       if (name === 'WorkflowExecutionAlreadyStartedError') {

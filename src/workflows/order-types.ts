@@ -65,6 +65,8 @@ export interface NewsSource {
   sha256?: string;
   message?: string;
   segment?: number;
+  /** The line's number in the vendor's document (LIN), which a re-sent document keeps. */
+  line?: string;
 }
 
 /** What a vendor says of an order line (src/edi/ordrsp-status.ts defines the meanings). */

@@ -15,6 +15,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -185,6 +186,17 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     return status;
   });
   setHandler(vendorStatusSignal, (news) => {
+    // The same news again (a retried EDI activity re-signals): nothing new, no second alert.
+    const prev = status.vendorStatus?.source;
+    if (
+      patched('dedupe-vendor-status') &&
+      prev &&
+      prev.sha256 === news.source.sha256 &&
+      prev.message === news.source.message &&
+      prev.segment === news.source.segment &&
+      status.vendorStatus?.status === news.status
+    )
+      return;
     status.vendorStatus = news;
     newsArrived = true;
     note(`vendor status ${news.status}`, news.statusText);
@@ -197,15 +209,16 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     }
   });
   setHandler(invoiceSignal, (news: InvoiceNews) => {
-    if (
-      status.invoices.some(
-        (i) =>
-          i.invoiceNumber === news.invoiceNumber &&
+    // An invoice line counts once, however often it is signalled: by invoice number and line, so that a
+    // vendor re-sending the same invoice in a new interchange (other bytes, other hash) is not counted twice.
+    const byLine = patched('invoice-dedupe-by-line');
+    const same = (i: InvoiceNews) =>
+      byLine && news.source.line !== undefined
+        ? i.invoiceNumber === news.invoiceNumber && i.kind === news.kind && i.source.line === news.source.line
+        : i.invoiceNumber === news.invoiceNumber &&
           i.source.segment === news.source.segment &&
-          i.source.sha256 === news.source.sha256,
-      )
-    )
-      return;
+          i.source.sha256 === news.source.sha256;
+    if (status.invoices.some(same)) return;
     status.invoices.push(news);
     status.quantityInvoiced += news.kind === 'credit-note' ? -news.quantity : news.quantity;
     newsArrived = true;
@@ -217,6 +230,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   });
   setHandler(recordOverlaidSignal, (news) => {
     status.recordOverlaid = true;
+    // The overlay found the bib through the PO line when polling had given up (BIB_LATE).
+    status.mmsId ??= news.mmsId;
     newsArrived = true;
     note('record overlaid', `${news.mmsId} from ${news.source.file}`);
   });
@@ -349,6 +364,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
       `no bib linked to PO line ${created.number} in time: ${appFailure(err)?.message ?? String(err)}`,
     );
   }
+
+  // A cancellation that arrived while the bib was looked for: no "ordered" email for a cancelled order.
+  if (patched('cancel-before-confirming') && cancelReq()) return endCancelled(cancelReq()!.comment ?? 'cancelled');
 
   // --- CONFIRMING ---
   setStage('CONFIRMING');
