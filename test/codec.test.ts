@@ -38,6 +38,24 @@ test('orders run encrypted: the history holds no readable personal data, the sta
     }
     expect(raw).toContain(Buffer.from('binary/encrypted').toString('base64'));
     await sys.orders.cancelOrder('UNIV-MAIN', orderId, { reason: 'TEST' });
+
+    // A failure quotes order data (here the rejected fund): its message is encrypted too.
+    const badId = `${orderId}-BAD`;
+    const bad = exampleOrder('print-single-fund.json', badId);
+    (bad.fundDistribution as { fund: string }[])[0]!.fund = 'SECRETFUND9';
+    const handle = await sys.client.workflow.start('orderWorkflow', {
+      workflowId: `order:UNIV-MAIN:${badId}`,
+      taskQueue: sys.taskQueue,
+      args: [{ order: bad, account: 'UNIV-MAIN', orderId: badId }],
+    });
+    await expect(handle.result()).rejects.toThrow();
+    const failedRaw = JSON.stringify(await plain.workflow.getHandle(handle.workflowId).fetchHistory());
+    expect(failedRaw).not.toContain('SECRETFUND9');
+    expect(failedRaw).toContain('Encoded failure');
+    // With the key, the client reads the problem as usual.
+    const status = await sys.orders.getStatus('UNIV-MAIN', badId);
+    expect(status.stage).toBe('REJECTED');
+    expect(JSON.stringify(status.problems)).toContain('SECRETFUND9');
   } finally {
     await sys.stop();
   }

@@ -262,7 +262,8 @@ export function ediActivities(deps: {
           };
           await client().workflow.getHandle(match.workflowId).signal(invoiceSignal, news);
           report.matched++;
-          for (const m of mismatches) listed(report.mismatches, `${order?.orderId ?? match.workflowId}: ${m}`);
+          for (const m of mismatches)
+            listed(report.mismatches, `${order?.orderId ?? match.workflowId}: ${m}`);
         }
       }
       deps.logger.info(

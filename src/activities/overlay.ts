@@ -33,8 +33,11 @@ export interface OverlayFileReport {
   read: number;
   matched: number;
   overlaid: number;
+  /** The first unmatched and failed records (capped); the totals count them all. */
   unmatched: { record: number; reason: string }[];
   failed: { record: number; reason: string }[];
+  unmatchedTotal: number;
+  failedTotal: number;
   almaCalls: number;
 }
 
@@ -44,7 +47,8 @@ interface Progress {
 }
 
 const BATCH = 50;
-const MAX_LISTED = 500;
+// Reports travel through workflow histories: lists are capped, totals exact.
+const MAX_LISTED = 200;
 
 /** The 9XX fields the account configured, filled from the order. */
 export function orderFieldsFor(acc: Account, status: OrderStatus): { field: string; value: string }[] {
@@ -93,14 +97,21 @@ export function overlayActivities(deps: {
         overlaid: 0,
         unmatched: [],
         failed: [],
+        unmatchedTotal: 0,
+        failedTotal: 0,
         almaCalls: 0,
       };
       const resumeAfter = prior?.done ?? 0;
+      // What a retry resumes from: a copy taken when a batch was written (the report keeps changing).
+      let lastSaved: Progress = structuredClone({ done: resumeAfter, report });
+      ctx.heartbeat(lastSaved);
       const { client } = deps.alma.forAccount(ref.account, ctx.cancellationSignal);
       const lookup = new OrderLookup(temporal, ref.account);
       const fields = { orderId: acc.marc.fields.orderId, poLine: acc.marc.fields.poLine };
       const note = (list: { record: number; reason: string }[], record: number, reason: string) => {
-        if (list.length < MAX_LISTED) list.push({ record, reason });
+        if (list === report.unmatched) report.unmatchedTotal++;
+        else report.failedTotal++;
+        if (list.length < MAX_LISTED) list.push({ record, reason: reason.slice(0, 300) });
       };
 
       let batch: { index: number; record: MarcRecord; workflowId: string; status: OrderStatus }[] = [];
@@ -142,11 +153,14 @@ export function overlayActivities(deps: {
         }
         lastIndex = batch[batch.length - 1]!.index;
         batch = [];
-        ctx.heartbeat({ done: lastIndex, report } satisfies Progress);
+        lastSaved = structuredClone({ done: lastIndex, report } satisfies Progress);
+        ctx.heartbeat(lastSaved);
       };
 
       try {
         for await (const r of readMarcFile(local.file)) {
+          // Alive even through long stretches of unmatched records; the progress saved is the last flushed one.
+          if (r.index % 100 === 0) ctx.heartbeat(lastSaved);
           if (r.index <= resumeAfter) continue;
           report.read++;
           if (!r.ok) {
@@ -164,6 +178,13 @@ export function overlayActivities(deps: {
             continue;
           }
           const status = await lookup.status(match.workflowId);
+          if (status && !status.mmsId && status.poLine) {
+            // Polling gave up (BIB_LATE) but Alma may have linked the bib since: ask the PO line.
+            const line = await client.getPoLine(status.poLine);
+            report.almaCalls++;
+            const linked = line.resource_metadata?.mms_id?.value;
+            if (linked) status.mmsId = linked;
+          }
           if (!status?.mmsId) {
             note(
               report.failed,

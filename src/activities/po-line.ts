@@ -71,6 +71,18 @@ export function poLineBody(order: Order, acc: Account): PoLineInput {
  * Finds the PO line this order created, if any: `vendor_reference_number` is not searchable in Alma, so search
  * by ISBN (or title) and compare the reference and the vendor client-side. Cancelled lines do not count.
  */
+/** At most this many PO lines are searched for one order before a person must decide. */
+export const MAX_SEARCHED = 2000;
+
+/** A title as Alma's `q` can take it: words only (its query syntax uses ~, parentheses, AND/OR). */
+export function titleWords(title: string): string {
+  const words = title
+    .normalize('NFC')
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((w) => w && !/^(AND|OR|NOT)$/.test(w));
+  return words.slice(0, 8).join(' ');
+}
+
 export async function findOrderPoLine(
   client: {
     searchPoLines(
@@ -81,9 +93,17 @@ export async function findOrderPoLine(
   acc: Account,
   order: Order,
 ): Promise<{ line?: PoLine; calls: number }> {
-  const q = order.item.isbn ? `issn_isbn~${order.item.isbn}` : `title~${order.item.title}`;
+  const q = order.item.isbn ? `issn_isbn~${order.item.isbn}` : `title~${titleWords(order.item.title)}`;
   let calls = 0;
-  for (let offset = 0; offset < 1000; offset += 100) {
+  for (let offset = 0; ; offset += 100) {
+    if (offset >= MAX_SEARCHED) {
+      // Cannot prove this order has no PO line yet: posting could buy the book twice. A person decides.
+      throw ApplicationFailure.create({
+        type: FailureType.DuplicateCheckInconclusive,
+        nonRetryable: true,
+        message: `more than ${MAX_SEARCHED} PO lines match ${q}: cannot check that order ${order.orderId} has none yet`,
+      });
+    }
     const page = await client.searchPoLines(q, { limit: 100, offset, status: 'ALL' });
     calls++;
     const line = page.poLines.find(
@@ -151,6 +171,12 @@ export function poLineActivities(deps: { alma: AlmaAccess; logger: Logger }) {
             // "PoLine already exists": Alma says it has it; find it rather than post again.
             const again = await findOrderPoLine(client, account, input.order);
             if (again.line) return describe(again.line, true, existing.calls + 1 + again.calls);
+            // Not visible yet: never post again; look again after the settle time (the marker stays).
+            throw ApplicationFailure.create({
+              type: FailureType.AlmaUnavailable,
+              message: `Alma says the PO line exists (401870) but the search does not show it yet`,
+              nextRetryDelay: settleMs,
+            });
           }
           if (e instanceof AlmaError && !e.ambiguous) ctx.heartbeat({} satisfies PostMarker);
           if (e instanceof AlmaError && e.ambiguous && e.kind === 'network') {

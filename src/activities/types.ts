@@ -17,6 +17,8 @@ export const FailureType = {
   AlmaUnavailable: 'AlmaUnavailable',
   /** Retryable: the bib is not linked to the PO line yet (polling by retry). */
   BibNotLinked: 'BibNotLinked',
+  /** Too many PO lines match to prove none exists for this order: posting could buy twice (not retried). */
+  DuplicateCheckInconclusive: 'DuplicateCheckInconclusive',
   /** Configuration does not know the account (not retried). */
   UnknownAccount: 'UnknownAccount',
 } as const;
@@ -26,6 +28,7 @@ export const NON_RETRYABLE = [
   FailureType.AlmaInvalidRequest,
   FailureType.AlmaNotFound,
   FailureType.UnknownAccount,
+  FailureType.DuplicateCheckInconclusive,
 ];
 
 export interface CreatePoLineInput {

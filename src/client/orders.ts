@@ -137,8 +137,15 @@ export class OrderClient {
   async cancelOrder(account: string, orderId: string, req: CancelRequest): Promise<OrderSummary> {
     const current = await this.getStatus(account, orderId);
     if (FINAL_STAGES.includes(current.stage)) return current;
-    const status = await this.handle(account, orderId).executeUpdate(cancelUpdate, { args: [req] });
-    return statusToSummary(status);
+    try {
+      const status = await this.handle(account, orderId).executeUpdate(cancelUpdate, { args: [req] });
+      return statusToSummary(status);
+    } catch (e) {
+      // The order ended between the look and the update: its final state is the answer.
+      const now = await this.getStatus(account, orderId);
+      if (FINAL_STAGES.includes(now.stage)) return now;
+      throw e;
+    }
   }
 
   /** Waits until the order reaches `stage` or a later one (or ends); returns the last status seen. */

@@ -7,7 +7,7 @@ import { AlmaError } from '../alma/errors';
 import type { Account, Config, Institution } from '../config/schema';
 import { resolveSecret } from '../config/load';
 import type { Logger } from '../logging';
-import { InstitutionBudget } from './budget';
+import { DailyBudgetExhausted, InstitutionBudget } from './budget';
 
 export interface AccountAlma {
   account: Account;
@@ -70,7 +70,9 @@ function throughBudget(client: AlmaClient, budget: InstitutionBudget): AlmaClien
           return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
         } catch (e) {
           if (e instanceof AlmaError && e.kind === 'rate-limited') budget.rateLimited();
-          if (e instanceof AlmaError && e.kind === 'daily-budget') budget.dailyExhausted();
+          // The day's budget is gone: the caller waits for the reset, not a guess.
+          if (e instanceof AlmaError && e.kind === 'daily-budget')
+            throw new DailyBudgetExhausted(budget.institution, budget.dailyExhausted());
           throw e;
         }
       };

@@ -50,6 +50,8 @@ export class AesGcmCodec implements PayloadCodec {
       if (!key)
         throw new PayloadKeyError(`a payload is encrypted with key ${id}, which this process does not have`);
       const data = Buffer.from(p.data ?? []);
+      if (data.length < 28)
+        throw new PayloadKeyError(`a payload encrypted with key ${id} is damaged (${data.length} bytes)`);
       const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, 12));
       decipher.setAuthTag(data.subarray(data.length - 16));
       const plain = Buffer.concat([decipher.update(data.subarray(12, data.length - 16)), decipher.final()]);
@@ -78,5 +80,9 @@ export function dataConverterFrom(s: {
     if (!id || !value) throw new PayloadKeyError('RTO_PAYLOAD_OLD_KEYS must read "id:base64,id:base64"');
     keys.set(id.trim(), Buffer.from(value.trim(), 'base64'));
   }
-  return { payloadCodecs: [new AesGcmCodec(keys, s.RTO_PAYLOAD_KEY_ID)] };
+  // Failure messages and stack traces are encrypted too: an error can quote order data.
+  return {
+    payloadCodecs: [new AesGcmCodec(keys, s.RTO_PAYLOAD_KEY_ID)],
+    failureConverterPath: require.resolve('./failure-converter'),
+  };
 }

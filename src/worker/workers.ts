@@ -37,8 +37,10 @@ export function defaultBundlePath(): string | undefined {
 
 export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
   const activities = createActivities({ ...o.deps, config: o.config, taskQueue: o.taskQueue });
-  const workflowSource = o.workflowBundlePath
-    ? { workflowBundle: { codePath: o.workflowBundlePath } }
+  // Encrypted failures need the failure converter inside the workflow bundle: bundle at start in that case.
+  const useBundle = o.workflowBundlePath && !o.dataConverter?.failureConverterPath;
+  const workflowSource = useBundle
+    ? { workflowBundle: { codePath: o.workflowBundlePath! } }
     : { workflowsPath: o.workflowsPath ?? require.resolve('../workflows') };
   const common = {
     connection: o.connection,

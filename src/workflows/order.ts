@@ -366,7 +366,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   }
 
   // A cancellation that arrived while the bib was looked for: no "ordered" email for a cancelled order.
-  if (patched('cancel-before-confirming') && cancelReq()) return endCancelled(cancelReq()!.comment ?? 'cancelled');
+  if (patched('cancel-before-confirming') && cancelReq())
+    return endCancelled(cancelReq()!.comment ?? 'cancelled');
 
   // --- CONFIRMING ---
   setStage('CONFIRMING');

@@ -65,12 +65,17 @@ export async function overlayWorkflow(input: { account: string; file?: string })
     }
     const r = await overlay.overlayMarcFile(ref);
     await vendorFiles.archiveVendorFile(ref);
-    out.files.push({ name: f.name, outcome: 'overlaid', report: r });
+    // The run's result keeps counts and the first records of each list; the mail to staff lists more.
+    out.files.push({
+      name: f.name,
+      outcome: 'overlaid',
+      report: { ...r, unmatched: r.unmatched.slice(0, 20), failed: r.failed.slice(0, 20) },
+    });
     out.read += r.read;
     out.matched += r.matched;
     out.overlaid += r.overlaid;
-    out.unmatched += r.unmatched.length;
-    out.failed += r.failed.length;
+    out.unmatched += r.unmatchedTotal ?? r.unmatched.length;
+    out.failed += r.failedTotal ?? r.failed.length;
     out.almaCalls += r.almaCalls;
     needsPerson.push(
       ...r.unmatched.map((u) => `${f.name} record ${u.record}: unmatched: ${u.reason}`),
