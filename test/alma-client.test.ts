@@ -11,7 +11,13 @@ import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import pino from 'pino';
 import { createAlmaClient, type AlmaClient, type PoLineInput } from '../src/alma/client';
-import { AlmaError, parseErrorBody } from '../src/alma/errors';
+import {
+  AlmaError,
+  MAX_ERROR_CODE,
+  MAX_ERROR_MESSAGE,
+  errorFromResponse,
+  parseErrorBody,
+} from '../src/alma/errors';
 import { startAlmaSandbox, type AlmaSandbox, type SandboxSeed } from '../src/sandbox/alma';
 
 const KEY = 'sandbox-SECRET-key-0123456789abcdef';
@@ -310,6 +316,44 @@ describe('errors', () => {
       trackingId: 't',
     });
     expect(parseErrorBody('Bad Gateway')).toEqual({ message: 'Bad Gateway' });
+  });
+
+  it('clips every field of an error body, JSON and XML alike', () => {
+    const long = 'x'.repeat(5000);
+    const longCode = 'C'.repeat(5000);
+    const json = parseErrorBody(
+      JSON.stringify({
+        errorsExist: true,
+        errorList: { error: [{ errorCode: longCode, errorMessage: long, trackingId: long }] },
+      }),
+    );
+    const xml = parseErrorBody(
+      `<web_service_result><errorList><error><errorCode>${longCode}</errorCode><errorMessage>${long}</errorMessage>` +
+        `<trackingId>${long}</trackingId></error></errorList></web_service_result>`,
+    );
+    for (const p of [json, xml]) {
+      expect(p.message!.length).toBeLessThanOrEqual(MAX_ERROR_MESSAGE + 1);
+      expect(p.message!.startsWith('xxx')).toBe(true);
+      expect(p.code!.length).toBeLessThanOrEqual(MAX_ERROR_CODE + 1);
+      expect(p.trackingId!.length).toBeLessThanOrEqual(MAX_ERROR_CODE + 1);
+    }
+    const e = errorFromResponse(
+      'POST',
+      '/acq/po-lines',
+      400,
+      JSON.stringify({
+        errorList: { error: { errorCode: '401', errorMessage: `bad ${long}`, trackingId: 'T1' } },
+      }),
+    );
+    expect(e.message.length).toBeLessThan(MAX_ERROR_MESSAGE + 100);
+    expect(e.message).toContain('(tracking id T1)');
+    // Short fields stay as they are.
+    expect(
+      parseErrorBody('<error><errorCode>E1</errorCode><errorMessage>No such line</errorMessage></error>'),
+    ).toEqual({
+      code: 'E1',
+      message: 'No such line',
+    });
   });
 
   it('maps a refused connection to network, retryable and not ambiguous', async () => {

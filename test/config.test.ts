@@ -1,9 +1,10 @@
 /** Configuration: the example file says everything accounts.md lists; errors name file, path and problem. */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, interpolate, loadConfigFile, resolveSecret } from '../src/config/load';
 import { parseDuration } from '../src/config/duration';
+import { intakeToken } from '../src/cli/start';
 import { loadSettings } from '../src/config/settings';
 
 const EXAMPLE = join(__dirname, '..', 'config', 'example.json');
@@ -146,6 +147,32 @@ describe('errors name the file, the JSON path and the problem', () => {
     expect(loadError(writeConfig(raw))).toContain('sandboxDefault may only hold a sandbox key');
   });
 
+  it('a gateway over plain http: is refused unless it is on loopback', () => {
+    const raw = example();
+    for (const gw of [
+      'http://api-na.hosted.exlibrisgroup.com/almaws/v1',
+      'http://10.0.0.5/almaws/v1',
+      'http://127.0.0.1.nip.io/almaws/v1',
+      'http://[::2]/almaws/v1',
+      'ftp://127.0.0.1/almaws/v1',
+    ]) {
+      raw.institutions['01UNIV_INST'].gateway = gw;
+      const msg = loadError(writeConfig(raw));
+      expect(msg).toContain('institutions.01UNIV_INST.gateway: must be an https: URL');
+      expect(msg).toContain('loopback');
+    }
+    for (const gw of [
+      'https://api-eu.hosted.exlibrisgroup.com/almaws/v1',
+      'http://127.0.0.1:8480/almaws/v1',
+      'http://127.3.2.1/almaws/v1',
+      'http://localhost:8480/almaws/v1',
+      'http://[::1]:8480/almaws/v1',
+    ]) {
+      raw.institutions['01UNIV_INST'].gateway = gw;
+      expect(loadConfigFile(writeConfig(raw)).institutions['01UNIV_INST']!.gateway).toBe(gw);
+    }
+  });
+
   it('a file that is not JSON', () => {
     const file = join(dir, 'broken.json');
     writeFileSync(file, '{ "institutions": ');
@@ -263,6 +290,48 @@ describe('loadSettings', () => {
     expect(() => loadSettings({ RTO_HTTP_PORT: 'abc' })).toThrow(ConfigError);
     expect(() => loadSettings({ RTO_HTTP_PORT: 'abc' })).toThrow(/RTO_HTTP_PORT/);
     expect(() => loadSettings({ FTP_PORT: '70000' })).toThrow(/FTP_PORT/);
+  });
+});
+
+describe('intakeToken', () => {
+  const LONG = 'a-long-enough-intake-token-0123456789';
+
+  it('takes RTO_HTTP_TOKEN, then RTO_HTTP_TOKEN_FILE', () => {
+    const d = mkdtempSync(join(dir, 'token-'));
+    expect(intakeToken({ RTO_HTTP_TOKEN: LONG }, d)).toEqual({ token: LONG, where: 'RTO_HTTP_TOKEN' });
+    const file = join(d, 'token.txt');
+    writeFileSync(file, `${LONG}\n`);
+    expect(intakeToken({ RTO_HTTP_TOKEN_FILE: file }, d)).toEqual({ token: LONG, where: file });
+  });
+
+  it('refuses a token under 32 characters, naming where it came from but not the token', () => {
+    const d = mkdtempSync(join(dir, 'token-'));
+    const short = 'short-secret-token-31-chars-xyz';
+    expect(short).toHaveLength(31);
+    const fromEnv = (): unknown => intakeToken({ RTO_HTTP_TOKEN: short }, d);
+    expect(fromEnv).toThrow(/RTO_HTTP_TOKEN.*at least 32 characters/);
+    expect(fromEnv).not.toThrow(new RegExp(short));
+    const file = join(d, 'short.txt');
+    writeFileSync(file, `  ${short}  \n`);
+    const fromFile = (): unknown => intakeToken({ RTO_HTTP_TOKEN_FILE: file }, d);
+    expect(fromFile).toThrow(file);
+    expect(fromFile).toThrow(/at least 32 characters/);
+    expect(fromFile).not.toThrow(new RegExp(short));
+  });
+
+  it('generates a long token in the data dir once, creating the dir, readable by the owner only', () => {
+    const d = join(mkdtempSync(join(dir, 'token-')), 'not', 'yet');
+    const first = intakeToken({}, d);
+    expect(first.where).toBe(join(d, 'http-token'));
+    expect(first.token.length).toBeGreaterThanOrEqual(32);
+    expect(statSync(first.where).mode & 0o777).toBe(0o600);
+    expect(intakeToken({}, d)).toEqual(first);
+  });
+
+  it('refuses a generated-token file that was shortened by hand', () => {
+    const d = mkdtempSync(join(dir, 'token-'));
+    writeFileSync(join(d, 'http-token'), 'abc\n');
+    expect(() => intakeToken({}, d)).toThrow(join(d, 'http-token'));
   });
 });
 

@@ -191,6 +191,68 @@ describe('validateOrder', () => {
     });
   });
 
+  it('a note may not hold C1 or bidi controls either', () => {
+    for (const bad of ['\u0085', '\u202E', '\u2066', '\u2028', 'lone\rcr']) {
+      const o = base();
+      o.notes.internal = `note ${bad} end`;
+      expect(only(o)).toEqual({
+        path: 'notes.internal',
+        message: 'contains a control character (only line breaks are allowed)',
+      });
+    }
+  });
+
+  describe('every other text field refuses control characters, line breaks and bidi controls', () => {
+    const controls: [string, string][] = [
+      ['LF', '\n'],
+      ['CR', '\r'],
+      ['NUL', '\u0000'],
+      ['ESC', '\u001B'],
+      ['DEL', '\u007F'],
+      ['C1 NEL', '\u0085'],
+      ['C1 CSI', '\u009B'],
+      ['LINE SEPARATOR', '\u2028'],
+      ['PARAGRAPH SEPARATOR', '\u2029'],
+      ['LRE', '\u202A'],
+      ['RLO', '\u202E'],
+      ['LRI', '\u2066'],
+      ['PDI', '\u2069'],
+    ];
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON fixtures, broken one field at a time
+    const fields: [string, (o: Record<string, any>, v: string) => void][] = [
+      ['account', (o, v) => (o.account = `UNIV${v}MAIN`)],
+      ['placedBy.name', (o, v) => (o.placedBy.name = `Ann${v}Smith`)],
+      ['item.title', (o, v) => (o.item.title = `A title${v}here`)],
+      ['item.author', (o, v) => (o.item.author = `An${v}author`)],
+      ['item.publisher', (o, v) => (o.item.publisher = `Pub${v}lisher`)],
+      ['item.edition', (o, v) => (o.item.edition = `2nd${v}ed.`)],
+      ['item.isbn', (o, v) => (o.item.isbn = `978316148410${v}0`)],
+      ['fundDistribution[0].fund', (o, v) => (o.fundDistribution[0].fund = `F${v}`)],
+      ['location.library', (o, v) => (o.location.library = `MAIN${v}`)],
+      ['location.shelvingLocation', (o, v) => (o.location.shelvingLocation = `STACKS${v}`)],
+      [
+        'interestedUsers[0].primaryId',
+        (o, v) => (o.interestedUsers = [{ primaryId: `user${v}1`, notifyOnReceiving: true }]),
+      ],
+    ];
+    const cases = fields.flatMap(([path, set]) =>
+      controls.map(([name, ch]) => [path, name, set, ch] as const),
+    );
+    it.each(cases)('%s with %s', (path, _name, set, ch) => {
+      const o = base();
+      set(o, ch);
+      expect(problems(o)).toContainEqual({ path, message: 'contains a control character' });
+    });
+
+    it('ordinary non-ASCII text (accents, Arabic, Hebrew, CJK) is still accepted', () => {
+      const o = base();
+      o.item.title = 'Ça ira — كتاب — ספר — 本';
+      o.item.author = 'Łukasz Żółw';
+      o.placedBy.name = 'Zoë O\u2019Brien';
+      accepted(o);
+    });
+  });
+
   it('placedAt needs a time zone', () => {
     const o = base();
     o.placedAt = '2026-11-28T15:04:05';

@@ -153,6 +153,70 @@ describe('placing, reading and cancelling an order', () => {
   });
 });
 
+describe('malformed paths and cancel bodies', () => {
+  const cancel = (value: unknown) => post(`/orders/UNIV-MAIN/${id('NOBODY')}/cancel`, value);
+
+  test('a path segment that is not valid percent-encoding is 400 naming it', async () => {
+    const r = await call('GET', '/orders/%E0%A4%A/x');
+    expect(r.status).toBe(400);
+    expect(String(r.body.error)).toContain('"%E0%A4%A"');
+    const c = await post('/orders/UNIV-MAIN/%FF/cancel', {});
+    expect(c.status).toBe(400);
+    expect(String(c.body.error)).toContain('"%FF"');
+    // Valid encoding is still decoded: the order id comes back as sent.
+    const ok = await call('GET', `/orders/UNIV-MAIN/${encodeURIComponent(id('NOBODY'))}`);
+    expect(ok.status).toBe(404);
+  });
+
+  test.each(['null', '[]', '5', '"LIBRARY_CANCELLED"', 'true'])(
+    'a cancel body of %s is 400: it must be a JSON object',
+    async (body) => {
+      const r = await cancel(body);
+      expect(r.status).toBe(400);
+      expect(r.body).toEqual({ error: 'the body must be a JSON object' });
+    },
+  );
+
+  test('a reason or comment that is not a string is 422 naming both, not silently dropped', async () => {
+    const r = await cancel({ reason: 5, comment: {} });
+    expect(r.status).toBe(422);
+    expect(r.body).toEqual({
+      outcome: 'refused',
+      problems: [
+        { path: 'reason', message: 'must be a string' },
+        { path: 'comment', message: 'must be a string' },
+      ],
+    });
+  });
+
+  test('a reason must be a short code; a comment at most 1,000 characters without control characters', async () => {
+    const problems = async (value: unknown) => {
+      const r = await cancel(value);
+      expect(r.status).toBe(422);
+      return r.body.problems as { path: string; message: string }[];
+    };
+    expect(await problems({ reason: 'R'.repeat(65) })).toEqual([
+      { path: 'reason', message: 'at most 64 characters' },
+    ]);
+    expect(await problems({ reason: 'gift copy' })).toEqual([
+      { path: 'reason', message: expect.stringContaining('may contain only') },
+    ]);
+    expect(await problems({ reason: 'X\nBcc' })).toEqual([
+      { path: 'reason', message: expect.stringContaining('may contain only') },
+    ]);
+    expect(await problems({ comment: 'c'.repeat(1001) })).toEqual([
+      { path: 'comment', message: 'at most 1000 characters' },
+    ]);
+    expect(await problems({ comment: 'gift \u202Eypoc' })).toEqual([
+      { path: 'comment', message: 'contains a control character (only line breaks are allowed)' },
+    ]);
+    // At the limits the request is taken: this order does not exist, so 404.
+    const fine = await cancel({ reason: `${'R'.repeat(60)}_.-9`, comment: `${'c'.repeat(998)}\r\n` });
+    expect(fine.status).toBe(404);
+    expect((await cancel('')).status).toBe(404);
+  });
+});
+
 describe('refusals', () => {
   const invalidDir = sharedPath('contract', 'examples', 'invalid');
   const invalid = readdirSync(invalidDir).filter((f) => f.endsWith('.json'));

@@ -1,4 +1,5 @@
 import type { Order } from '../src/contract/order';
+import { multiLine, oneLine } from '../src/mail/escape';
 import { alertMessageId, confirmationMessageId } from '../src/mail/message-id';
 import { renderConfirmation, renderReport, renderStaffAlert } from '../src/mail/render';
 
@@ -96,6 +97,24 @@ describe('renderConfirmation', () => {
     });
     expect(evil.subject).not.toMatch(/[\r\n]/);
     expect(evil.subject).toContain('Book Bcc: victim@evil.example body');
+  });
+
+  it('drops bidi controls from the subject (a reversed title cannot disguise itself)', () => {
+    const m = renderConfirmation({
+      order: hostileOrder({
+        rush: false,
+        item: {
+          ...hostileOrder().item,
+          title: 'Invoice \u202Egpj.exe\u202C \u2066x\u2069 \u202Ay\u202B\u202D',
+        },
+      }),
+      accountName: 'Main',
+      poLine: 'POL-1',
+    });
+    expect(m.subject).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/);
+    expect(m.subject).toContain('Invoice gpj.exe x y');
+    expect(oneLine('a\u202Eb\u2067c\u2068d')).toBe('abcd');
+    expect(multiLine('line\u202E one\nline\u2066 two')).toBe('line one\nline two');
   });
 
   it('says when the line is in review and formats zero-decimal currencies', () => {

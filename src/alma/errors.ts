@@ -76,12 +76,32 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const str = (v: unknown): string | undefined =>
   typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
 
-function clip(text: string, max = 300): string {
+/** Longest message and code/tracking id kept from an error body: Alma's text goes into failures, logs and histories. */
+export const MAX_ERROR_MESSAGE = 500;
+export const MAX_ERROR_CODE = 100;
+
+function clip(text: string, max = MAX_ERROR_MESSAGE): string {
   const t = text.replace(/\s+/g, ' ').trim();
   return t.length > max ? `${t.slice(0, max)}…` : t;
 }
 
-/** Reads Alma's error envelope from a JSON, XML, HTML or plain-text body. */
+/** Every field clipped, whatever format it came in; an empty field is no field. */
+function clipped(code: string | undefined, message: string | undefined, trackingId: string | undefined) {
+  const keep = (v: string | undefined, max: number) => {
+    const t = v === undefined ? '' : clip(v, max);
+    return t || undefined;
+  };
+  const out: ParsedAlmaError = {};
+  const c = keep(code, MAX_ERROR_CODE);
+  const m = keep(message, MAX_ERROR_MESSAGE);
+  const t = keep(trackingId, MAX_ERROR_CODE);
+  if (c !== undefined) out.code = c;
+  if (m !== undefined) out.message = m;
+  if (t !== undefined) out.trackingId = t;
+  return out;
+}
+
+/** Reads Alma's error envelope from a JSON, XML, HTML or plain-text body, every field clipped. */
 export function parseErrorBody(body: string): ParsedAlmaError {
   const text = body.trim();
   if (!text) return {};
@@ -93,35 +113,28 @@ export function parseErrorBody(body: string): ParsedAlmaError {
       // A single error may come as an object rather than an array.
       const first = Array.isArray(list) ? list[0] : list;
       if (isObj(first)) {
-        return {
-          code: str(first.errorCode),
-          message: str(first.errorMessage),
-          trackingId: str(first.trackingId),
-        };
+        return clipped(str(first.errorCode), str(first.errorMessage), str(first.trackingId));
       }
     } catch {
       // not JSON after all: fall through to text
     }
-    return { message: clip(text) };
+    return clipped(undefined, text, undefined);
   }
   if (text.startsWith('<')) {
     try {
       const root = parseXml(text);
       const error = findElement(root, 'error');
       if (error) {
-        const field = (name: string) => {
-          const v = textOf(findElement(error, name)).trim();
-          return v || undefined;
-        };
-        return { code: field('errorCode'), message: field('errorMessage'), trackingId: field('trackingId') };
+        const field = (name: string) => textOf(findElement(error, name));
+        return clipped(field('errorCode'), field('errorMessage'), field('trackingId'));
       }
-      return { message: clip(textOf(root)) };
+      return clipped(undefined, textOf(root), undefined);
     } catch {
       // HTML is rarely well-formed XML: keep its text
-      return { message: clip(text.replace(/<[^>]*>/g, ' ')) };
+      return clipped(undefined, text.replace(/<[^>]*>/g, ' '), undefined);
     }
   }
-  return { message: clip(text) };
+  return clipped(undefined, text, undefined);
 }
 
 /** The error for an HTTP answer that is not a success. */

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startHttpIntake } from '../client/http';
+import { ConfigError } from '../config/load';
 import { OrderClient } from '../client/orders';
 import { startFtpServer } from '../files/ftp-server';
 import { startMailCatcher } from '../mail';
@@ -17,20 +18,34 @@ import { syncSchedules } from '../temporal/schedules';
 import { startWorkerProcess } from '../worker/process';
 import { loadContext } from './context';
 
-/** The token the HTTP intake wants: from the environment, a file, or one generated and kept in the data dir. */
+/** Shortest bearer token the HTTP intake accepts: anything shorter can be guessed or was typed by hand. */
+export const MIN_TOKEN_LENGTH = 32;
+
+/**
+ * The token the HTTP intake wants: from the environment, a file, or one generated and kept in the data dir
+ * (created if need be). A token under 32 characters is refused, naming where it came from, never the token.
+ */
 export function intakeToken(
   settings: { RTO_HTTP_TOKEN?: string; RTO_HTTP_TOKEN_FILE?: string },
   dataDir: string,
 ): { token: string; where: string } {
-  if (settings.RTO_HTTP_TOKEN) return { token: settings.RTO_HTTP_TOKEN, where: 'RTO_HTTP_TOKEN' };
+  const checked = (token: string, where: string) => {
+    if (token.length < MIN_TOKEN_LENGTH)
+      throw new ConfigError(
+        `the HTTP intake token in ${where} is too short: at least ${MIN_TOKEN_LENGTH} characters are required ` +
+          '(e.g. openssl rand -hex 24)',
+      );
+    return { token, where };
+  };
+  if (settings.RTO_HTTP_TOKEN) return checked(settings.RTO_HTTP_TOKEN, 'RTO_HTTP_TOKEN');
   if (settings.RTO_HTTP_TOKEN_FILE)
-    return {
-      token: readFileSync(settings.RTO_HTTP_TOKEN_FILE, 'utf8').trim(),
-      where: settings.RTO_HTTP_TOKEN_FILE,
-    };
+    return checked(readFileSync(settings.RTO_HTTP_TOKEN_FILE, 'utf8').trim(), settings.RTO_HTTP_TOKEN_FILE);
   const file = path.join(dataDir, 'http-token');
-  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('hex') + '\n', { mode: 0o600 });
-  return { token: readFileSync(file, 'utf8').trim(), where: file };
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(24).toString('hex') + '\n', { mode: 0o600 });
+  }
+  return checked(readFileSync(file, 'utf8').trim(), file);
 }
 
 export async function startCommand(): Promise<number> {

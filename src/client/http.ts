@@ -5,7 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MAX_ORDER_BYTES } from '../contract/order';
+import { MAX_ORDER_BYTES, hasNoteControlCharacter, type Problem } from '../contract/order';
 import { parseOrderText } from '../contract/validate';
 import type { Logger } from '../logging';
 import { cancelSignal } from '../workflows/order-messages';
@@ -60,6 +60,66 @@ function authorised(req: http.IncomingMessage, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** One path segment, percent-decoded; malformed encoding (e.g. `%E0%A4%A`) is the client's fault. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    const shown = segment.length > 100 ? `${segment.slice(0, 100)}…` : segment;
+    throw new HttpError(400, `the path segment "${shown}" is not valid percent-encoding (UTF-8)`);
+  }
+}
+
+export const MAX_CANCEL_REASON = 64;
+export const MAX_CANCEL_COMMENT = 1000;
+const REASON_FORM = /^[A-Za-z0-9_.-]+$/;
+
+/**
+ * A cancel request's body: empty, or a JSON object with an optional `reason` (a code such as
+ * LIBRARY_CANCELLED) and `comment` (free text, line breaks allowed). Anything else is refused, not dropped.
+ */
+function parseCancelBody(body: Buffer): { reason?: string; comment?: string } {
+  if (!body.length) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString());
+  } catch {
+    throw new HttpError(400, 'the body is not valid JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new HttpError(400, 'the body must be a JSON object');
+  const { reason, comment } = value as { reason?: unknown; comment?: unknown };
+  const problems: Problem[] = [];
+  if (reason !== undefined) {
+    if (typeof reason !== 'string') problems.push({ path: 'reason', message: 'must be a string' });
+    else if (reason.length > MAX_CANCEL_REASON)
+      problems.push({ path: 'reason', message: `at most ${MAX_CANCEL_REASON} characters` });
+    else if (!REASON_FORM.test(reason))
+      problems.push({
+        path: 'reason',
+        message: 'may contain only letters A-Z a-z, digits, ".", "_" and "-"',
+      });
+  }
+  if (comment !== undefined) {
+    if (typeof comment !== 'string') problems.push({ path: 'comment', message: 'must be a string' });
+    else {
+      if (comment.length > MAX_CANCEL_COMMENT)
+        problems.push({ path: 'comment', message: `at most ${MAX_CANCEL_COMMENT} characters` });
+      if (hasNoteControlCharacter(comment))
+        problems.push({
+          path: 'comment',
+          message: 'contains a control character (only line breaks are allowed)',
+        });
+    }
+  }
+  if (problems.length)
+    throw new HttpError(422, 'the cancel request is refused', { outcome: 'refused', problems });
+  return {
+    ...(typeof reason === 'string' ? { reason } : {}),
+    ...(typeof comment === 'string' ? { comment } : {}),
+  };
+}
+
 export async function startHttpIntake(
   o: HttpIntakeOptions,
 ): Promise<{ port: number; url: string; close(): Promise<void> }> {
@@ -83,7 +143,7 @@ export async function startHttpIntake(
       res.setHeader('www-authenticate', 'Bearer');
       throw new HttpError(401, 'a valid bearer token is required');
     }
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeSegment);
     if (req.method === 'POST' && url.pathname === '/orders') {
       const body = await readBody(req, MAX_ORDER_BYTES);
       const parsed = parseOrderText(body);
@@ -100,17 +160,7 @@ export async function startHttpIntake(
       return send(res, 200, await o.orders.getStatus(parts[1]!, parts[2]!, { queryTimeoutMs: 3000 }));
     }
     if (parts[0] === 'orders' && parts.length === 4 && parts[3] === 'cancel' && req.method === 'POST') {
-      const body = await readBody(req, 8 * 1024);
-      let reqBody: { reason?: unknown; comment?: unknown } = {};
-      if (body.length) {
-        try {
-          reqBody = JSON.parse(body.toString());
-        } catch {
-          throw new HttpError(400, 'the body is not valid JSON');
-        }
-      }
-      const reason = typeof reqBody.reason === 'string' ? reqBody.reason : undefined;
-      const comment = typeof reqBody.comment === 'string' ? reqBody.comment.slice(0, 1000) : undefined;
+      const { reason, comment } = parseCancelBody(await readBody(req, 8 * 1024));
       const current = await o.orders.getStatus(parts[1]!, parts[2]!, { queryTimeoutMs: 3000 });
       // A signal, not the update: the answer must not wait for Alma's DELETE.
       if (current.workflowStatus === 'RUNNING') {

@@ -43,6 +43,10 @@ export const fileSource = z.discriminatedUnion('type', [
     user: z.string().min(1),
     password: secretRef,
     dir: z.string().default('/'),
+    /**
+     * FTPS (TLS). Off by default for the embedded vendor FTP server on loopback; production should set it to
+     * true (or use SFTP): plain FTP sends the password and the vendor's files in clear.
+     */
     secure: z.boolean().default(false),
   }),
   z.strictObject({
@@ -62,9 +66,25 @@ export const fileSource = z.discriminatedUnion('type', [
 ]);
 export type FileSource = z.infer<typeof fileSource>;
 
+/** Loopback hosts, where plain HTTP never leaves the machine (the embedded Alma sandbox). */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h === '::1') return true;
+  const v4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
+  return !!v4 && v4.slice(1).every((n) => Number(n) <= 255);
+}
+
+/** The Alma gateway gets the API key in every request: HTTPS, unless it is on this machine. */
+const gateway = z.url().refine((u) => {
+  // A string that is no URL at all is already reported by z.url().
+  if (!URL.canParse(u)) return true;
+  const url = new URL(u);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+}, 'must be an https: URL (over http: the API key would travel in clear); ' + 'http: is allowed only on loopback (127.0.0.0/8, localhost, ::1)');
+
 export const institution = z.strictObject({
   /** Alma gateway base URL ending in /almaws/v1. */
-  gateway: z.url(),
+  gateway,
   apiKey: secretRef,
   timeZone: z.string().default('UTC'),
   /** The institution's per-second threshold (Alma's governance says 25; UNCONFIRMED, so configurable). */

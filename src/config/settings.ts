@@ -16,6 +16,10 @@ export const settingsSchema = z.object({
     .default(path.join(__dirname, '..', '..', 'config', 'example.json')),
   RTO_TASK_QUEUE: z.string().min(1).default('oasis-orders'),
   RTO_HTTP_PORT: port(8080),
+  /**
+   * Unlike the embedded servers (loopback only), the intake may listen on any address: in docker-compose it
+   * binds 0.0.0.0 for OASIS. It always wants the bearer token; put TLS in front of it off the host.
+   */
   RTO_HTTP_HOST: z.string().default('127.0.0.1'),
   RTO_HTTP_TOKEN: z.string().optional(),
   RTO_HTTP_TOKEN_FILE: z.string().optional(),

@@ -17,13 +17,27 @@ export const MINOR_DIGITS: Record<string, number> = {
   TND: 3,
 };
 
-// Control characters other than line breaks have no place in a note and break EDI, MARC and XML downstream.
+// C0/C1 controls, DEL, the Unicode line/paragraph separators and the bidi embedding/override/isolate controls
+// (U+202A-U+202E, U+2066-U+2069, which make text read differently from what it is): none belong in a title,
+// a name or a code, and they break EDI, MARC, XML and mail headers downstream.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const NOTE_FORBIDDEN = /[\u0000-\u0009\u000B\u000C\u000E-\u001F\u007F]|\r(?!\n)/;
+const CONTROL = /[\u0000-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]/;
+// The same for notes, which may have line breaks (LF or CRLF, not a lone CR).
+const NOTE_CONTROL =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  /[\u0000-\u0009\u000B\u000C\u000E-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]|\r(?!\n)/;
+
+/** Whether one-line text holds a control character (line breaks included). */
+export const hasControlCharacter = (s: string): boolean => CONTROL.test(s);
+/** Whether multi-line text holds a control character other than a line break (LF or CRLF). */
+export const hasNoteControlCharacter = (s: string): boolean => NOTE_CONTROL.test(s);
+
+/** A one-line string field. */
+const text = () => z.string().refine((s) => !hasControlCharacter(s), 'contains a control character');
 const note = z
   .string()
   .max(2000, 'at most 2000 characters')
-  .refine((s) => !NOTE_FORBIDDEN.test(s), 'contains a control character (only line breaks are allowed)');
+  .refine((s) => !hasNoteControlCharacter(s), 'contains a control character (only line breaks are allowed)');
 
 export const orderSchema = z.strictObject({
   orderId: z
@@ -31,25 +45,25 @@ export const orderSchema = z.strictObject({
     .min(1, 'required')
     .max(64, 'at most 64 characters')
     .regex(/^[A-Za-z0-9._-]+$/, 'may contain only letters A-Z a-z, digits, ".", "_" and "-"'),
-  account: z.string().min(1, 'required').max(64, 'at most 64 characters'),
+  account: text().min(1, 'required').max(64, 'at most 64 characters'),
   orderType: z.enum(['firm', 'standing']).optional(),
   placedAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' }),
   placedBy: z.strictObject({
-    name: z.string().min(1, 'required').max(200, 'at most 200 characters'),
+    name: text().min(1, 'required').max(200, 'at most 200 characters'),
     email: z.email('is not a valid email address'),
   }),
   item: z.strictObject({
-    title: z.string().min(1, 'required').max(1000, 'at most 1000 characters'),
-    author: z.string().max(500, 'at most 500 characters').optional(),
-    isbn: z.string().max(40, 'at most 40 characters').optional(),
-    publisher: z.string().max(500, 'at most 500 characters').optional(),
+    title: text().min(1, 'required').max(1000, 'at most 1000 characters'),
+    author: text().max(500, 'at most 500 characters').optional(),
+    isbn: text().max(40, 'at most 40 characters').optional(),
+    publisher: text().max(500, 'at most 500 characters').optional(),
     publicationYear: z
       .number()
       .int('must be a whole year')
       .min(1450, 'must be 1450 or later')
       .refine((y) => y <= new Date().getUTCFullYear() + 1, 'may be at most next year')
       .optional(),
-    edition: z.string().max(500, 'at most 500 characters').optional(),
+    edition: text().max(500, 'at most 500 characters').optional(),
     format: z.enum(['print', 'ebook'], 'must be "print" or "ebook"'),
   }),
   quantity: z
@@ -66,14 +80,14 @@ export const orderSchema = z.strictObject({
   fundDistribution: z
     .array(
       z.strictObject({
-        fund: z.string().min(1, 'required'),
+        fund: text().min(1, 'required'),
         percent: z.number().gt(0, 'must be more than 0').max(100, 'must be at most 100'),
       }),
     )
     .min(1, 'needs at least one fund')
     .max(10, 'at most 10 funds'),
   location: z
-    .strictObject({ library: z.string().min(1, 'required'), shelvingLocation: z.string().min(1, 'required') })
+    .strictObject({ library: text().min(1, 'required'), shelvingLocation: text().min(1, 'required') })
     .optional(),
   rush: z.boolean().optional(),
   notes: z
@@ -82,7 +96,7 @@ export const orderSchema = z.strictObject({
   interestedUsers: z
     .array(
       z.strictObject({
-        primaryId: z.string().min(1, 'required').max(255, 'at most 255 characters'),
+        primaryId: text().min(1, 'required').max(255, 'at most 255 characters'),
         notifyOnReceiving: z.boolean().optional(),
         holdItem: z.boolean().optional(),
       }),
