@@ -91,6 +91,12 @@ export const institution = z.strictObject({
   perSecondThreshold: z.number().int().positive().default(25),
   /** The share of that threshold this project may use across all its workers (other integrations share it). */
   budgetShare: z.number().gt(0).max(1).default(0.4),
+  /**
+   * How many worker processes call this institution's Alma. The server's task-queue limit bounds activity
+   * starts for all of them; each process also spaces its own calls to share ÷ this, so that long activities
+   * (the overlay) and retries stay inside the share too.
+   */
+  workerProcesses: z.number().int().positive().default(1),
   /** Hour (UTC) at which Alma's daily budget is assumed to reset; calls stop until then once it is gone. */
   dailyResetHourUtc: z.number().int().min(0).max(23).default(0),
   requestTimeout: duration.prefault(30_000),

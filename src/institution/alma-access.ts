@@ -31,7 +31,7 @@ export class AlmaAccess {
       const inst = this.config.institutions[institutionCode];
       if (!inst) throw new Error(`institution ${institutionCode} is not configured`);
       b = new InstitutionBudget(institutionCode, {
-        perSecond: inst.perSecondThreshold * inst.budgetShare,
+        perSecond: (inst.perSecondThreshold * inst.budgetShare) / inst.workerProcesses,
         dailyResetHourUtc: inst.dailyResetHourUtc,
       });
       this.budgets.set(institutionCode, b);
