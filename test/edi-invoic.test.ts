@@ -161,6 +161,17 @@ describe('money is never guessed', () => {
     expect(err.message).toBe('bad.CEI: segment 6 (MOA) of message I1: MOA+203 amount "7.4O" is not a number');
   });
 
+  it('a huge bad amount, quantity or document code is clipped in the message', () => {
+    const huge = '9'.repeat(1_000_000) + 'O';
+    const amount = reject(['BGM+380+7+9', 'LIN+1', 'QTY+47:1', `MOA+203${huge}:${huge}`, 'UNS+S']);
+    expect(amount.message).toMatch(/MOA\+2039{67}… amount "9{70}…" is not a number$/);
+    const qty = reject(['BGM+380+7+9', 'LIN+1', `QTY+47:${huge}`, 'UNS+S']);
+    expect(qty.message).toMatch(/invoiced quantity "9{70}…" is not a whole number/);
+    const bgm = reject([`BGM+${huge}+7+9`, 'UNS+S']);
+    expect(bgm.message).toMatch(/BGM document code 9{70}… is not an invoice/);
+    for (const e of [amount, qty, bgm]) expect(e.message.length).toBeLessThan(1024);
+  });
+
   it('a line without QTY+47', () => {
     const err = reject(['BGM+380+7+9', 'LIN+1', 'MOA+203:7.4', 'UNS+S']);
     expect(err.message).toContain(

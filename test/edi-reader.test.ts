@@ -288,6 +288,36 @@ describe('envelope errors', () => {
     expect(err.message).toContain('segment 17 of message ME001234: "pia" is not a segment tag');
   });
 
+  it('clips vendor text in messages, so a huge segment stays a short error', () => {
+    const text = koha();
+    const huge = 'X'.repeat(3_000_000);
+    const cases: [string, RegExp][] = [
+      [text.replace("'PIA+5+0856674427", `'${huge}+5+0856674427`), /"X{70}…" is not a segment tag/],
+      [
+        text.replace('UNT+29+ME001234', `UNT+${huge}:${huge}+${huge}`),
+        /segment count "X{70}…" is not a number.*UNT reference X{70}… does not match/,
+      ],
+      [
+        text.replace('UNT+29+ME001234', `UNT+29+ME001234${huge}`),
+        /UNT reference ME001234X{62}… does not match/,
+      ],
+      [
+        text.replace('UNZ+1+EDIQ2857776', `UNZ+1${huge}+${huge}`),
+        /messages count "1X{69}…" is not a number.*UNZ reference X{70}…/,
+      ],
+      [
+        text.replace(/UNH\+ME001234/, `UNH+ME001234${huge}`).replace("UNS+S'", `UNS+S'UNH+${huge}'`),
+        /of message ME001234X{62}…: UNH while message ME001234X{62}… is still open/,
+      ],
+      [text.replace('UNOC:3', `${huge}:3`), /unsupported syntax identifier "X{70}…"/],
+    ];
+    for (const [data, message] of cases) {
+      const err = parseError(data);
+      expect(err.message).toMatch(message);
+      expect(err.message.length).toBeLessThan(1024);
+    }
+  });
+
   it('no interchange, unknown syntax, bad UNA', () => {
     expect(parseError('\r\n').message).toContain('no interchange (UNB segment) found');
     expect(parseError(koha().replace('UNOC:3', 'XXXX:3')).message).toContain(

@@ -229,6 +229,68 @@ describe('FTP server protocol details', () => {
     }
   });
 
+  it('answers pipelined commands in order while reading at most a few ahead', async () => {
+    const sock = net.connect(server.port, '127.0.0.1');
+    sock.setEncoding('utf8');
+    let text = '';
+    const got = new Promise<void>((resolve) => {
+      sock.on('data', (d: string) => {
+        text += d;
+        if (text.split('\r\n').length > 502) resolve();
+      });
+    });
+    try {
+      sock.write('NOOP\r\n'.repeat(500) + 'SYST\r\n');
+      await got;
+      const lines = text.split('\r\n');
+      expect(lines[0]).toMatch(/^220 /);
+      expect(lines.slice(1, 501).every((l) => l === '200 OK')).toBe(true);
+      expect(lines[501]).toMatch(/^215 UNIX/);
+    } finally {
+      sock.destroy();
+    }
+  });
+
+  it('stops reading commands from a client that does not read its replies', async () => {
+    const sock = net.connect(server.port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    sock.pause(); // never reads: the server's replies pile up unless it holds back
+    const before = process.memoryUsage();
+    const chunk = Buffer.from('NOOP\r\n'.repeat((64 * 1024) / 6));
+    let sent = 0;
+    let stalled = false;
+    try {
+      while (sent < 48 * 2 ** 20) {
+        sent += chunk.length;
+        if (sock.write(chunk)) continue;
+        const drained = await Promise.race([
+          new Promise<boolean>((r) => sock.once('drain', () => r(true))),
+          new Promise<boolean>((r) => setTimeout(() => r(false), 3000)),
+        ]);
+        if (!drained) {
+          stalled = true;
+          break;
+        }
+      }
+    } catch (e) {
+      sock.destroy();
+      throw e;
+    }
+    // Give the server time to read and answer whatever it would.
+    await new Promise((r) => setTimeout(r, 1000));
+    const grown = (process.memoryUsage().heapUsed - before.heapUsed) / 2 ** 20;
+    sock.destroy();
+    // Kernel socket buffers take a few megabytes; the server itself reads only one chunk ahead and holds
+    // at most 32 commands (before the fix: no stall at 48 MB, and 700 MB of queued replies).
+    expect(stalled).toBe(true);
+    expect(sent).toBeLessThan(32 * 2 ** 20);
+    expect(grown).toBeLessThan(64);
+    // The server is still serving others.
+    const other = await raw();
+    expect(await other.send('NOOP')).toBe('200 OK\r\n');
+    other.close();
+  });
+
   it('listens on loopback only and refuses a second server on the same port', async () => {
     await expect(startFtpServer({ root, port: 0, host: '0.0.0.0' as '127.0.0.1' })).rejects.toThrow(
       /127\.0\.0\.1 only/,

@@ -10,7 +10,9 @@ import { FtpFileStore } from '../src/files/ftp-store';
 import { startFtpServer, type FtpServer } from '../src/files/ftp-server';
 import { LocalFileStore } from '../src/files/local-store';
 import { localPathFor } from '../src/files/safe-name';
-import { SftpFileStore } from '../src/files/sftp-store';
+import { SftpFileStore, hostKeyFingerprint } from '../src/files/sftp-store';
+import { createLogger } from '../src/logging';
+import { MAX_VENDOR_FILE_BYTES, collect, fetchToInbox } from '../src/followup/inbox';
 import { openFileStore } from '../src/files/open';
 import type { FileStore } from '../src/files/store';
 import * as fs from 'node:fs';
@@ -35,6 +37,9 @@ async function vendorFolder(dir: string): Promise<void> {
   await writeFile(path.join(dir, 'status 2.edi'), 'status');
   await writeFile(path.join(dir, WEIRD), 'marc');
   await writeFile(path.join(dir, HOSTILE), 'evil');
+  // Hidden files, such as the built-in FTP server's upload in progress: not vendor files (yet).
+  await writeFile(path.join(dir, '.rto-upload-0a1b2c3d4e5f.part'), 'half an upl');
+  await writeFile(path.join(dir, '.hidden.edi'), 'hidden');
   await writeFile(path.join(dir, 'sub', 'inner.edi'), 'inner');
 }
 
@@ -137,8 +142,14 @@ function serveSftp(sftp: SFTPWrapper, root: string): void {
   );
 }
 
-async function startSftpServer(root: string): Promise<{ port: number; close(): Promise<void> }> {
+async function startSftpServer(
+  root: string,
+): Promise<{ port: number; hostKeySha256: string; close(): Promise<void> }> {
   const hostKey = utils.generateKeyPairSync('ed25519').private;
+  const parsed = utils.parseKey(hostKey);
+  if (parsed instanceof Error) throw parsed;
+  // What `ssh-keyscan host | ssh-keygen -lf -` prints, without "SHA256:".
+  const hostKeySha256 = hostKeyFingerprint(parsed.getPublicSSH());
   const clients = new Set<Connection>();
   const server = new Server({ hostKeys: [hostKey] }, (client) => {
     clients.add(client);
@@ -158,6 +169,7 @@ async function startSftpServer(root: string): Promise<{ port: number; close(): P
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return {
     port: (server.address() as import('node:net').AddressInfo).port,
+    hostKeySha256,
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of clients) c.end();
@@ -290,6 +302,25 @@ describe.each(kinds)('$name file store', (kind) => {
     expect(await store.listArchive()).toEqual(['20261128-INV001.edi', '20261128-status 2.edi']);
   });
 
+  it('stops a download that grows past maxBytes and leaves no partial file', async () => {
+    const dir = path.join(root, folder);
+    await writeFile(path.join(dir, 'BIG.mrc'), Buffer.alloc(4 * 2 ** 20, 0x41));
+    const target = path.join(tmp, `${kind.name}-big-${n}`);
+    const err = (await store
+      .download('BIG.mrc', path.join(target, 'BIG.mrc'), { maxBytes: 64 * 1024 })
+      .catch((e: unknown) => e)) as Error & { code?: string };
+    expect(err.message).toMatch(/BIG\.mrc is larger than 65536 bytes: download stopped/);
+    expect(err.code).toBe('EFBIG');
+    expect(await readdir(target).catch(() => [])).toEqual([]);
+    // Within the limit, and afterwards on the same store, downloads work.
+    await store.download('INV001.edi', path.join(target, 'INV001.edi'), { maxBytes: 27 });
+    expect(await readFile(path.join(target, 'INV001.edi'), 'utf8')).toContain('UNB');
+    await expect(store.download('status 2.edi', path.join(target, 's.edi'), { maxBytes: 5 })).rejects.toThrow(
+      /larger than 5 bytes/,
+    );
+    expect(await readdir(target)).toEqual(['INV001.edi']);
+  });
+
   it('fails clearly on a missing file and leaves no partial file', async () => {
     const target = path.join(tmp, `${kind.name}-missing-${n}`);
     await expect(store.download('NOPE.edi', path.join(target, 'NOPE.edi'))).rejects.toThrow(/NOPE\.edi/);
@@ -362,5 +393,119 @@ describe('openFileStore and secrets', () => {
     await server.close();
     expect(err.message).toMatch(/sftp:\/\/vendor@127\.0\.0\.1:\d+\/: list: .*authentication/i);
     expect(err.message).not.toContain('Not-The-Sftp-Pw');
+  });
+
+  it('checks a pinned SFTP host key: the right one connects, a wrong one fails naming both', async () => {
+    const root = path.join(tmp, 'sftp-hostkey');
+    await vendorFolder(path.join(root, 'vendor'));
+    const server = await startSftpServer(root);
+    const open = (hostKeySha256: string) =>
+      openFileStore(
+        {
+          type: 'sftp',
+          host: '127.0.0.1',
+          port: server.port,
+          user: 'vendor',
+          password: { env: 'RTO_TEST_SFTP_PW' },
+          dir: '/vendor',
+          hostKeySha256,
+        },
+        undefined,
+        { RTO_TEST_SFTP_PW: SFTP_PASSWORD },
+      );
+    try {
+      for (const pin of [server.hostKeySha256, `SHA256:${server.hostKeySha256}`]) {
+        const good = open(pin);
+        expect((await good.list()).map((f) => f.name)).toContain('INV001.edi');
+        await good.close();
+      }
+      const other = 'A'.repeat(43);
+      const bad = open(`SHA256:${other}`);
+      const err = (await bad.list().catch((e: unknown) => e)) as Error & { code?: string };
+      await bad.close();
+      expect(err.message).toContain(
+        `the host key of 127.0.0.1:${server.port} does not match: expected SHA256:${other}, ` +
+          `the server offered SHA256:${server.hostKeySha256}`,
+      );
+      expect(err.code).toBe('HOST_KEY_MISMATCH');
+      expect(err.message).not.toContain(SFTP_PASSWORD);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('warns once that an unpinned SFTP host key is not verified, and connects', async () => {
+    const root = path.join(tmp, 'sftp-unpinned');
+    await vendorFolder(path.join(root, 'vendor'));
+    const server = await startSftpServer(root);
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'warn', destination: { write: (l: string) => lines.push(l) } });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const store = new SftpFileStore({
+          host: '127.0.0.1',
+          port: server.port,
+          user: 'vendor',
+          password: SFTP_PASSWORD,
+          dir: '/vendor',
+          logger,
+        });
+        expect((await store.list()).length).toBe(3);
+        await store.close();
+      }
+    } finally {
+      await server.close();
+    }
+    const warnings = lines.filter((l) => l.includes('host key not verified'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`127.0.0.1:${server.port}`);
+  });
+});
+
+describe('inbox size limit', () => {
+  it('refuses files listed over MAX_VENDOR_FILE_BYTES without downloading them', async () => {
+    const vendor = path.join(tmp, 'inbox-vendor');
+    await mkdir(vendor, { recursive: true });
+    await writeFile(path.join(vendor, 'small.edi'), 'UNA small');
+    // A sparse file: listed at 200 MB + 1 byte without filling the disk.
+    const big = path.join(vendor, 'huge.edi');
+    await writeFile(big, '');
+    await fs.promises.truncate(big, MAX_VENDOR_FILE_BYTES + 1);
+    expect(MAX_VENDOR_FILE_BYTES).toBe(200 * 1024 * 1024);
+    const dataDir = path.join(tmp, 'inbox-data');
+    const store = new LocalFileStore(vendor);
+    const { files, rejected } = await collect(store, dataDir, 'acct', 'edi');
+    expect(files.map((f) => f.name)).toEqual(['small.edi']);
+    expect(rejected).toEqual([
+      {
+        name: 'huge.edi',
+        reason: `larger than ${MAX_VENDOR_FILE_BYTES} bytes (${MAX_VENDOR_FILE_BYTES + 1} bytes listed): not downloaded`,
+      },
+    ]);
+    expect(await readdir(path.join(dataDir, 'inbox', 'acct', 'edi'))).toEqual([files[0]!.sha256]);
+  });
+
+  it('stops a vendor file that grows past the limit while it downloads', async () => {
+    const vendor = path.join(tmp, 'inbox-grow');
+    await mkdir(vendor, { recursive: true });
+    await writeFile(path.join(vendor, 'a.mrc'), Buffer.alloc(300_000, 0x41));
+    const dataDir = path.join(tmp, 'inbox-grow-data');
+    const store = new LocalFileStore(vendor);
+    await expect(fetchToInbox(store, dataDir, 'acct', 'marc', 'a.mrc', undefined, 100_000)).rejects.toThrow(
+      /larger than 100000 bytes: download stopped/,
+    );
+    expect(await readdir(path.join(dataDir, 'inbox', 'acct', 'marc'))).toEqual([]);
+    // A store that does not know the limit is still held to it.
+    const careless: FileStore = {
+      list: () => store.list(),
+      listArchive: () => store.listArchive(),
+      archive: (a, b) => store.archive(a, b),
+      close: () => store.close(),
+      download: (name, local) => store.download(name, local),
+    };
+    await expect(
+      fetchToInbox(careless, dataDir, 'acct', 'marc', 'a.mrc', undefined, 100_000),
+    ).rejects.toThrow(/larger than 100000 bytes \(300000\)/);
+    expect(await readdir(path.join(dataDir, 'inbox', 'acct', 'marc'))).toEqual([]);
   });
 });

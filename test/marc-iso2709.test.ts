@@ -109,6 +109,18 @@ describe('ISO 2709 reading and writing', () => {
     expect(results[1]!.ok).toBe(true);
   });
 
+  it('rejects a subfield code that is not ASCII and reads the next one', async () => {
+    const rec = record('9', 'x');
+    (rec.fields[3] as { subfields: { code: string }[] }).subfields[0]!.code = 'é';
+    const results = await collect(
+      readIso2709(chunks(Buffer.concat([writeIso2709(rec), writeIso2709(recs[0]!)]), 64)),
+    );
+    expect(results.map((r) => r.ok)).toEqual([false, true]);
+    expect(!results[0]!.ok && results[0]!.error).toMatch(
+      /^record 1 field 100: a subfield code that is not an ASCII character \(byte 0xc3\)/,
+    );
+  });
+
   it('reports a truncated record in the middle and still reads the record after it', async () => {
     const first = writeIso2709(recs[0]!);
     const truncated = first.subarray(0, first.length - 40); // loses its end and its terminator

@@ -20,6 +20,10 @@ async function* chunks(text: string, size: number): AsyncGenerator<Buffer> {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
 }
 
+async function* chunksOf(buf: Buffer): AsyncGenerator<Buffer> {
+  yield buf;
+}
+
 async function collect(gen: AsyncGenerator<MarcReadResult>): Promise<MarcReadResult[]> {
   const out: MarcReadResult[] = [];
   for await (const r of gen) out.push(r);
@@ -129,6 +133,104 @@ describe('MARCXML reading', () => {
     expect(results.map((r) => r.ok)).toEqual([true, false]);
     expect(!results[1]!.ok && results[1]!.error).toMatch(/not well-formed.*reading stopped at record 2/);
   });
+
+  it('stops at elements nested more than 32 deep, without parsing the rest', async () => {
+    const depth = 40000;
+    const xml = `<collection>${toMarcXml(expected, { namespace: false })}${'<a>'.repeat(depth)}${'</a>'.repeat(depth)}</collection>`;
+    const started = Date.now();
+    const results = await collect(readMarcXml(chunks(xml, 1 << 20)));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(results.map((r) => r.ok)).toEqual([true, false]);
+    expect(!results[1]!.ok && results[1]!.error).toMatch(
+      /nests elements more than 32 deep.*reading stopped at record 2/,
+    );
+    expect(() => parseAlmaBibXml(`<bib>${'<x>'.repeat(50)}${'</x>'.repeat(50)}</bib>`)).toThrow(
+      /more than 32 deep/,
+    );
+    // 32 levels are fine.
+    const ok = `<collection>${'<x>'.repeat(30)}${'</x>'.repeat(30)}${toMarcXml(expected, { namespace: false })}</collection>`;
+    expect((await collect(readMarcXml(chunks(ok, 7)))).map((r) => r.ok)).toEqual([true]);
+  });
+
+  it('stops at bytes that are not UTF-8, naming where they are', async () => {
+    const good = Buffer.from(`<collection>${toMarcXml(expected, { namespace: false })}`, 'utf8');
+    const bad = Buffer.from(
+      `<record><leader>00000nam a2200000 i 4500</leader><controlfield tag="001">caf\u00e9</controlfield></record></collection>`,
+      'latin1',
+    );
+    const file = Buffer.concat([good, bad]);
+    async function* two(): AsyncGenerator<Buffer> {
+      yield good;
+      yield bad;
+    }
+    const results = await collect(readMarcXml(two()));
+    expect(results.map((r) => r.ok)).toEqual([true, false]);
+    expect(!results[1]!.ok && results[1]!.error).toMatch(
+      new RegExp(
+        `not valid UTF-8 \\(in bytes ${good.length - 3} to ${file.length - 1} of the file\\).*stopped at record 2`,
+      ),
+    );
+    // A multibyte character cut off at the end of the file.
+    const cut = Buffer.concat([good, Buffer.from([0xe8, 0xa7])]);
+    const end = await collect(readMarcXml(chunksOf(cut)));
+    expect(end.map((r) => r.ok)).toEqual([true, false]);
+    expect(!end[1]!.ok && end[1]!.error).toMatch(/not valid UTF-8/);
+  });
+
+  it.each([
+    [
+      'a datafield tag',
+      '<datafield tag="24" ind1=" " ind2=" "><subfield code="a">x</subfield></datafield>',
+      /record 1: a datafield with tag "24"/,
+    ],
+    [
+      'a controlfield tag',
+      '<controlfield tag="0 1">x</controlfield>',
+      /record 1: a controlfield with tag "0 1"/,
+    ],
+    [
+      'an indicator',
+      '<datafield tag="245" ind1="10" ind2=" "><subfield code="a">x</subfield></datafield>',
+      /record 1: field 245: ind1 "10"/,
+    ],
+    [
+      'an upper-case indicator',
+      '<datafield tag="245" ind1=" " ind2="A"><subfield code="a">x</subfield></datafield>',
+      /record 1: field 245: ind2 "A"/,
+    ],
+    [
+      'a subfield code',
+      '<datafield tag="245" ind1=" " ind2=" "><subfield code="A">x</subfield></datafield>',
+      /record 1: field 245: a subfield with code "A"/,
+    ],
+  ])('reports a record with %s that is not MARC and reads the next one', async (_name, field, message) => {
+    const bad = `<record><leader>00000nam a2200000 i 4500</leader>${field}</record>`;
+    const xml = `<collection>${bad}${toMarcXml(expected, { namespace: false })}</collection>`;
+    const results = await collect(readMarcXml(chunks(xml, 10)));
+    expect(results.map((r) => r.ok)).toEqual([false, true]);
+    expect(!results[0]!.ok && results[0]!.error).toMatch(message);
+  });
+
+  it('takes an empty indicator as blank', async () => {
+    const xml = toMarcXml(expected, { namespace: false }).replace('ind1=" " ind2=" "', 'ind1="" ind2=""');
+    expect(xml).toContain('ind1=""');
+    const results = await collect(readMarcXml(chunks(xml, 4096)));
+    expect(results[0]!.ok && results[0]!.record).toEqual(expected);
+  });
+
+  it('reports a record over 99,999 bytes and reads the next one', async () => {
+    const big = (n: number): string =>
+      `<record><leader>00000nam a2200000 i 4500</leader><datafield tag="500" ind1=" " ind2=" ">${'<subfield code="a">é</subfield>'.repeat(n)}</datafield></record>`;
+    // Each subfield costs 4 bytes (delimiter, code, two bytes of é): 25,000 of them are over the limit.
+    const xml = `<collection>${big(25000)}${big(20000)}${toMarcXml(expected, { namespace: false })}</collection>`;
+    const results = await collect(readMarcXml(chunks(xml, 65536)));
+    expect(results.map((r) => r.ok)).toEqual([false, true, true]);
+    expect(!results[0]!.ok && results[0]!.error).toMatch(/record 1: the record is larger than 99999 bytes/);
+    // Nothing but markup also counts: a field per element.
+    const empty = `<collection><record><leader>00000nam a2200000 i 4500</leader>${'<datafield tag="500" ind1=" " ind2=" "/>'.repeat(7000)}</record></collection>`;
+    const r2 = await collect(readMarcXml(chunks(empty, 65536)));
+    expect(!r2[0]!.ok && r2[0]!.error).toMatch(/larger than 99999 bytes/);
+  });
 });
 
 describe('MARCXML writing', () => {
@@ -151,9 +253,15 @@ describe('MARCXML writing', () => {
     expect(xml).toContain('ind1="&quot;" ind2="&apos;"');
     // eslint-disable-next-line no-control-regex
     expect(xml).not.toMatch(/[\x00-\x08\x0b\x0c\x0e-\x1f]/);
-    const back = parseAlmaBibXml(xml);
+    // Such indicators are escaped on the way out but are not MARC: reading refuses them.
+    expect(() => parseAlmaBibXml(xml)).toThrow(/record 1: field 500: ind1 "\\""/);
+    const back = parseAlmaBibXml(
+      toAlmaBibXml({ ...rec, fields: [...expected.fields, { ...nasty, ind1: '1', ind2: ' ' }] }),
+    );
     const cleaned: DataField = {
       ...nasty,
+      ind1: '1',
+      ind2: ' ',
       subfields: [
         { code: 'a', value: 'A <b>bold</b> & "quoted" \'note\' end\ttab\nline' },
         { code: 'b', value: ']]> <!-- --> &amp;' },

@@ -3,7 +3,7 @@
  * and reference checked. A wrong terminator (e.g. a typographic apostrophe) silently merges segments,
  * so the UNT/UNE/UNZ counts are the only guard; they are always checked and reported precisely.
  */
-import { EdifactError, type EdifactLocation } from './errors';
+import { EdifactError, vendorText as v, type EdifactLocation } from './errors';
 import { findSegmentEnd, onlyPaddingLeft, skipLayout, splitSegment } from './tokenize';
 import {
   DEFAULT_SEPARATORS,
@@ -111,13 +111,13 @@ class Reader {
     if (this.msg) {
       const m = this.msg.message;
       throw this.error(
-        `the file ends inside message ${m.ref} (no UNT after its ${m.segments.length} segments): truncated file?`,
+        `the file ends inside message ${v(m.ref)} (no UNT after its ${m.segments.length} segments): truncated file?`,
         { messageRef: m.ref },
       );
     }
     if (this.ic) {
       const i = this.ic.interchange;
-      throw this.error(`the file ends inside interchange ${i.controlRef} (no UNZ): truncated file?`, {
+      throw this.error(`the file ends inside interchange ${v(i.controlRef)} (no UNZ): truncated file?`, {
         interchangeRef: i.controlRef,
       });
     }
@@ -168,7 +168,7 @@ class Reader {
     this.raw = { tag, text, fileSegment: this.fileSegment };
     if (!TAG.test(tag)) {
       throw this.error(
-        `"${tag}" is not a segment tag (3 capital letters or digits): a wrong or missing terminator?`,
+        `"${v(tag)}" is not a segment tag (3 capital letters or digits): a wrong or missing terminator?`,
         { tag: undefined },
       );
     }
@@ -219,14 +219,14 @@ class Reader {
   private openInterchange(elements: string[][]): void {
     if (this.ic) {
       const still = this.msg
-        ? `message ${this.msg.message.ref}`
-        : `interchange ${this.ic.interchange.controlRef}`;
+        ? `message ${v(this.msg.message.ref)}`
+        : `interchange ${v(this.ic.interchange.controlRef)}`;
       throw this.error(`UNB while ${still} is still open: missing ${this.msg ? 'UNT' : 'UNZ'}`);
     }
     const [id = '', version = ''] = elements[0] ?? [];
     const decoder = decoderFor(id);
     if (!decoder)
-      throw this.error(`unsupported syntax identifier "${id}" (expected UNOA, UNOB, UNOC, … or UNOY)`);
+      throw this.error(`unsupported syntax identifier "${v(id)}" (expected UNOA, UNOB, UNOC, … or UNOY)`);
     const controlRef = first(elements, 4);
     if (controlRef === undefined) throw this.error('UNB has no interchange control reference (element 5)');
     const interchange: Interchange = {
@@ -246,12 +246,12 @@ class Reader {
 
   private closeInterchange(elements: string[][]): void {
     if (!this.ic) throw this.error('UNZ without an open interchange (no UNB before it)');
-    if (this.msg) throw this.error(`UNZ inside message ${this.msg.message.ref}: missing UNT`);
-    if (this.grp) throw this.error(`UNZ inside group ${this.grp.group.ref}: missing UNE`);
+    if (this.msg) throw this.error(`UNZ inside message ${v(this.msg.message.ref)}: missing UNT`);
+    if (this.grp) throw this.error(`UNZ inside group ${v(this.grp.group.ref)}: missing UNE`);
     const ic = this.ic.interchange;
     const groups = ic.groups?.length ?? 0;
     if (groups > 0 && this.ic.ungrouped > 0) {
-      throw this.error(`interchange ${ic.controlRef} mixes groups (UNG) and ungrouped messages`, {
+      throw this.error(`interchange ${v(ic.controlRef)} mixes groups (UNG) and ungrouped messages`, {
         interchangeRef: ic.controlRef,
       });
     }
@@ -267,8 +267,8 @@ class Reader {
 
   private openGroup(elements: string[][]): void {
     if (!this.ic) throw this.error('UNG outside an interchange (no UNB before it)');
-    if (this.msg) throw this.error(`UNG inside message ${this.msg.message.ref}: missing UNT`);
-    if (this.grp) throw this.error(`UNG while group ${this.grp.group.ref} is still open: missing UNE`);
+    if (this.msg) throw this.error(`UNG inside message ${v(this.msg.message.ref)}: missing UNT`);
+    if (this.grp) throw this.error(`UNG while group ${v(this.grp.group.ref)} is still open: missing UNE`);
     const ref = first(elements, 4);
     if (ref === undefined) throw this.error('UNG has no group reference (element 5)');
     const group: Group = {
@@ -285,7 +285,7 @@ class Reader {
 
   private closeGroup(elements: string[][]): void {
     if (!this.grp) throw this.error('UNE without an open group (no UNG before it)');
-    if (this.msg) throw this.error(`UNE inside message ${this.msg.message.ref}: missing UNT`);
+    if (this.msg) throw this.error(`UNE inside message ${v(this.msg.message.ref)}: missing UNT`);
     const g = this.grp.group;
     this.checkTrailer(elements, 'UNE', g.ref, 'messages', g.messages.length, {
       interchangeRef: this.ic!.interchange.controlRef,
@@ -295,11 +295,11 @@ class Reader {
 
   private openMessage(elements: string[][]): void {
     if (!this.ic) throw this.error('UNH outside an interchange (no UNB before it)');
-    if (this.msg) throw this.error(`UNH while message ${this.msg.message.ref} is still open: missing UNT`);
+    if (this.msg) throw this.error(`UNH while message ${v(this.msg.message.ref)} is still open: missing UNT`);
     const ref = first(elements, 0);
     const [type = '', ...rest] = elements[1] ?? [];
     if (ref === undefined) throw this.error('UNH has no message reference (element 1)');
-    if (type === '') throw this.error(`UNH of message ${ref} has no message type (element 2)`);
+    if (type === '') throw this.error(`UNH of message ${v(ref)} has no message type (element 2)`);
     while (rest.length > 0 && rest[rest.length - 1] === '') rest.pop();
     const message: Message = { ref, type, version: rest.join(':'), segments: [] };
     this.msg = { message, raws: [] };
@@ -315,7 +315,7 @@ class Reader {
     const countEl = elements[0] ?? [];
     const said = countEl[0] ?? '';
     const counted = m.segments.length;
-    const shown = countEl.join(this.seps.component);
+    const shown = v(countEl.join(this.seps.component));
     if (!/^\d+$/.test(said)) {
       problems.push(`segment count "${shown}" is not a number (expected ${counted})`);
     } else if (Number(said) !== counted) {
@@ -333,9 +333,9 @@ class Reader {
         countEl.length > 1
           ? ` (the count and the reference are joined by "${this.seps.component}" instead of "${this.seps.element}")`
           : '';
-      problems.push(`UNT has no message reference (expected ${m.ref})${sep}`);
+      problems.push(`UNT has no message reference (expected ${v(m.ref)})${sep}`);
     } else if (ref !== m.ref) {
-      problems.push(`UNT reference ${ref} does not match UNH reference ${m.ref}`);
+      problems.push(`UNT reference ${v(ref)} does not match UNH reference ${v(m.ref)}`);
     }
     if (problems.length > 0) {
       const hint = lookalikeHint(open.raws, this.seps.terminator);
@@ -361,14 +361,15 @@ class Reader {
     const problems: string[] = [];
     const countEl = elements[0] ?? [];
     const said = countEl[0] ?? '';
-    const shown = countEl.join(this.seps.component);
+    const shown = v(countEl.join(this.seps.component));
     if (!/^\d+$/.test(said)) problems.push(`${what} count "${shown}" is not a number (expected ${expected})`);
-    else if (Number(said) !== expected) problems.push(`${what} count says ${said} but there are ${expected}`);
+    else if (Number(said) !== expected)
+      problems.push(`${what} count says ${v(said)} but there are ${expected}`);
     const ref = first(elements, 1);
     const header = tag === 'UNZ' ? 'UNB' : 'UNG';
-    if (ref === undefined) problems.push(`${tag} has no reference (expected ${headerRef})`);
+    if (ref === undefined) problems.push(`${tag} has no reference (expected ${v(headerRef)})`);
     else if (ref !== headerRef)
-      problems.push(`${tag} reference ${ref} does not match ${header} reference ${headerRef}`);
+      problems.push(`${tag} reference ${v(ref)} does not match ${header} reference ${v(headerRef)}`);
     if (problems.length > 0) throw this.error(problems.join('; '), loc);
   }
 

@@ -21,13 +21,24 @@ export function excerptOf(text: string, max = EXCERPT_MAX): string {
   return cut.replace(CONTROL, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
+/**
+ * Vendor text (a tag, a reference, a count, a value) for an error message or warning: a file may hold
+ * megabytes where a few characters belong, so it is clipped to EXCERPT_MAX characters and made printable.
+ */
+export function vendorText(text: string | number | undefined): string {
+  return excerptOf(String(text ?? ''));
+}
+
+/** The longest problem text kept: the pieces are clipped where they are put in, this is the backstop. */
+const PROBLEM_MAX = 800;
+
 function describe(loc: EdifactLocation): string {
   const parts: string[] = [];
-  if (loc.fileSegment !== undefined)
-    parts.push(`segment ${loc.fileSegment}${loc.tag ? ` (${loc.tag})` : ''}`);
-  else if (loc.tag) parts.push(loc.tag);
-  if (loc.messageRef !== undefined) parts.push(`of message ${loc.messageRef}`);
-  else if (loc.interchangeRef !== undefined) parts.push(`of interchange ${loc.interchangeRef}`);
+  const tag = loc.tag ? vendorText(loc.tag) : '';
+  if (loc.fileSegment !== undefined) parts.push(`segment ${loc.fileSegment}${tag ? ` (${tag})` : ''}`);
+  else if (tag) parts.push(tag);
+  if (loc.messageRef !== undefined) parts.push(`of message ${vendorText(loc.messageRef)}`);
+  else if (loc.interchangeRef !== undefined) parts.push(`of interchange ${vendorText(loc.interchangeRef)}`);
   return parts.join(' ');
 }
 
@@ -38,7 +49,9 @@ export class EdifactError extends Error {
 
   constructor(problem: string, location: EdifactLocation = {}) {
     const where = describe(location);
-    const head = [location.fileName, where].filter((s) => s).join(': ');
+    const file = location.fileName === undefined ? undefined : excerptOf(location.fileName, 200);
+    const head = [file, where].filter((s) => s).join(': ');
+    if (problem.length > PROBLEM_MAX) problem = problem.slice(0, PROBLEM_MAX) + '…';
     const excerpt = location.excerpt !== undefined ? ` [near "${excerptOf(location.excerpt)}"]` : '';
     super(`${head ? head + ': ' : ''}${problem}${excerpt}`);
     this.name = 'EdifactError';

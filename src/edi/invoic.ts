@@ -6,7 +6,7 @@
  * Credit notes (kind 'credit-note', BGM 381) are read as written: their quantities and amounts are the
  * amounts credited, normally positive. Callers negate them when booking; nothing here flips signs.
  */
-import { EdifactError, type EdifactLocation } from './errors';
+import { EdifactError, vendorText, type EdifactLocation } from './errors';
 import { declaredLineCount, messagesOfType, readHeader } from './message-header';
 import { readProductIds } from './product-id';
 import { addDecimals, comp, quantity, requireDecimal, splitLines } from './values';
@@ -107,7 +107,7 @@ function readCharge(group: Segment[], ctx: Ctx): InvoiceLineCharge {
   const ac = comp(alc, 0);
   const charge: InvoiceLineCharge = { kind: ac === 'A' ? 'allowance' : 'charge', segment: alc.fileSegment };
   if (ac !== 'A' && ac !== 'C')
-    ctx.warn(`segment ${alc.fileSegment}: ALC qualifier "${ac ?? ''}" is neither A nor C`);
+    ctx.warn(`segment ${alc.fileSegment}: ALC qualifier "${vendorText(ac)}" is neither A nor C`);
   const code = comp(alc, 4, 0);
   if (code !== undefined) charge.code = code;
   const description = [comp(alc, 4, 3), comp(alc, 4, 4)].filter((t) => t !== undefined).join(' ');
@@ -119,7 +119,7 @@ function readCharge(group: Segment[], ctx: Ctx): InvoiceLineCharge {
       if (raw !== undefined) charge.percent = requireDecimal(raw, seg, 'percentage', ctx.loc);
     } else if (seg.tag === 'MOA') {
       const q = comp(seg, 0, 0) ?? '';
-      const v = amountOf(seg, ctx, `MOA+${q} amount`);
+      const v = amountOf(seg, ctx, `MOA+${vendorText(q)} amount`);
       if (v !== undefined) amounts[q] ??= v;
     }
   }
@@ -170,17 +170,20 @@ function readLine(group: Segment[], ctx: Ctx): InvoiceLine {
         if (comp(seg, 0, 0) === '47') {
           qty = quantity(comp(seg, 0, 1));
           if (qty === undefined) {
-            throw new EdifactError(`invoiced quantity "${comp(seg, 0, 1) ?? ''}" is not a whole number`, {
-              ...ctx.loc,
-              fileSegment: seg.fileSegment,
-              tag: 'QTY',
-            });
+            throw new EdifactError(
+              `invoiced quantity "${vendorText(comp(seg, 0, 1))}" is not a whole number`,
+              {
+                ...ctx.loc,
+                fileSegment: seg.fileSegment,
+                tag: 'QTY',
+              },
+            );
           }
         }
         break;
       case 'MOA': {
         const q = comp(seg, 0, 0);
-        const v = amountOf(seg, ctx, `MOA+${q ?? ''} amount`);
+        const v = amountOf(seg, ctx, `MOA+${vendorText(q)} amount`);
         if (v === undefined) break;
         if (q === '203') fields.lineAmount = v;
         else if (q === '52') fields.discount = v;
@@ -189,7 +192,7 @@ function readLine(group: Segment[], ctx: Ctx): InvoiceLine {
       }
       case 'PRI': {
         const q = comp(seg, 0, 0);
-        const v = amountOf(seg, ctx, `PRI+${q ?? ''} price`);
+        const v = amountOf(seg, ctx, `PRI+${vendorText(q)} price`);
         if (v === undefined) break;
         if (q === 'AAA') fields.netUnitPrice = v;
         else if (q === 'AAB') fields.grossUnitPrice = v;
@@ -240,7 +243,7 @@ function readTotals(summary: Segment[], ctx: Ctx): InvoiceTotals {
   for (const seg of summary) {
     if (seg.tag !== 'MOA') continue;
     const q = comp(seg, 0, 0);
-    const v = amountOf(seg, ctx, `MOA+${q ?? ''} amount`);
+    const v = amountOf(seg, ctx, `MOA+${vendorText(q)} amount`);
     if (v === undefined) continue;
     if (q === '79') totals.lines ??= v;
     else if (q === '9') totals.due ??= v;
@@ -261,7 +264,7 @@ function readInvoice(message: Message, fileName: string | undefined): Invoice {
   if (kind === undefined) {
     const bgm = header.find((s) => s.tag === 'BGM')!;
     throw new EdifactError(
-      `BGM document code ${h.documentType} is not an invoice (380), credit note (381) or debit note (383)`,
+      `BGM document code ${vendorText(h.documentType)} is not an invoice (380), credit note (381) or debit note (383)`,
       { ...loc, fileSegment: bgm.fileSegment, tag: 'BGM' },
     );
   }

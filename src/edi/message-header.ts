@@ -1,5 +1,5 @@
 /** Header facts shared by ORDRSP and INVOIC: BGM, DTM, CUX, NAD, RFF, CNT. */
-import { EdifactError } from './errors';
+import { EdifactError, vendorText } from './errors';
 import { comp, isoDate, quantity } from './values';
 import type { EdifactFile, Interchange, Message, Segment } from './types';
 
@@ -22,7 +22,7 @@ export function readHeader(message: Message, header: Segment[], fileName: string
   const documentType = bgm && comp(bgm, 0);
   const documentNumber = bgm && comp(bgm, 1);
   if (!bgm || documentType === undefined || documentNumber === undefined) {
-    throw new EdifactError(`${message.type} message without a BGM document code and number`, {
+    throw new EdifactError(`${vendorText(message.type)} message without a BGM document code and number`, {
       ...(fileName !== undefined ? { fileName } : {}),
       messageRef: message.ref,
       ...(bgm ? { fileSegment: bgm.fileSegment, tag: 'BGM' } : {}),

@@ -3,6 +3,7 @@
  * line per LIN group, each with a VendorStatus and a sentence for librarians. See ordrsp-status.ts for
  * how the status is chosen.
  */
+import { vendorText } from './errors';
 import { declaredLineCount, messagesOfType, readHeader } from './message-header';
 import { deriveStatus, describeStatus, type StatusInput, type VendorStatus } from './ordrsp-status';
 import { readProductIds } from './product-id';
@@ -78,7 +79,7 @@ function readLine(group: Segment[], doc: StatusInput, warn: (t: string) => void)
         const raw = comp(seg, 0, 1);
         const n = quantity(raw);
         if (n === undefined) {
-          w(`QTY+${q ?? ''} quantity "${raw ?? ''}" is not a whole number`);
+          w(`QTY+${vendorText(q)} quantity "${vendorText(raw)}" is not a whole number`);
           break;
         }
         if (q === '21') fields.ordered = n;
@@ -90,7 +91,7 @@ function readLine(group: Segment[], doc: StatusInput, warn: (t: string) => void)
         if (comp(seg, 0, 0) === '44') {
           const d = isoDate(comp(seg, 0, 1), comp(seg, 0, 2));
           if (d !== undefined) fields.expectedDate = d;
-          else w(`expected date "${seg.elements[0]?.slice(1).join(':') ?? ''}" is not a date`);
+          else w(`expected date "${vendorText(seg.elements[0]?.slice(1).join(':'))}" is not a date`);
         }
         break;
       case 'PRI': {
@@ -98,7 +99,7 @@ function readLine(group: Segment[], doc: StatusInput, warn: (t: string) => void)
         const raw = comp(seg, 0, 1);
         if (fields.price !== undefined || qualifier === undefined || raw === undefined) break;
         const amount = normaliseDecimal(raw);
-        if (amount === undefined) w(`price "${raw}" is not a number`);
+        if (amount === undefined) w(`price "${vendorText(raw)}" is not a number`);
         else fields.price = { amount, qualifier };
         break;
       }
@@ -158,7 +159,9 @@ export function readOrderResponses(file: EdifactFile): OrderResponse[] {
       }
     }
     if (!['231', '23C', '23S'].includes(h.documentType)) {
-      warnings.push(`BGM document code ${h.documentType} is not an order response (231, 23C or 23S)`);
+      warnings.push(
+        `BGM document code ${vendorText(h.documentType)} is not an order response (231, 23C or 23S)`,
+      );
     }
     return response;
   });

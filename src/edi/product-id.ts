@@ -1,5 +1,6 @@
 /** Product identifiers of a line: the EAN in LIN and the ISBNs in PIA, normalised to ISBN-13. */
 import { normaliseIsbn } from '../contract/isbn';
+import { vendorText } from './errors';
 import { comp } from './values';
 import type { Segment } from './types';
 
@@ -35,7 +36,7 @@ export function readProductIds(lin: Segment, group: Segment[], warn: (text: stri
       if (!isbn) {
         // A non-book EAN is not an ISBN problem.
         if (code === 'IB' || /^97[89]/.test(id))
-          warn(`PIA+${fn ?? ''} identifier "${id}" (${code}) is not a valid ISBN`);
+          warn(`PIA+${vendorText(fn)} identifier "${vendorText(id)}" (${code}) is not a valid ISBN`);
         continue;
       }
       if ((fn === '5' || fn === '1') && out.isbn === undefined) out.isbn = isbn;

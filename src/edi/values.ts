@@ -1,5 +1,5 @@
 /** Reading typed values out of segments: decimals (kept as strings), dates, quantities, codes. */
-import { EdifactError, type EdifactLocation } from './errors';
+import { EdifactError, vendorText, type EdifactLocation } from './errors';
 import type { Segment } from './types';
 
 /** Component `c` of element `e` (both 0-based, element 0 is the first after the tag); empty reads as absent. */
@@ -46,7 +46,7 @@ export function addDecimals(values: string[]): string {
 export function requireDecimal(text: string, seg: Segment, what: string, loc: EdifactLocation): string {
   const v = normaliseDecimal(text);
   if (v === undefined) {
-    throw new EdifactError(`${what} "${text}" is not a number`, {
+    throw new EdifactError(`${what} "${vendorText(text)}" is not a number`, {
       ...loc,
       fileSegment: seg.fileSegment,
       tag: seg.tag,

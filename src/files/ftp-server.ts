@@ -37,6 +37,10 @@ export interface FtpServer {
 
 const MAX_LINE = 4096;
 const MAX_SESSIONS = 64;
+/** Commands read but not yet answered; past this the socket is not read until some are done. */
+const MAX_PENDING = 32;
+/** Unparsed input kept while reading is paused (one socket chunk is at most 64 KiB): a backstop. */
+const MAX_BUFFERED = 1 << 20;
 const UPLOAD_TMP = /^\.rto-upload-[0-9a-f]+\.part$/;
 
 class FtpReplyError extends Error {
@@ -126,6 +130,7 @@ class Session {
   private restOffset = 0;
   private buffer = '';
   private queue: Promise<void> = Promise.resolve();
+  private pending = 0;
   private closed = false;
 
   constructor(
@@ -134,6 +139,9 @@ class Session {
   ) {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.onData(chunk));
+    // Replies the client has not read yet hold back reading (see pump), so a client that never reads
+    // cannot make the server buffer without bound.
+    socket.on('drain', () => this.pump());
     socket.on('close', () => this.dispose());
     socket.on('error', () => this.dispose());
   }
@@ -152,30 +160,74 @@ class Session {
   private reply(code: number, text: string | string[]): void {
     if (this.closed) return;
     const lines = (Array.isArray(text) ? text : [text]).map((l) => l.replace(/[\r\n]/g, ' '));
+    let out: string;
     if (lines.length === 1) {
-      this.socket.write(`${code} ${lines[0]}\r\n`);
+      out = `${code} ${lines[0]}\r\n`;
     } else {
       const body = lines
         .slice(1, -1)
         .map((l) => ` ${l}\r\n`)
         .join('');
-      this.socket.write(`${code}-${lines[0]}\r\n${body}${code} ${lines[lines.length - 1]}\r\n`);
+      out = `${code}-${lines[0]}\r\n${body}${code} ${lines[lines.length - 1]}\r\n`;
     }
+    // A full write buffer: stop reading commands until the client has taken its replies ('drain').
+    if (!this.socket.write(out) && !this.socket.isPaused()) this.socket.pause();
   }
 
   private onData(chunk: string): void {
     this.buffer += chunk;
+    if (this.buffer.length > MAX_BUFFERED) {
+      this.reply(421, 'Too many pending commands, closing');
+      this.socket.end();
+      this.dispose();
+      return;
+    }
+    this.pump();
+  }
+
+  /**
+   * Queues the complete command lines while fewer than MAX_PENDING are waiting and the client reads its
+   * replies; otherwise stops reading the socket until a command is done or the replies have drained.
+   */
+  private pump(): void {
+    if (this.closed) return;
     let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
+    while (this.pending < MAX_PENDING && (nl = this.buffer.indexOf('\n')) >= 0) {
       const line = this.buffer.slice(0, nl).replace(/\r$/, '');
       this.buffer = this.buffer.slice(nl + 1);
-      // Commands run one after another, each waiting for the previous transfer to finish.
-      this.queue = this.queue.then(() => this.handle(line));
+      this.pending++;
+      // Commands run one after another, each waiting for the previous transfer to finish and for the
+      // client to have taken the replies so far.
+      this.queue = this.queue
+        .then(() => this.repliesRead())
+        .then(() => this.handle(line))
+        .finally(() => {
+          this.pending--;
+          this.pump();
+        });
     }
-    if (this.buffer.length > MAX_LINE) {
+    if (this.pending < MAX_PENDING && this.buffer.length > MAX_LINE) {
       this.reply(500, 'Command line too long');
       this.dispose();
+      return;
     }
+    const busy = this.pending >= MAX_PENDING || this.socket.writableNeedDrain;
+    if (busy && !this.socket.isPaused()) this.socket.pause();
+    else if (!busy && this.socket.isPaused()) this.socket.resume();
+  }
+
+  /** Resolves once the replies written so far have left the process (or the connection is gone). */
+  private repliesRead(): Promise<void> {
+    if (this.closed || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
   }
 
   private async handle(line: string): Promise<void> {
@@ -544,6 +596,8 @@ export async function startFtpServer(opts: FtpServerOptions): Promise<FtpServer>
     socket.on('close', () => sessions.delete(session));
     socket.setTimeout(idle, () => {
       socket.end('421 Idle timeout, closing\r\n');
+      // A client that does not read would keep the half-closed socket (and its buffers) forever.
+      setTimeout(() => socket.destroy(), 10_000).unref();
     });
     session.start();
   });

@@ -1,17 +1,18 @@
 /** A vendor folder on an FTP server (basic-ftp; passive mode, explicit TLS when `secure`). */
 import { Client, FTPError } from 'basic-ftp';
 import { silentLogger, type Logger } from '../logging';
-import { assertSafeRemoteName, remoteNameProblem, type RejectedName } from './safe-name';
+import { assertSafeRemoteName, isHiddenName, remoteNameProblem, type RejectedName } from './safe-name';
 import { scrubber } from './scrub';
 import {
   ARCHIVE_DIR,
   FileStoreError,
   fileListing,
+  type DownloadOptions,
   type FileListing,
   type FileStore,
   type RemoteFile,
 } from './store';
-import { writeAtomically } from './write-local';
+import { writeAtomically, writeCapped } from './write-local';
 
 export interface FtpStoreOptions {
   host: string;
@@ -85,6 +86,7 @@ export class FtpFileStore implements FileStore {
         if (!f.isFile) continue;
         const problem = remoteNameProblem(f.name);
         if (problem) rejected.push({ name: f.name, reason: problem });
+        else if (isHiddenName(f.name)) continue;
         else files.push({ name: f.name, size: f.size, modifiedAt: f.modifiedAt });
       }
       if (rejected.length)
@@ -93,17 +95,23 @@ export class FtpFileStore implements FileStore {
     });
   }
 
-  async download(name: string, localPath: string): Promise<void> {
+  async download(name: string, localPath: string, opts: DownloadOptions = {}): Promise<void> {
     assertSafeRemoteName(name);
+    const { maxBytes } = opts;
     return this.run(`download ${name}`, async (c) => {
-      await writeAtomically(localPath, (tmp) => c.downloadTo(tmp, name));
+      // Cut off past the limit, the transfer fails and run() drops the connection (its state is unknown).
+      await writeAtomically(localPath, (tmp) =>
+        maxBytes === undefined
+          ? c.downloadTo(tmp, name)
+          : writeCapped(tmp, maxBytes, name, (dest) => c.downloadTo(dest, name)),
+      );
     });
   }
 
   private async archiveNames(c: Client): Promise<string[]> {
     try {
       return (await c.list(ARCHIVE_DIR))
-        .filter((f) => f.isFile && !remoteNameProblem(f.name))
+        .filter((f) => f.isFile && !remoteNameProblem(f.name) && !isHiddenName(f.name))
         .map((f) => f.name)
         .sort();
     } catch (e) {

@@ -1,11 +1,19 @@
 /** Vendor files: the FileStore over local, FTP and SFTP folders, safe names, and the built-in FTP server. */
-export { ARCHIVE_DIR, FileStoreError, type FileListing, type FileStore, type RemoteFile } from './store';
+export {
+  ARCHIVE_DIR,
+  FileStoreError,
+  type DownloadOptions,
+  type FileListing,
+  type FileStore,
+  type RemoteFile,
+} from './store';
 export { LocalFileStore } from './local-store';
 export { FtpFileStore, type FtpStoreOptions } from './ftp-store';
-export { SftpFileStore, type SftpStoreOptions } from './sftp-store';
+export { SftpFileStore, hostKeyFingerprint, type SftpStoreOptions } from './sftp-store';
 export { openFileStore } from './open';
 export {
   assertSafeRemoteName,
+  isHiddenName,
   isSafeRemoteName,
   localPathFor,
   remoteNameProblem,

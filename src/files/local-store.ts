@@ -7,12 +7,13 @@ import {
   ARCHIVE_DIR,
   FileStoreError,
   fileListing,
+  type DownloadOptions,
   type FileListing,
   type FileStore,
   type RemoteFile,
 } from './store';
-import { assertSafeRemoteName, remoteNameProblem, type RejectedName } from './safe-name';
-import { writeAtomically } from './write-local';
+import { assertSafeRemoteName, isHiddenName, remoteNameProblem, type RejectedName } from './safe-name';
+import { FileTooLargeError, writeAtomically, writeCapped } from './write-local';
 
 function errCode(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException).code;
@@ -49,21 +50,28 @@ export class LocalFileStore implements FileStore {
         rejected.push({ name: entry.name, reason: problem });
         continue;
       }
+      if (isHiddenName(entry.name)) continue;
       const st = await lstat(path.join(this.dir, entry.name)).catch(() => null);
       if (st?.isFile()) files.push({ name: entry.name, size: st.size, modifiedAt: new Date(st.mtimeMs) });
     }
     return fileListing(files, rejected);
   }
 
-  async download(name: string, localPath: string): Promise<void> {
+  async download(name: string, localPath: string, opts: DownloadOptions = {}): Promise<void> {
     const src = this.file(name);
     const st = await lstat(src).catch((e: unknown) => {
       throw new FileStoreError(`${this.dir}: cannot read ${name}: ${errCode(e) ?? 'error'}`, errCode(e));
     });
     if (!st.isFile()) throw new FileStoreError(`${this.dir}: ${name} is not a regular file`);
+    const { maxBytes } = opts;
     await writeAtomically(localPath, (tmp) =>
-      pipeline(createReadStream(src), createWriteStream(tmp, { flags: 'wx' })),
-    );
+      maxBytes === undefined
+        ? pipeline(createReadStream(src), createWriteStream(tmp, { flags: 'wx' }))
+        : writeCapped(tmp, maxBytes, name, (dest) => pipeline(createReadStream(src), dest)),
+    ).catch((e: unknown) => {
+      if (e instanceof FileTooLargeError) throw new FileStoreError(`${this.dir}: ${e.message}`, e.code);
+      throw e;
+    });
   }
 
   async archive(name: string, archivedName: string): Promise<void> {
@@ -105,7 +113,7 @@ export class LocalFileStore implements FileStore {
       },
     );
     return entries
-      .filter((e) => e.isFile() && !remoteNameProblem(e.name))
+      .filter((e) => e.isFile() && !remoteNameProblem(e.name) && !isHiddenName(e.name))
       .map((e) => e.name)
       .sort();
   }

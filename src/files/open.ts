@@ -33,6 +33,7 @@ export function openFileStore(
         password: source.password ? resolveSecret(source.password, env) : undefined,
         privateKey: source.privateKey ? resolveSecret(source.privateKey, env) : undefined,
         dir: source.dir,
+        hostKeySha256: source.hostKeySha256,
         logger,
       });
   }

@@ -16,6 +16,14 @@ export function remoteNameProblem(name: string): string | null {
   return null;
 }
 
+/**
+ * A hidden name (".profile", the built-in FTP server's ".rto-upload-….part" while an upload runs): not a
+ * vendor file, or not one yet, so listings leave it out without reporting it.
+ */
+export function isHiddenName(name: string): boolean {
+  return name.startsWith('.');
+}
+
 export function isSafeRemoteName(name: string): boolean {
   return remoteNameProblem(name) === null;
 }

@@ -1,17 +1,19 @@
 /** A vendor folder on an SFTP server (ssh2-sftp-client). */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import SftpClient from 'ssh2-sftp-client';
 import { silentLogger, type Logger } from '../logging';
-import { assertSafeRemoteName, remoteNameProblem, type RejectedName } from './safe-name';
+import { assertSafeRemoteName, isHiddenName, remoteNameProblem, type RejectedName } from './safe-name';
 import { scrubber } from './scrub';
 import {
   ARCHIVE_DIR,
   FileStoreError,
   fileListing,
+  type DownloadOptions,
   type FileListing,
   type FileStore,
   type RemoteFile,
 } from './store';
-import { writeAtomically } from './write-local';
+import { writeAtomically, writeCapped } from './write-local';
 
 export interface SftpStoreOptions {
   host: string;
@@ -23,8 +25,34 @@ export interface SftpStoreOptions {
   dir?: string;
   /** Milliseconds for the SSH handshake (default 15000). */
   timeout?: number;
+  /**
+   * The server's host key: SHA-256 in base64, as OpenSSH prints it (`SHA256:` prefix optional). Without it
+   * the host is not verified (a warning is logged), so a machine in the middle could pose as the server.
+   */
+  hostKeySha256?: string;
   logger?: Logger;
 }
+
+/** OpenSSH's fingerprint of a host key blob: base64 SHA-256 without padding. */
+export function hostKeyFingerprint(key: Buffer): string {
+  return createHash('sha256').update(key).digest('base64').replace(/=+$/, '');
+}
+
+function normalisedFingerprint(pinned: string): string {
+  return pinned
+    .trim()
+    .replace(/^SHA256:/, '')
+    .replace(/=+$/, '');
+}
+
+function sameFingerprint(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Hosts already warned about, so the warning comes once per host, not at every poll. */
+const warnedUnverified = new Set<string>();
 
 export class SftpFileStore implements FileStore {
   private client?: SftpClient;
@@ -56,14 +84,41 @@ export class SftpFileStore implements FileStore {
       end: () => log.debug('SFTP connection ended'),
       close: () => log.debug('SFTP connection closed'),
     });
-    await client.connect({
-      host: this.opts.host,
-      port: this.opts.port ?? 22,
-      username: this.opts.user,
-      password: this.opts.password,
-      privateKey: this.opts.privateKey,
-      readyTimeout: this.opts.timeout ?? 15_000,
-    });
+    const host = `${this.opts.host}:${this.opts.port ?? 22}`;
+    const pinned = this.opts.hostKeySha256 && normalisedFingerprint(this.opts.hostKeySha256);
+    let offered: string | undefined;
+    if (!pinned && !warnedUnverified.has(host)) {
+      warnedUnverified.add(host);
+      log.warn({ host }, 'SFTP host key not verified: set hostKeySha256 on the source to pin it');
+    }
+    try {
+      await client.connect({
+        host: this.opts.host,
+        port: this.opts.port ?? 22,
+        username: this.opts.user,
+        password: this.opts.password,
+        privateKey: this.opts.privateKey,
+        readyTimeout: this.opts.timeout ?? 15_000,
+        ...(pinned
+          ? {
+              hostVerifier: (key: Buffer): boolean => {
+                offered = hostKeyFingerprint(key);
+                return sameFingerprint(offered, pinned);
+              },
+            }
+          : {}),
+      });
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      if (pinned && offered !== undefined && !sameFingerprint(offered, pinned)) {
+        throw new FileStoreError(
+          `${this.where}: the host key of ${host} does not match: expected SHA256:${pinned}, the server ` +
+            `offered SHA256:${offered} (a different server, or its key changed)`,
+          'HOST_KEY_MISMATCH',
+        );
+      }
+      throw e;
+    }
     // A dropped connection is reopened by the next operation.
     client.on('close', () => {
       if (this.client === client) this.client = undefined;
@@ -94,6 +149,7 @@ export class SftpFileStore implements FileStore {
         if (f.type !== '-') continue;
         const problem = remoteNameProblem(f.name);
         if (problem) rejected.push({ name: f.name, reason: problem });
+        else if (isHiddenName(f.name)) continue;
         else
           files.push({
             name: f.name,
@@ -107,17 +163,23 @@ export class SftpFileStore implements FileStore {
     });
   }
 
-  async download(name: string, localPath: string): Promise<void> {
+  async download(name: string, localPath: string, opts: DownloadOptions = {}): Promise<void> {
     assertSafeRemoteName(name);
+    const { maxBytes } = opts;
+    const remote = this.path(name);
     return this.run(`download ${name}`, async (c) => {
-      await writeAtomically(localPath, (tmp) => c.get(this.path(name), tmp));
+      await writeAtomically(localPath, (tmp) =>
+        maxBytes === undefined
+          ? c.get(remote, tmp)
+          : writeCapped(tmp, maxBytes, name, (dest) => c.get(remote, dest)),
+      );
     });
   }
 
   private async archiveNames(c: SftpClient): Promise<string[]> {
     if ((await c.exists(this.path(ARCHIVE_DIR))) !== 'd') return [];
     return (await c.list(this.path(ARCHIVE_DIR)))
-      .filter((f) => f.type === '-' && !remoteNameProblem(f.name))
+      .filter((f) => f.type === '-' && !remoteNameProblem(f.name) && !isHiddenName(f.name))
       .map((f) => f.name)
       .sort();
   }

@@ -18,11 +18,16 @@ export function fileListing(files: RemoteFile[], rejected: RejectedName[]): File
 /** The sub-folder processed files are moved to. */
 export const ARCHIVE_DIR = 'archive';
 
+export interface DownloadOptions {
+  /** Stop (and fail with code EFBIG) once more than this many bytes arrived. */
+  maxBytes?: number;
+}
+
 export interface FileStore {
   /** Regular files in the folder (not the archive sub-folder); unsafe names are in `.rejected`. */
   list(): Promise<FileListing>;
   /** Copies the remote file to `localPath` (written under a temporary name, then renamed). */
-  download(name: string, localPath: string): Promise<void>;
+  download(name: string, localPath: string, opts?: DownloadOptions): Promise<void>;
   /**
    * Moves the file into `archive/archivedName` on the server, creating the folder. Done again after it
    * succeeded (a retried activity) it does nothing; it never overwrites a different archived file.

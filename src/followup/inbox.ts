@@ -4,13 +4,23 @@
  * `<sha256 prefix>-<name>`, so the archive itself remembers which contents were processed.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { FileSource } from '../config/schema';
 import { openFileStore, type FileStore } from '../files';
 import type { Logger } from '../logging';
 
 export const HASH_PREFIX = 16;
+
+/**
+ * The largest vendor file taken (200 MB): EDI and MARC files are far smaller, so anything bigger is a mistake
+ * or an attack on the disk. Bigger listed files are refused unread; a download that grows past it is stopped.
+ */
+export const MAX_VENDOR_FILE_BYTES = 200 * 1024 * 1024;
+
+function tooLargeReason(size: number, maxBytes: number): string {
+  return `larger than ${maxBytes} bytes (${size} bytes listed): not downloaded`;
+}
 
 export interface InboxFile {
   name: string;
@@ -47,7 +57,10 @@ export async function withStore<T>(
   }
 }
 
-/** Downloads a file into the content-addressed inbox and returns its hash (verifying `expected` if given). */
+/**
+ * Downloads a file into the content-addressed inbox and returns its hash (verifying `expected` if given).
+ * A file growing past `maxBytes` is cut off and fails.
+ */
 export async function fetchToInbox(
   store: FileStore,
   dataDir: string,
@@ -55,6 +68,7 @@ export async function fetchToInbox(
   kind: string,
   name: string,
   expected?: string,
+  maxBytes = MAX_VENDOR_FILE_BYTES,
 ): Promise<{ sha256: string; file: string }> {
   if (expected) {
     const known = localCopy(dataDir, account, kind, expected);
@@ -63,7 +77,15 @@ export async function fetchToInbox(
   const dir = path.join(dataDir, 'inbox', account, kind);
   mkdirSync(dir, { recursive: true });
   const tmp = path.join(dir, `.download-${process.pid}-${Date.now()}`);
-  await store.download(name, tmp);
+  try {
+    await store.download(name, tmp, { maxBytes });
+    // A store that ignores the limit is still held to it.
+    const size = statSync(tmp).size;
+    if (size > maxBytes) throw new Error(`the file ${name} is larger than ${maxBytes} bytes (${size})`);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
   const sha256 = await sha256File(tmp);
   if (expected && sha256 !== expected) {
     rmSync(tmp, { force: true });
@@ -74,23 +96,32 @@ export async function fetchToInbox(
   return { sha256, file };
 }
 
-/** Lists the new files of a folder, downloading each to learn its hash; marks contents already archived. */
+/**
+ * Lists the new files of a folder, downloading each to learn its hash; marks contents already archived.
+ * Unsafe names and files listed larger than `maxBytes` are returned in `rejected`, not downloaded.
+ */
 export async function collect(
   store: FileStore,
   dataDir: string,
   account: string,
   kind: string,
   pattern?: RegExp,
+  maxBytes = MAX_VENDOR_FILE_BYTES,
 ): Promise<{ files: InboxFile[]; rejected: { name: string; reason: string }[] }> {
   const listing = await store.list();
   const archived = await store.listArchive();
   const byHash = new Map(archived.map((a) => [a.slice(0, HASH_PREFIX), a] as const));
   const files: InboxFile[] = [];
+  const rejected = listing.rejected.map((r) => ({ name: r.name, reason: r.reason }));
   for (const f of listing) {
     if (pattern && !pattern.test(f.name)) continue;
-    const { sha256 } = await fetchToInbox(store, dataDir, account, kind, f.name);
+    if (f.size > maxBytes) {
+      rejected.push({ name: f.name, reason: tooLargeReason(f.size, maxBytes) });
+      continue;
+    }
+    const { sha256 } = await fetchToInbox(store, dataDir, account, kind, f.name, undefined, maxBytes);
     const dup = byHash.get(sha256.slice(0, HASH_PREFIX));
     files.push({ name: f.name, sha256, size: f.size, ...(dup ? { duplicateOf: dup } : {}) });
   }
-  return { files, rejected: listing.rejected.map((r) => ({ name: r.name, reason: r.reason })) };
+  return { files, rejected };
 }

@@ -153,6 +153,12 @@ function parseDataField(buf: Buffer, tag: string, from: number, to: number, inde
     let next = buf.indexOf(SUBFIELD_DELIMITER, pos + 1);
     if (next === -1 || next > to) next = to;
     if (next > pos + 1) {
+      // A code byte of 0x80 or more starts a multibyte character: the field's delimiters are out of place.
+      if (buf[pos + 1]! >= 0x80) {
+        throw new RecordError(
+          `record ${index} field ${tag}: a subfield code that is not an ASCII character (byte 0x${buf[pos + 1]!.toString(16)})`,
+        );
+      }
       subfields.push({
         code: String.fromCharCode(buf[pos + 1]!),
         value: buf.toString('utf8', pos + 2, next),

@@ -4,22 +4,51 @@
  * `ind1 ind2 tag`), empty subfields allowed. Elements in any other namespace are ignored.
  * A record that is well-formed XML but not a usable MARC record is reported as `{ok: false}` and reading goes
  * on; XML that is not well-formed stops the reader after reporting it, since nothing after it can be trusted.
+ * So do bytes that are not UTF-8 and elements nested deeper than MAX_XML_DEPTH (saxes' namespace handling costs
+ * time quadratic in the depth, so a hostile file could block the worker).
  */
 import { SaxesParser, type SaxesTagNS } from 'saxes';
-import { StringDecoder } from 'node:string_decoder';
 import type { ByteSource } from './iso2709-read';
 import type { DataField, MarcField, MarcReadResult, MarcRecord } from './record';
 
 export const MARCXML_NAMESPACE = 'http://www.loc.gov/MARC21/slim';
+
+/** MARCXML needs 4 levels (collection, record, datafield, subfield); Alma's `<bib>` wrapper adds one. */
+export const MAX_XML_DEPTH = 32;
+/** The ISO 2709 limit (five-digit record length), counted the same way for a MARCXML record. */
+const MAX_RECORD_BYTES = 99999;
+/** ISO 2709 costs of a field beyond its text: a 12-byte directory entry and a field terminator. */
+const FIELD_OVERHEAD = 13;
+
+const TAG = /^[0-9A-Za-z]{3}$/;
+/** Alma adds its own fields to the records it returns, some with four-letter tags (INST). */
+const ALMA_TAG = /^[0-9A-Za-z]{3,4}$/;
+const INDICATOR = /^[ 0-9a-z]$/;
+const SUBFIELD_CODE = /^[a-z0-9]$/;
+
+/** Thrown from a saxes handler to stop parsing at once (saxes would otherwise finish the chunk). */
+class StopParsing extends Error {}
+
+/** An attribute value for a message: short, quoted, control characters shown as `?`. */
+function shown(value: string | undefined): string {
+  if (value === undefined) return 'none';
+  const short = value.length > 20 ? `${value.slice(0, 20)}…` : value;
+  // eslint-disable-next-line no-control-regex
+  return JSON.stringify(short.replace(/[\x00-\x1f\x7f]/g, '?'));
+}
 
 type Capture = 'leader' | 'controlfield' | 'subfield' | null;
 
 /** Builds records from saxes events; finished results are queued for the caller to take. */
 class MarcXmlCollector {
   readonly results: MarcReadResult[] = [];
-  /** Set once the XML is not well-formed. */
+  /** Set once reading must stop: what is wrong with the document, e.g. "is not well-formed (…)". */
   fatal: string | null = null;
   private index = 0;
+  private depth = 0;
+  /** The record's size as ISO 2709 would count it; past MAX_RECORD_BYTES nothing more of it is kept. */
+  private recordBytes = 0;
+  private oversize = false;
   private lastRecordEnd = -1;
   private inRecord = false;
   private recordOffset = 0;
@@ -33,24 +62,27 @@ class MarcXmlCollector {
   private text = '';
   readonly parser = new SaxesParser({ xmlns: true, position: true });
 
-  constructor() {
+  constructor(private readonly tagPattern: RegExp = TAG) {
     const p = this.parser;
     // After a well-formedness error saxes goes on parsing; nothing it reports then is kept.
     p.on('opentag', (tag) => {
-      if (this.fatal === null) this.open(tag);
+      if (this.fatal !== null) return;
+      if (++this.depth > MAX_XML_DEPTH) {
+        const { line, column } = this.parser;
+        this.stop(`nests elements more than ${MAX_XML_DEPTH} deep (line ${line}, column ${column})`);
+      }
+      this.open(tag);
     });
     p.on('closetag', (tag) => {
-      if (this.fatal === null) this.close(tag);
+      if (this.fatal !== null) return;
+      this.depth--;
+      this.close(tag);
     });
-    p.on('text', (t) => {
-      if (this.capture) this.text += t;
-    });
-    p.on('cdata', (t) => {
-      if (this.capture) this.text += t;
-    });
+    p.on('text', (t) => this.addText(t));
+    p.on('cdata', (t) => this.addText(t));
     p.on('error', (err) => {
       if (this.fatal !== null) return;
-      this.fatal = err.message;
+      this.fatal = `is not well-formed (${err.message})`;
       // On a mismatched end tag saxes closes the open elements (our record) before it reports the error:
       // that record was not closed properly, so it is withdrawn and the error is reported in its place.
       if (this.lastRecordEnd === this.parser.position && this.results.length > 0) {
@@ -58,6 +90,51 @@ class MarcXmlCollector {
         this.index--;
       }
     });
+  }
+
+  /** Feeds text to saxes; false once reading has to stop. */
+  write(text: string): boolean {
+    return this.run(() => this.parser.write(text));
+  }
+
+  end(): void {
+    this.run(() => this.parser.close());
+  }
+
+  private run(step: () => unknown): boolean {
+    if (this.fatal !== null) return false;
+    try {
+      step();
+    } catch (e) {
+      if (!(e instanceof StopParsing)) throw e;
+    }
+    return this.fatal === null;
+  }
+
+  /** Stops reading: the rest of the document is not parsed at all. */
+  stop(problem: string): never {
+    this.fatal ??= problem;
+    throw new StopParsing(problem);
+  }
+
+  private addText(t: string): void {
+    if (!this.capture || this.oversize) return;
+    this.grow(Buffer.byteLength(t, 'utf8'));
+    if (!this.oversize) this.text += t;
+  }
+
+  /** Counts `bytes` more of the record; past the limit the record fails and is no longer built. */
+  private grow(bytes: number): void {
+    if (this.oversize) return;
+    this.recordBytes += bytes;
+    if (this.recordBytes > MAX_RECORD_BYTES) {
+      this.oversize = true;
+      this.fail(`the record is larger than ${MAX_RECORD_BYTES} bytes (the ISO 2709 limit)`);
+      this.fields = [];
+      this.field = null;
+      this.capture = null;
+      this.text = '';
+    }
   }
 
   private isMarc(tag: SaxesTagNS): boolean {
@@ -83,9 +160,11 @@ class MarcXmlCollector {
       this.leader = null;
       this.fields = [];
       this.problem = null;
+      this.recordBytes = 2; // the directory's field terminator and the record terminator
+      this.oversize = false;
       return;
     }
-    if (!this.inRecord) return;
+    if (!this.inRecord || this.oversize) return;
     switch (name) {
       case 'leader':
         this.startCapture('leader');
@@ -93,6 +172,8 @@ class MarcXmlCollector {
       case 'controlfield': {
         const t = this.attr(tag, 'tag');
         if (t === undefined) return this.fail('a controlfield without a tag attribute');
+        if (!this.tagPattern.test(t)) return this.fail(`a controlfield with tag ${shown(t)}`);
+        this.grow(FIELD_OVERHEAD);
         this.controlTag = t;
         this.startCapture('controlfield');
         return;
@@ -100,20 +181,23 @@ class MarcXmlCollector {
       case 'datafield': {
         const t = this.attr(tag, 'tag');
         if (t === undefined) return this.fail('a datafield without a tag attribute');
-        this.field = {
-          tag: t,
-          ind1: indicator(this.attr(tag, 'ind1')),
-          ind2: indicator(this.attr(tag, 'ind2')),
-          subfields: [],
-        };
+        if (!this.tagPattern.test(t)) return this.fail(`a datafield with tag ${shown(t)}`);
+        const ind1 = indicator(this.attr(tag, 'ind1'));
+        const ind2 = indicator(this.attr(tag, 'ind2'));
+        if (ind1 === null) return this.fail(`field ${t}: ind1 ${shown(this.attr(tag, 'ind1'))}`);
+        if (ind2 === null) return this.fail(`field ${t}: ind2 ${shown(this.attr(tag, 'ind2'))}`);
+        this.grow(FIELD_OVERHEAD + 2);
+        if (!this.oversize) this.field = { tag: t, ind1, ind2, subfields: [] };
         return;
       }
       case 'subfield': {
         if (!this.field) return this.fail('a subfield outside a datafield');
         const code = this.attr(tag, 'code');
-        if (code === undefined || code.length !== 1) {
-          return this.fail(`field ${this.field.tag}: a subfield with code ${JSON.stringify(code ?? null)}`);
+        if (code === undefined || !SUBFIELD_CODE.test(code)) {
+          return this.fail(`field ${this.field.tag}: a subfield with code ${shown(code)}`);
         }
+        this.grow(2); // delimiter and code
+        if (this.oversize) return;
         this.subfieldCode = code;
         this.startCapture('subfield');
         return;
@@ -128,6 +212,7 @@ class MarcXmlCollector {
 
   private close(tag: SaxesTagNS): void {
     if (!this.isMarc(tag) || !this.inRecord) return;
+    if (this.oversize && tag.local !== 'record') return;
     switch (tag.local) {
       case 'leader':
         if (this.capture === 'leader') this.leader = this.text;
@@ -175,48 +260,76 @@ class MarcXmlCollector {
     this.capture = null;
   }
 
-  /** The report for XML that is not well-formed (saxes' message carries line and column). */
+  /** The report for a document that cannot be read on (saxes' messages carry line and column). */
   fatalResult(): MarcReadResult {
     const index = this.index + 1;
     return {
       ok: false,
       index,
       offset: this.parser.position,
-      error: `the MARCXML is not well-formed (${this.fatal ?? 'unknown error'}); reading stopped at record ${index}`,
+      error: `the MARCXML ${this.fatal ?? 'cannot be read'}; reading stopped at record ${index}`,
     };
   }
 }
 
-function indicator(value: string | undefined): string {
-  return value === undefined || value === '' ? ' ' : value.slice(0, 1);
+/** A missing or empty indicator is a blank; null when the value is not a valid indicator. */
+function indicator(value: string | undefined): string | null {
+  if (value === undefined || value === '') return ' ';
+  return INDICATOR.test(value) ? value : null;
 }
 
 /**
- * Reads MARCXML from a byte (or string) stream. Bytes are decoded as UTF-8 with a streaming decoder, so a
- * character split across chunks is put back together. `offset` is the character position just after the
- * record's start tag (saxes counts characters, not bytes).
+ * Strict streaming UTF-8: a character split across chunks is put back together, anything not UTF-8 stops the
+ * reader (instead of silently becoming U+FFFD) with the byte range of the chunk that held it.
+ */
+class Utf8Input {
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  private offset = 0;
+
+  constructor(private readonly c: MarcXmlCollector) {}
+
+  /** The chunk's text, or null once it was not UTF-8 (the collector is then fatal). */
+  decode(chunk: Uint8Array | undefined): string | null {
+    const from = this.offset;
+    const length = chunk?.byteLength ?? 0;
+    this.offset += length;
+    try {
+      return chunk ? this.decoder.decode(chunk, { stream: true }) : this.decoder.decode();
+    } catch {
+      // The bad sequence may have started in the previous chunk (up to 3 bytes before this one).
+      const start = Math.max(0, from - 3);
+      const region = chunk ? `bytes ${start} to ${this.offset - 1}` : `the last bytes (before byte ${from})`;
+      this.c.fatal ??= `is not valid UTF-8 (in ${region} of the file)`;
+      return null;
+    }
+  }
+}
+
+/**
+ * Reads MARCXML from a byte (or string) stream. Bytes are decoded as strict UTF-8. `offset` is the character
+ * position just after the record's start tag (saxes counts characters, not bytes).
  */
 export async function* readMarcXml(input: ByteSource): AsyncGenerator<MarcReadResult> {
   const c = new MarcXmlCollector();
-  const decoder = new StringDecoder('utf8');
+  const utf8 = new Utf8Input(c);
   let first = true;
   for await (const raw of input as AsyncIterable<Buffer | Uint8Array | string>) {
-    let text = typeof raw === 'string' ? raw : decoder.write(Buffer.isBuffer(raw) ? raw : Buffer.from(raw));
-    if (first) {
+    let text = typeof raw === 'string' ? raw : utf8.decode(raw);
+    if (text !== null && first) {
       // A byte order mark or blank lines before `<?xml` are tolerated (saxes wants the declaration first).
       text = text.replace(/^\uFEFF?\s*/, '');
       first = text.length === 0;
     }
-    if (text.length > 0) c.parser.write(text);
+    if (text) c.write(text);
     yield* c.results.splice(0);
     if (c.fatal !== null) {
       yield c.fatalResult();
       return;
     }
   }
-  const tail = decoder.end();
-  if (tail) c.parser.write(tail);
-  c.parser.close();
+  const tail = utf8.decode(undefined);
+  if (tail) c.write(tail);
+  c.end();
   yield* c.results.splice(0);
   if (c.fatal !== null) yield c.fatalResult();
 }
@@ -227,10 +340,9 @@ export async function* readMarcXml(input: ByteSource): AsyncGenerator<MarcReadRe
  * Throws when there is no record or it is not usable.
  */
 export function parseAlmaBibXml(xml: string): MarcRecord {
-  const c = new MarcXmlCollector();
-  c.parser.write(xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml);
-  if (c.fatal === null) c.parser.close();
-  if (c.fatal !== null) throw new Error(`Alma bib XML is not well-formed: ${c.fatal}`);
+  const c = new MarcXmlCollector(ALMA_TAG);
+  if (c.write(xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml)) c.end();
+  if (c.fatal !== null) throw new Error(`Alma bib XML ${c.fatal}`);
   const first = c.results[0];
   if (!first) throw new Error('Alma bib XML holds no MARC record');
   if (!first.ok) throw new Error(`Alma bib XML: ${first.error}`);
