@@ -3,7 +3,6 @@
  * to the run's Temporal server, with the test system's workers reading UNIV-MAIN's vendor files from local
  * folders under the system's data directory (the example configuration's sources).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -13,11 +12,10 @@ import { buildOrderResponse } from '../src/edi';
 import type { EdiRunReport } from '../src/workflows/edi';
 import type { OverlayRunReport } from '../src/workflows/overlay';
 import { exampleOrder, startSystem, type TestSystem } from './harness/system';
-import { testAddress } from './harness/temporal';
+import { json, runRto } from './harness/rto';
 
 jest.setTimeout(90_000);
 
-const RTO = path.join(__dirname, '..', 'bin', 'rto.js');
 const run = Date.now().toString(36);
 const orderId = `CF-${run}-A`;
 
@@ -55,43 +53,8 @@ afterAll(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function rto(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RTO, ...args], {
-      cwd: tmp,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        TEMPORAL_ADDRESS: testAddress(),
-        RTO_TASK_QUEUE: sys.taskQueue,
-        RTO_CONFIG: configFile,
-        RTO_DATA_DIR: sys.dataDir,
-        LOG_LEVEL: 'silent',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function json<T>(r: Ran): T {
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    throw new Error(`stdout is not one JSON value (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`);
-  }
+function rto(args: string[], env: Record<string, string> = {}) {
+  return runRto({ sys, configFile, cwd: tmp }, args, { env });
 }
 
 const vendorDir = (kind: 'edi' | 'marc') => path.join(sys.dataDir, 'vendor', 'UNIV-MAIN', kind);

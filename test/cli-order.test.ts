@@ -3,18 +3,16 @@
  * run's Temporal server, with the test system's workers (and Alma sandbox) processing the orders. Each child
  * starts through tsx (seconds), so independent invocations run side by side.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ConfigFileInput } from '../src/config/schema';
 import { exampleOrder, startSystem, type TestSystem } from './harness/system';
 import { sharedPath } from './harness/shared';
-import { testAddress } from './harness/temporal';
+import { json, runRto } from './harness/rto';
 
 jest.setTimeout(90_000);
 
-const RTO = path.join(__dirname, '..', 'bin', 'rto.js');
 const run = Date.now().toString(36);
 const id = (name: string) => `C-${run}-${name}`;
 
@@ -36,44 +34,8 @@ afterAll(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function rto(args: string[], opts: { stdin?: string } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RTO, ...args], {
-      cwd: tmp,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        TEMPORAL_ADDRESS: testAddress(),
-        RTO_TASK_QUEUE: sys.taskQueue,
-        RTO_CONFIG: configFile,
-        RTO_DATA_DIR: sys.dataDir,
-        LOG_LEVEL: 'silent',
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.stdin ?? '');
-  });
-}
-
-/** stdout as the one JSON value `--json` promises (fails the test with the child's output otherwise). */
-function json<T = Record<string, unknown>>(r: Ran): T {
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    throw new Error(`stdout is not one JSON value (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`);
-  }
+function rto(args: string[], opts: { stdin?: string } = {}) {
+  return runRto({ sys, configFile, cwd: tmp }, args, opts);
 }
 
 function writeOrder(name: string, order: unknown): string {

@@ -1,0 +1,53 @@
+/** Runs the real `rto` command line in a child process against a test system, as people and scripts do. */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { TestSystem } from './system';
+import { testAddress } from './temporal';
+
+const RTO = path.join(__dirname, '..', '..', 'bin', 'rto.js');
+
+export interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `rto args...` with the system's task queue, data dir and a configuration file the workers also use. */
+export function runRto(
+  ctx: { sys: TestSystem; configFile: string; cwd: string },
+  args: string[],
+  opts: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [RTO, ...args], {
+      cwd: ctx.cwd,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        TEMPORAL_ADDRESS: testAddress(),
+        RTO_TASK_QUEUE: ctx.sys.taskQueue,
+        RTO_CONFIG: ctx.configFile,
+        RTO_DATA_DIR: ctx.sys.dataDir,
+        LOG_LEVEL: 'silent',
+        ...opts.env,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
+
+/** stdout as the one JSON value `--json` promises (fails the test with the child's output otherwise). */
+export function json<T = Record<string, unknown>>(r: Ran): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not one JSON value (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+}
