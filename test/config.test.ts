@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, interpolate, loadConfigFile, resolveSecret } from '../src/config/load';
 import { parseDuration } from '../src/config/duration';
-import { intakeToken } from '../src/cli/start';
+import { intakeToken } from '../src/cli/intake';
 import { loadSettings } from '../src/config/settings';
 
 const EXAMPLE = join(__dirname, '..', 'config', 'example.json');

@@ -3,12 +3,8 @@
  * the data directory, so a restart loses nothing; web UI), the Alma sandbox, the mail catcher, the vendor FTP
  * server, the worker and the HTTP intake. Ctrl-C or SIGTERM stops everything, in reverse order.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { startHttpIntake } from '../client/http';
-import { ConfigError } from '../config/load';
-import { OrderClient } from '../client/orders';
 import { startFtpServer } from '../files/ftp-server';
 import { startMailCatcher } from '../mail';
 import { seedFromConfig, startAlmaSandbox } from '../sandbox/alma';
@@ -16,37 +12,8 @@ import { resolveTemporalCli } from '../temporal/cli-binary';
 import { startDevServer } from '../temporal/dev-server';
 import { syncSchedules } from '../temporal/schedules';
 import { startWorkerProcess } from '../worker/process';
+import { startIntake } from './intake';
 import { loadContext } from './context';
-
-/** Shortest bearer token the HTTP intake accepts: anything shorter can be guessed or was typed by hand. */
-export const MIN_TOKEN_LENGTH = 32;
-
-/**
- * The token the HTTP intake wants: from the environment, a file, or one generated and kept in the data dir
- * (created if need be). A token under 32 characters is refused, naming where it came from, never the token.
- */
-export function intakeToken(
-  settings: { RTO_HTTP_TOKEN?: string; RTO_HTTP_TOKEN_FILE?: string },
-  dataDir: string,
-): { token: string; where: string } {
-  const checked = (token: string, where: string) => {
-    if (token.length < MIN_TOKEN_LENGTH)
-      throw new ConfigError(
-        `the HTTP intake token in ${where} is too short: at least ${MIN_TOKEN_LENGTH} characters are required ` +
-          '(e.g. openssl rand -hex 24)',
-      );
-    return { token, where };
-  };
-  if (settings.RTO_HTTP_TOKEN) return checked(settings.RTO_HTTP_TOKEN, 'RTO_HTTP_TOKEN');
-  if (settings.RTO_HTTP_TOKEN_FILE)
-    return checked(readFileSync(settings.RTO_HTTP_TOKEN_FILE, 'utf8').trim(), settings.RTO_HTTP_TOKEN_FILE);
-  const file = path.join(dataDir, 'http-token');
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, randomBytes(24).toString('hex') + '\n', { mode: 0o600 });
-  }
-  return checked(readFileSync(file, 'utf8').trim(), file);
-}
 
 export async function startCommand(): Promise<number> {
   const ctx = loadContext();
@@ -117,15 +84,8 @@ export async function startCommand(): Promise<number> {
     stops.push({ name: 'workers', stop: proc.stop });
     const { client, running } = proc;
 
-    const orders = new OrderClient(client, { config, taskQueue: settings.RTO_TASK_QUEUE });
-    const { token, where } = intakeToken(settings, dataDir);
-    const intake = await startHttpIntake({
-      orders,
-      token,
-      host: settings.RTO_HTTP_HOST,
-      port: settings.RTO_HTTP_PORT,
-      logger,
-    });
+    const intake = await startIntake(client, { settings, config, logger });
+    const where = intake.where;
     stops.push({ name: 'http-intake', stop: intake.close });
 
     const schedules = await syncSchedules(client, { config, taskQueue: settings.RTO_TASK_QUEUE });

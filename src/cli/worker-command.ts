@@ -1,12 +1,9 @@
 /** `rto worker` and `rto http`: the production processes (docker-compose runs N workers). */
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { startHttpIntake } from '../client/http';
-import { OrderClient } from '../client/orders';
 import { dataConverterFrom } from '../temporal/codec';
 import { syncSchedules } from '../temporal/schedules';
 import { startWorkerProcess } from '../worker/process';
-import { intakeToken } from './start';
+import { startIntake } from './intake';
 import { loadContext } from './context';
 
 export async function workerCommand(_args: string[]): Promise<number> {
@@ -28,15 +25,7 @@ export async function httpCommand(_args: string[]): Promise<number> {
     namespace: settings.TEMPORAL_NAMESPACE,
     dataConverter: dataConverterFrom(settings),
   });
-  const { token } = intakeToken(settings, path.resolve(settings.RTO_DATA_DIR));
-  const orders = new OrderClient(client, { config, taskQueue: settings.RTO_TASK_QUEUE });
-  const intake = await startHttpIntake({
-    orders,
-    token,
-    host: settings.RTO_HTTP_HOST,
-    port: settings.RTO_HTTP_PORT,
-    logger,
-  });
+  const intake = await startIntake(client, { settings, config, logger });
   logger.info({ url: intake.url }, 'HTTP intake running');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
