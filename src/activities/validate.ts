@@ -30,6 +30,8 @@ export function validateActivities(deps: { config: Config; taskQueue: string }) 
             followAtMostMs: f.followAtMost,
             // A spent daily budget waits for the reset: allow two days before staff must step in.
             almaGiveUpAfterMs: Math.max(2 * 86_400_000, inst.requestTimeout * 10),
+            almaRetryInitialMs: inst.retryInitial,
+            almaRetryMaxMs: inst.retryMax,
           },
         },
       };

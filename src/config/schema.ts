@@ -100,6 +100,9 @@ export const institution = z.strictObject({
   /** Hour (UTC) at which Alma's daily budget is assumed to reset; calls stop until then once it is gone. */
   dailyResetHourUtc: z.number().int().min(0).max(23).default(0),
   requestTimeout: duration.prefault(30_000),
+  /** Retries of Alma calls (outage, 5xx): first wait and longest wait, doubling in between. */
+  retryInitial: duration.prefault('2s'),
+  retryMax: duration.prefault('10m'),
 });
 export type Institution = z.infer<typeof institution>;
 

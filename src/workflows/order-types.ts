@@ -54,6 +54,9 @@ export interface OrderPlan {
     followAtMostMs: number;
     /** How long creating the PO line may keep trying (daily budget, outage) before staff must step in. */
     almaGiveUpAfterMs: number;
+    /** Retry back-off of the Alma steps (absent in plans of orders started before it was configurable). */
+    almaRetryInitialMs?: number;
+    almaRetryMaxMs?: number;
   };
 }
 

@@ -88,9 +88,9 @@ function almaActivities(plan: OrderPlan) {
     heartbeatTimeout: '1 minute',
     scheduleToCloseTimeout: plan.timing.almaGiveUpAfterMs,
     retry: {
-      initialInterval: '2 seconds',
+      initialInterval: plan.timing.almaRetryInitialMs ?? 2_000,
       backoffCoefficient: 2,
-      maximumInterval: '10 minutes',
+      maximumInterval: plan.timing.almaRetryMaxMs ?? 600_000,
       nonRetryableErrorTypes: NON_RETRYABLE,
     },
   });

@@ -42,6 +42,8 @@ export function exampleConfigRaw(gateway: string, dataDir: string): ConfigFileIn
   const inst = raw.institutions['01UNIV_INST']!;
   inst.gateway = gateway;
   inst.requestTimeout = '2s';
+  inst.retryInitial = '200ms';
+  inst.retryMax = '2s';
   inst.perSecondThreshold = 25;
   inst.budgetShare = 0.8;
   for (const acc of Object.values(raw.accounts)) {
