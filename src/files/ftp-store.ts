@@ -1,16 +1,15 @@
 /** A vendor folder on an FTP server (basic-ftp; passive mode, explicit TLS when `secure`). */
 import { Client, FTPError } from 'basic-ftp';
 import { silentLogger, type Logger } from '../logging';
-import { assertSafeRemoteName, isHiddenName, remoteNameProblem, type RejectedName } from './safe-name';
+import { assertSafeRemoteName, isHiddenName, remoteNameProblem } from './safe-name';
 import { scrubber } from './scrub';
 import {
   ARCHIVE_DIR,
   FileStoreError,
-  fileListing,
+  listingOf,
   type DownloadOptions,
   type FileListing,
   type FileStore,
-  type RemoteFile,
 } from './store';
 import { writeAtomically, writeCapped } from './write-local';
 
@@ -80,18 +79,10 @@ export class FtpFileStore implements FileStore {
 
   list(): Promise<FileListing> {
     return this.run('list', async (c) => {
-      const files: RemoteFile[] = [];
-      const rejected: RejectedName[] = [];
-      for (const f of await c.list()) {
-        if (!f.isFile) continue;
-        const problem = remoteNameProblem(f.name);
-        if (problem) rejected.push({ name: f.name, reason: problem });
-        else if (isHiddenName(f.name)) continue;
-        else files.push({ name: f.name, size: f.size, modifiedAt: f.modifiedAt });
-      }
-      if (rejected.length)
-        this.logger.warn({ where: this.where, rejected }, 'unsafe vendor file names skipped');
-      return fileListing(files, rejected);
+      const entries = (await c.list())
+        .filter((f) => f.isFile)
+        .map((f) => ({ name: f.name, size: f.size, modifiedAt: f.modifiedAt }));
+      return listingOf(entries, { logger: this.logger, where: this.where });
     });
   }
 

@@ -2,16 +2,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import SftpClient from 'ssh2-sftp-client';
 import { silentLogger, type Logger } from '../logging';
-import { assertSafeRemoteName, isHiddenName, remoteNameProblem, type RejectedName } from './safe-name';
+import { assertSafeRemoteName, isHiddenName, remoteNameProblem } from './safe-name';
 import { scrubber } from './scrub';
 import {
   ARCHIVE_DIR,
   FileStoreError,
-  fileListing,
+  listingOf,
   type DownloadOptions,
   type FileListing,
   type FileStore,
-  type RemoteFile,
 } from './store';
 import { writeAtomically, writeCapped } from './write-local';
 
@@ -143,23 +142,14 @@ export class SftpFileStore implements FileStore {
 
   list(): Promise<FileListing> {
     return this.run('list', async (c) => {
-      const files: RemoteFile[] = [];
-      const rejected: RejectedName[] = [];
-      for (const f of await c.list(this.dir)) {
-        if (f.type !== '-') continue;
-        const problem = remoteNameProblem(f.name);
-        if (problem) rejected.push({ name: f.name, reason: problem });
-        else if (isHiddenName(f.name)) continue;
-        else
-          files.push({
-            name: f.name,
-            size: f.size,
-            modifiedAt: f.modifyTime ? new Date(f.modifyTime) : undefined,
-          });
-      }
-      if (rejected.length)
-        this.logger.warn({ where: this.where, rejected }, 'unsafe vendor file names skipped');
-      return fileListing(files, rejected);
+      const entries = (await c.list(this.dir))
+        .filter((f) => f.type === '-')
+        .map((f) => ({
+          name: f.name,
+          size: f.size,
+          modifiedAt: f.modifyTime ? new Date(f.modifyTime) : undefined,
+        }));
+      return listingOf(entries, { logger: this.logger, where: this.where });
     });
   }
 

@@ -1,5 +1,6 @@
 /** Where a vendor posts files (EDI invoices and status, MARC records): a folder on FTP, SFTP or local disk. */
-import type { RejectedName } from './safe-name';
+import type { Logger } from '../logging';
+import { isHiddenName, remoteNameProblem, type RejectedName } from './safe-name';
 
 export interface RemoteFile {
   name: string;
@@ -13,6 +14,25 @@ export type FileListing = RemoteFile[] & { rejected: RejectedName[] };
 export function fileListing(files: RemoteFile[], rejected: RejectedName[]): FileListing {
   files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return Object.assign(files, { rejected });
+}
+
+/**
+ * A folder's regular files as every store lists them: unsafe names refused (reported, and logged), hidden
+ * names (partial uploads) skipped, the rest listed.
+ */
+export function listingOf(
+  entries: Iterable<RemoteFile>,
+  log: { logger: Logger; where: string },
+): FileListing {
+  const files: RemoteFile[] = [];
+  const rejected: RejectedName[] = [];
+  for (const f of entries) {
+    const problem = remoteNameProblem(f.name);
+    if (problem) rejected.push({ name: f.name, reason: problem });
+    else if (!isHiddenName(f.name)) files.push(f);
+  }
+  if (rejected.length) log.logger.warn({ where: log.where, rejected }, 'unsafe vendor file names skipped');
+  return fileListing(files, rejected);
 }
 
 /** The sub-folder processed files are moved to. */
