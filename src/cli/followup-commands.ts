@@ -1,7 +1,7 @@
 /** `rto edi run <account>`, `rto overlay run <account> [file]`, `rto schedules sync`. */
 import type { OverlayRunReport } from '../workflows/overlay';
 import type { EdiRunReport } from '../workflows/edi';
-import { syncSchedules } from '../temporal/schedules';
+import { followUpRetry, syncSchedules } from '../temporal/schedules';
 import { EXIT, UsageError, parse, printJson } from './args';
 import { connectOrders, loadContext } from './context';
 
@@ -75,7 +75,7 @@ export async function followUpCommand(cmd: string, args: string[]): Promise<numb
       const r = await conn.client.workflow.execute('ediPickupWorkflow', {
         workflowId,
         taskQueue,
-        args: [{ account }],
+        args: [{ account, retry: followUpRetry(ctx.config.accounts[account!]!) }],
       });
       if (values.json) printJson(r);
       else printEdi(r as EdiRunReport);
@@ -83,7 +83,7 @@ export async function followUpCommand(cmd: string, args: string[]): Promise<numb
       const r = await conn.client.workflow.execute('overlayWorkflow', {
         workflowId,
         taskQueue,
-        args: [{ account, ...(file ? { file } : {}) }],
+        args: [{ account, retry: followUpRetry(ctx.config.accounts[account!]!), ...(file ? { file } : {}) }],
       });
       if (values.json) printJson(r);
       else printOverlay(r as OverlayRunReport);

@@ -163,6 +163,10 @@ export const account = z.strictObject({
       followAtMost: duration.prefault('365d'),
     })
     .prefault({}),
+  /** Retries of the EDI and overlay runs (file server down, Alma busy): first and longest wait. */
+  followUpRetry: z
+    .strictObject({ initial: duration.prefault('5s'), max: duration.prefault('2m') })
+    .prefault({}),
   edi: z
     .strictObject({
       source: fileSource.optional(),

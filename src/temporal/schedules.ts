@@ -9,7 +9,12 @@ import {
   type Client,
   type ScheduleOptions,
 } from '@temporalio/client';
-import type { Config } from '../config/schema';
+import type { Account, Config } from '../config/schema';
+
+/** The retry timing a follow-up run of this account takes (workflow input). */
+export function followUpRetry(acc: Account): { initialMs: number; maxMs: number } {
+  return { initialMs: acc.followUpRetry.initial, maxMs: acc.followUpRetry.max };
+}
 
 export function schedulePlans(config: Config, taskQueue: string): ScheduleOptions[] {
   const plans: ScheduleOptions[] = [];
@@ -25,7 +30,7 @@ export function schedulePlans(config: Config, taskQueue: string): ScheduleOption
           type: 'startWorkflow',
           workflowType: 'ediPickupWorkflow',
           taskQueue,
-          args: [{ account: code }],
+          args: [{ account: code, retry: followUpRetry(acc) }],
           workflowId: `edi-pickup:${code}:${taskQueue}`,
         },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: acc.edi.every },
@@ -40,7 +45,7 @@ export function schedulePlans(config: Config, taskQueue: string): ScheduleOption
           type: 'startWorkflow',
           workflowType: 'overlayWorkflow',
           taskQueue,
-          args: [{ account: code }],
+          args: [{ account: code, retry: followUpRetry(acc) }],
           workflowId: `overlay:${code}:${taskQueue}`,
         },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: acc.marc.catchupWindow },

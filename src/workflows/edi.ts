@@ -3,28 +3,9 @@
  * one child workflow whose id is derived from the file's content hash, so the same contents are processed
  * once however often, and under whatever name, the vendor sends them.
  */
-import {
-  ParentClosePolicy,
-  WorkflowIdReusePolicy,
-  executeChild,
-  proxyActivities,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { runReports, vendorFiles } from './vendor-file-activities';
+import { ParentClosePolicy, WorkflowIdReusePolicy, executeChild, workflowInfo } from '@temporalio/workflow';
+import { followUpActivities, type RetryTiming } from './vendor-file-activities';
 import type { EdiFileReport } from '../activities/edi';
-
-// Reading a file and signalling its orders: idempotent (orders ignore news they already have), so retried.
-const edi = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  retry: {
-    initialInterval: '5 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: ['UnknownAccount', 'NoSource'],
-  },
-});
 
 export interface EdiRunReport {
   account: string;
@@ -48,10 +29,12 @@ export function ediFileWorkflowId(account: string, sha256: string): string {
 }
 
 export async function ediFileWorkflow(input: {
+  retry?: RetryTiming;
   account: string;
   name: string;
   sha256: string;
 }): Promise<EdiFileReport> {
+  const { edi, vendorFiles, runReports } = followUpActivities(input.retry);
   const ref = { account: input.account, kind: 'edi' as const, name: input.name, sha256: input.sha256 };
   const result = await edi.processEdiFile(ref);
   if (result.outcome === 'processed') await vendorFiles.archiveVendorFile(ref);
@@ -74,7 +57,11 @@ export async function ediFileWorkflow(input: {
   return result;
 }
 
-export async function ediPickupWorkflow(input: { account: string }): Promise<EdiRunReport> {
+export async function ediPickupWorkflow(input: {
+  account: string;
+  retry?: RetryTiming;
+}): Promise<EdiRunReport> {
+  const { vendorFiles, runReports } = followUpActivities(input.retry);
   const found = await vendorFiles.collectVendorFiles({ account: input.account, kind: 'edi' });
   const out: EdiRunReport = { account: input.account, files: [], rejectedNames: found.rejected };
   for (const f of found.files) {
@@ -97,7 +84,7 @@ export async function ediPickupWorkflow(input: { account: string }): Promise<Edi
     try {
       const r = await executeChild(ediFileWorkflow, {
         workflowId: ediFileWorkflowId(input.account, f.sha256),
-        args: [{ account: input.account, name: f.name, sha256: f.sha256 }],
+        args: [{ account: input.account, name: f.name, sha256: f.sha256, retry: input.retry }],
         // Contents processed once; a run that failed (server down, say) may run again on the next pick-up.
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         parentClosePolicy: ParentClosePolicy.ABANDON,

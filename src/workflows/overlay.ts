@@ -2,23 +2,9 @@
  * The nightly MARC overlay of one account (a Schedule at the configured time in the institution's zone, or
  * `rto overlay run`): each new file of the vendor's MARC folder is overlaid, archived, and reported.
  */
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { runReports, vendorFiles } from './vendor-file-activities';
+import { workflowInfo } from '@temporalio/workflow';
+import { followUpActivities, type RetryTiming } from './vendor-file-activities';
 import type { OverlayFileReport } from '../activities/overlay';
-
-// A long file: heartbeats carry the progress, so a retry (worker lost, Alma down, budget spent) resumes.
-const overlay = proxyActivities<Activities>({
-  startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '2 minutes',
-  scheduleToCloseTimeout: '2 days',
-  retry: {
-    initialInterval: '10 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '30 minutes',
-    nonRetryableErrorTypes: ['NoSource', 'UnknownAccount'],
-  },
-});
 
 export interface OverlayRunReport {
   account: string;
@@ -36,7 +22,12 @@ export interface OverlayRunReport {
   }[];
 }
 
-export async function overlayWorkflow(input: { account: string; file?: string }): Promise<OverlayRunReport> {
+export async function overlayWorkflow(input: {
+  account: string;
+  file?: string;
+  retry?: RetryTiming;
+}): Promise<OverlayRunReport> {
+  const { vendorFiles, overlay, runReports } = followUpActivities(input.retry);
   const found = await vendorFiles.collectVendorFiles({ account: input.account, kind: 'marc' });
   const out: OverlayRunReport = {
     account: input.account,

@@ -47,6 +47,7 @@ export function exampleConfigRaw(gateway: string, dataDir: string): ConfigFileIn
   inst.perSecondThreshold = 25;
   inst.budgetShare = 0.8;
   for (const acc of Object.values(raw.accounts)) {
+    acc.followUpRetry = { initial: '200ms', max: '1s' };
     acc.followUp = {
       firstLookDelay: '100ms',
       bibPollInterval: '200ms',
