@@ -9,7 +9,7 @@
 import { EdifactError, vendorText, type EdifactLocation } from './errors';
 import { declaredLineCount, messagesOfType, readHeader } from './message-header';
 import { readProductIds } from './product-id';
-import { addDecimals, comp, quantity, requireDecimal, splitLines } from './values';
+import { addDecimals, comp, quantity, readLineReference, requireDecimal, splitLines } from './values';
 import type { EdifactFile, Message, Segment } from './types';
 
 export type InvoiceKind = 'invoice' | 'credit-note' | 'debit-note';
@@ -206,14 +206,9 @@ function readLine(group: Segment[], ctx: Ctx): InvoiceLine {
         if (cat !== undefined) fields.taxCategory = cat;
         break;
       }
-      case 'RFF': {
-        const q = comp(seg, 0, 0);
-        const v = comp(seg, 0, 1);
-        if (v === undefined) break;
-        if (q === 'LI' && fields.poLine === undefined) fields.poLine = v;
-        else if (q === 'SLI' && fields.vendorRef === undefined) fields.vendorRef = v;
+      case 'RFF':
+        readLineReference(seg, fields);
         break;
-      }
     }
   }
   if (qty === undefined) {

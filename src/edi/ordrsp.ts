@@ -7,7 +7,7 @@ import { vendorText } from './errors';
 import { declaredLineCount, messagesOfType, readHeader } from './message-header';
 import { deriveStatus, describeStatus, type StatusInput, type VendorStatus } from './ordrsp-status';
 import { readProductIds } from './product-id';
-import { comp, isoDate, normaliseDecimal, quantity, splitLines } from './values';
+import { comp, isoDate, normaliseDecimal, quantity, readLineReference, splitLines } from './values';
 import type { EdifactFile, Segment } from './types';
 
 export type { VendorStatus } from './ordrsp-status';
@@ -112,14 +112,9 @@ function readLine(group: Segment[], doc: StatusInput, warn: (t: string) => void)
         if (text !== '') texts.push(text);
         break;
       }
-      case 'RFF': {
-        const q = comp(seg, 0, 0);
-        const v = comp(seg, 0, 1);
-        if (v === undefined) break;
-        if (q === 'LI' && fields.poLine === undefined) fields.poLine = v;
-        else if (q === 'SLI' && fields.vendorRef === undefined) fields.vendorRef = v;
+      case 'RFF':
+        readLineReference(seg, fields);
         break;
-      }
     }
   }
   if (texts.length > 0) fields.freeText = texts.join(' ');

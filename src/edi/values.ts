@@ -113,3 +113,15 @@ export function splitLines(segments: Segment[]): {
   }
   return { header, lines, summary };
 }
+
+/**
+ * An order line's references from `RFF+LI` (the buyer's order line: Alma's PO line number) and `RFF+SLI`
+ * (the supplier's line reference: the OASIS order id); the first of each kind counts.
+ */
+export function readLineReference(seg: Segment, fields: { poLine?: string; vendorRef?: string }): void {
+  const q = comp(seg, 0, 0);
+  const v = comp(seg, 0, 1);
+  if (v === undefined) return;
+  if (q === 'LI' && fields.poLine === undefined) fields.poLine = v;
+  else if (q === 'SLI' && fields.vendorRef === undefined) fields.vendorRef = v;
+}

@@ -7,6 +7,7 @@ import {
   ARCHIVE_DIR,
   FileStoreError,
   listingOf,
+  OneAtATime,
   type DownloadOptions,
   type FileListing,
   type FileStore,
@@ -29,7 +30,7 @@ export interface FtpStoreOptions {
 
 export class FtpFileStore implements FileStore {
   private client?: Client;
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly queue = new OneAtATime();
   private readonly where: string;
   private readonly scrub: (t: string) => string;
   private readonly logger: Logger;
@@ -62,7 +63,7 @@ export class FtpFileStore implements FileStore {
 
   /** One operation at a time on the one control connection; errors name the server, never the password. */
   private run<T>(what: string, op: (c: Client) => Promise<T>): Promise<T> {
-    const next = this.chain.then(async () => {
+    return this.queue.run(async () => {
       try {
         return await op(await this.connected());
       } catch (e) {
@@ -73,8 +74,6 @@ export class FtpFileStore implements FileStore {
         throw new FileStoreError(this.scrub(`${this.where}: ${what}: ${(e as Error).message}`), code);
       }
     });
-    this.chain = next.catch(() => undefined);
-    return next;
   }
 
   list(): Promise<FileListing> {
@@ -131,7 +130,7 @@ export class FtpFileStore implements FileStore {
   }
 
   async close(): Promise<void> {
-    await this.chain;
+    await this.queue.idle();
     this.client?.close();
     this.client = undefined;
   }

@@ -8,6 +8,7 @@ import {
   ARCHIVE_DIR,
   FileStoreError,
   listingOf,
+  OneAtATime,
   type DownloadOptions,
   type FileListing,
   type FileStore,
@@ -55,7 +56,7 @@ const warnedUnverified = new Set<string>();
 
 export class SftpFileStore implements FileStore {
   private client?: SftpClient;
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly queue = new OneAtATime();
   private readonly where: string;
   private readonly dir: string;
   private readonly scrub: (t: string) => string;
@@ -127,7 +128,7 @@ export class SftpFileStore implements FileStore {
   }
 
   private run<T>(what: string, op: (c: SftpClient) => Promise<T>): Promise<T> {
-    const next = this.chain.then(async () => {
+    return this.queue.run(async () => {
       try {
         return await op(await this.connected());
       } catch (e) {
@@ -136,8 +137,6 @@ export class SftpFileStore implements FileStore {
         throw new FileStoreError(this.scrub(`${this.where}: ${what}: ${(e as Error).message}`), code);
       }
     });
-    this.chain = next.catch(() => undefined);
-    return next;
   }
 
   list(): Promise<FileListing> {
@@ -193,7 +192,7 @@ export class SftpFileStore implements FileStore {
   }
 
   async close(): Promise<void> {
-    await this.chain;
+    await this.queue.idle();
     const c = this.client;
     this.client = undefined;
     if (c) await c.end().catch(() => undefined);

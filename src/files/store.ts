@@ -35,6 +35,24 @@ export function listingOf(
   return fileListing(files, rejected);
 }
 
+/**
+ * Runs operations one at a time, in order (a remote store has one connection); a failed operation does not
+ * stop the ones after it. `idle()` resolves once everything queued so far has finished.
+ */
+export class OneAtATime {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(op: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(op);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  async idle(): Promise<void> {
+    await this.tail;
+  }
+}
+
 /** The sub-folder processed files are moved to. */
 export const ARCHIVE_DIR = 'archive';
 
