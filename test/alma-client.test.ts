@@ -3,6 +3,7 @@
  * server): every call, every error kind with Alma's code and tracking id, timeouts, aborts, and the key
  * never appearing in errors or logs.
  */
+import { fixturePath } from './harness/fixtures';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,7 +22,7 @@ import {
 import { startAlmaSandbox, type AlmaSandbox, type SandboxSeed } from '../src/sandbox/alma';
 
 const KEY = 'sandbox-SECRET-key-0123456789abcdef';
-const FIXTURES = path.join(__dirname, '..', '..', 'shared', 'fixtures', 'alma');
+const FIXTURES = fixturePath('alma');
 const seed: SandboxSeed = {
   institutions: [
     {

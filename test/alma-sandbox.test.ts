@@ -3,6 +3,7 @@
  * creation with the asynchronous bib link, In Review, search, cancel, bib PUT, thresholds, faults, and
  * persistence across a restart.
  */
+import { fixturePath } from './harness/fixtures';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,7 +15,7 @@ import { parseConfig } from '../src/config/load';
 import { seedFromConfig, startAlmaSandbox, type AlmaSandbox, type SandboxSeed } from '../src/sandbox/alma';
 
 const KEY = 'sandbox-key-TEST_INST';
-const FIXTURES = path.join(__dirname, '..', '..', 'shared', 'fixtures', 'alma');
+const FIXTURES = fixturePath('alma');
 
 const seed: SandboxSeed = {
   institutions: [

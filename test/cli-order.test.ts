@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ConfigFileInput } from '../src/config/schema';
 import { exampleOrder, startSystem, type TestSystem } from './harness/system';
-import { sharedPath } from './harness/shared';
+import { INVALID_EXAMPLES } from './harness/fixtures';
 import { json, runRto } from './harness/rto';
 
 jest.setTimeout(90_000);
@@ -70,7 +70,7 @@ describe('an order through the command line', () => {
 
   test('submit --wait, an invalid order, an order on standard input, and an unknown order', async () => {
     const file = writeOrder('order.json', exampleOrder('print-single-fund.json', orderId));
-    const invalidFile = sharedPath('contract', 'examples', 'invalid', 'isbn-checksum.json');
+    const invalidFile = path.join(INVALID_EXAMPLES, 'isbn-checksum.json');
     const [waited, invalid, fromStdin, unknown] = await Promise.all([
       rto(['order', 'submit', file, '--json', '--wait', 'FOLLOWING_UP', '--timeout', '60']),
       rto(['order', 'submit', invalidFile, '--json']),

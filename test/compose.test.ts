@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { parseConfig } from '../src/config/load';
 import { SETTING_NAMES } from '../src/config/settings';
-import { SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../src/order/search-attributes';
 
 jest.setTimeout(60_000);
 

@@ -1,4 +1,4 @@
-/** Configuration: the example file says everything accounts.md lists; errors name file, path and problem. */
+/** Configuration: the example file says everything docs/configuration.md lists; errors name file, path and problem. */
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,14 +1,14 @@
-/** Order validation against the example configuration: the shared examples, and every rule of order.md. */
+/** Order validation against the example configuration: the example orders (examples/orders, test/fixtures/orders/invalid) and every rule of docs/order-contract.md. */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigFile } from '../src/config/load';
 import { checkIsbn, normaliseIsbn } from '../src/contract/isbn';
 import { MAX_ORDER_BYTES, type Problem } from '../src/contract/order';
 import { parseOrderText, validateOrder } from '../src/contract/validate';
-import { sharedPath } from './harness/shared';
+import { INVALID_EXAMPLES, VALID_EXAMPLES } from './harness/fixtures';
 
 const config = loadConfigFile(join(__dirname, '..', 'config', 'example.json'));
-const EXAMPLES = sharedPath('contract', 'examples');
+const EXAMPLES = VALID_EXAMPLES;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON fixtures, broken one field at a time
 const readJson = (file: string): Record<string, any> => JSON.parse(readFileSync(file, 'utf8'));
 
@@ -32,7 +32,7 @@ function accepted(order: unknown) {
   return r.order;
 }
 
-describe('the shared examples', () => {
+describe('the example orders', () => {
   const valid = readdirSync(EXAMPLES).filter((f) => f.endsWith('.json'));
 
   it('there are valid and invalid examples to check', () => {
@@ -55,19 +55,19 @@ describe('the shared examples', () => {
   });
 
   /** REASONS.md lines: "- `file.json`: path: message" or "- `file.json`: key is not a known field (...)". */
-  const reasons = readFileSync(join(EXAMPLES, 'invalid', 'REASONS.md'), 'utf8')
+  const reasons = readFileSync(join(INVALID_EXAMPLES, 'REASONS.md'), 'utf8')
     .split('\n')
     .map((l) => /^- `([^`]+)`: (.*)$/.exec(l))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => [m[1]!, m[2]!] as const);
 
   it('every invalid example has a reason', () => {
-    const files = readdirSync(join(EXAMPLES, 'invalid')).filter((f) => f.endsWith('.json'));
+    const files = readdirSync(INVALID_EXAMPLES).filter((f) => f.endsWith('.json'));
     expect(reasons.map(([f]) => f).sort()).toEqual(files.sort());
   });
 
   it.each(reasons)('%s is refused: %s', (file, reason) => {
-    const got = problems(readJson(join(EXAMPLES, 'invalid', file)));
+    const got = problems(readJson(join(INVALID_EXAMPLES, file)));
     const misspelt = /^(\w+) is not a known field \(and (\w+) is missing\)$/.exec(reason);
     if (misspelt) {
       expect(got).toEqual(

@@ -1,9 +1,10 @@
 /** INVOIC semantics: the Koha/BLS invoice, header charges, credit notes, decimal marks and bad amounts. */
+import { fixturePath } from './harness/fixtures';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EdifactError, buildInvoice, parseEdifact, readInvoices, readOrderResponses } from '../src/edi';
 
-const FIXTURES = '/work/shared/fixtures/edi';
+const FIXTURES = fixturePath('edi');
 
 function invoiceText(body: string[], una = "UNA:+.? '"): Buffer {
   const segs = ['UNB+UNOC:3+S+R+240102:0930+R1', 'UNH+I1+INVOIC:D:96A:UN:EAN008', ...body];

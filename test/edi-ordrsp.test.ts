@@ -1,10 +1,11 @@
 /** ORDRSP semantics: the fixtures' lines and the status precedence. */
+import { fixturePath } from './harness/fixtures';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deriveStatus, describeStatus, parseEdifact, readInvoices, readOrderResponses } from '../src/edi';
 import type { StatusInput } from '../src/edi';
 
-const FIXTURES = '/work/shared/fixtures/edi';
+const FIXTURES = fixturePath('edi');
 const read = (name: string) => parseEdifact(readFileSync(join(FIXTURES, name)), { fileName: name });
 
 describe('koha-ordrsp1.CEA', () => {

@@ -1,10 +1,11 @@
 /** EDIFACT reader: envelopes, separators, charsets, and the errors a broken file must produce. */
+import { fixturePath } from './harness/fixtures';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EdifactError, buildOrderResponse, detectMessages, parseEdifact } from '../src/edi';
 
-const FIXTURES = '/work/shared/fixtures/edi';
+const FIXTURES = fixturePath('edi');
 const fixture = (name: string): Buffer => readFileSync(join(FIXTURES, name));
 
 function parseError(data: Buffer | string, fileName = 'test.edi'): EdifactError {

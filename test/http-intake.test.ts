@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { startHttpIntake } from '../src/client/http';
 import { exampleOrder, startSystem, type TestSystem } from './harness/system';
-import { sharedPath } from './harness/shared';
+import { INVALID_EXAMPLES } from './harness/fixtures';
 
 jest.setTimeout(60_000);
 
@@ -218,7 +218,7 @@ describe('malformed paths and cancel bodies', () => {
 });
 
 describe('refusals', () => {
-  const invalidDir = sharedPath('contract', 'examples', 'invalid');
+  const invalidDir = INVALID_EXAMPLES;
   const invalid = readdirSync(invalidDir).filter((f) => f.endsWith('.json'));
 
   test('the contract has invalid examples to try', () => {

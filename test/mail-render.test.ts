@@ -1,6 +1,6 @@
 import type { Order } from '../src/contract/order';
 import { multiLine, oneLine } from '../src/mail/escape';
-import { alertMessageId, confirmationMessageId } from '../src/mail/message-id';
+import { alertMessageId, confirmationMessageId } from '../src/order/ids';
 import { renderConfirmation, renderReport, renderStaffAlert } from '../src/mail/render';
 
 function hostileOrder(over: Partial<Order> = {}): Order {

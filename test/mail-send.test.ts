@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startMailCatcher, type MailCatcher } from '../src/mail/catcher';
 import { createMailer } from '../src/mail/mailer';
-import { confirmationMessageId } from '../src/mail/message-id';
+import { confirmationMessageId } from '../src/order/ids';
 import { renderConfirmation } from '../src/mail/render';
 import type { Order } from '../src/contract/order';
 

@@ -1,4 +1,4 @@
-import { sharedPath } from './harness/shared';
+import { fixturePath } from './harness/fixtures';
 import { readFileSync } from 'node:fs';
 import {
   getFields,
@@ -188,7 +188,7 @@ describe('record helpers', () => {
   });
 
   it('reads keys from the real Alma fixture', () => {
-    const json = JSON.parse(readFileSync(sharedPath('fixtures/alma/bib-99111299423506421.json'), 'utf8')) as {
+    const json = JSON.parse(readFileSync(fixturePath('alma', 'bib-99111299423506421.json'), 'utf8')) as {
       bib: { anies: string[] }[];
     };
     const rec = parseAlmaBibXml(json.bib[0]!.anies[0]!);

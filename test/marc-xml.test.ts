@@ -1,4 +1,4 @@
-import { sharedPath } from './harness/shared';
+import { fixturePath } from './harness/fixtures';
 import { readFileSync } from 'node:fs';
 import {
   getDataFields,
@@ -10,7 +10,7 @@ import {
 } from '../src/marc';
 import type { DataField, MarcReadResult, MarcRecord } from '../src/marc';
 
-const fixture = JSON.parse(readFileSync(sharedPath('fixtures/alma/bib-99111299423506421.json'), 'utf8')) as {
+const fixture = JSON.parse(readFileSync(fixturePath('alma', 'bib-99111299423506421.json'), 'utf8')) as {
   bib: { mms_id: string; anies: string[] }[];
 };
 const almaXml = fixture.bib[0]!.anies[0]!;

@@ -3,9 +3,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { invoiceSignal, recordOverlaidSignal, vendorStatusSignal } from '../src/workflows/order-messages';
+import { invoiceSignal, recordOverlaidSignal, vendorStatusSignal } from '../src/order/messages';
 import { exampleOrder, startSystem, type TestSystem } from './harness/system';
-import { sharedPath } from './harness/shared';
+import { INVALID_EXAMPLES } from './harness/fixtures';
 import { recordHistory } from './harness/histories';
 
 jest.setTimeout(120_000);
@@ -207,7 +207,7 @@ describe('what Alma says', () => {
   });
 
   test('every invalid example is refused with its problem named, before any workflow or Alma call', async () => {
-    const dir = sharedPath('contract', 'examples', 'invalid');
+    const dir = INVALID_EXAMPLES;
     const before = (await sys.sandboxState()).poLines.length;
     const reasons = readFileSync(path.join(dir, 'REASONS.md'), 'utf8');
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {

@@ -1,4 +1,4 @@
-/** The Alma sandbox: a local stand-in for Alma's REST API (see shared/reference/alma-api.md). */
+/** The Alma sandbox: a local stand-in for Alma's REST API (modelled on Ex Libris' documentation, developers.exlibrisgroup.com/alma/apis). */
 export { startAlmaSandbox, type AlmaSandbox, type AlmaSandboxOptions } from './server';
 export {
   seedFromConfig,
