@@ -5,7 +5,7 @@
  * Needs TEMPORAL_TEST_ADDRESS (bench/run.ts starts a dev server and sets it).
  */
 import { exampleOrder, startSystem, type TestSystem } from '../test/harness/system';
-import type { Stage } from '../src/workflows/order-types';
+import type { Stage } from '../src/order/types';
 
 export const ACCOUNT = 'UNIV-MAIN';
 

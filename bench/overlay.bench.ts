@@ -10,7 +10,7 @@ import { checkIsbn } from '../src/contract/isbn';
 import { writeIso2709, type MarcRecord } from '../src/marc';
 import { BUILT_IN_CATALOGUE } from '../src/sandbox/alma/seed';
 import type { OverlayRunReport } from '../src/workflows/overlay';
-import { STAGES, type Stage } from '../src/workflows/order-types';
+import { STAGES, type Stage } from '../src/order/types';
 import { exampleOrder, startSystem } from '../test/harness/system';
 import {
   ACCOUNT,

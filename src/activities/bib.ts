@@ -1,8 +1,8 @@
 /** Polling until Alma has linked a bib to the PO line (Alma creates or matches it asynchronously). */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { AlmaAccess } from '../institution/alma-access';
-import { toFailure } from './alma-failure';
-import { FailureType } from './types';
+import { toFailure } from './to-failure';
+import { FailureType } from '../order/failures';
 
 export function bibActivities(deps: { alma: AlmaAccess }) {
   return {

@@ -13,8 +13,8 @@ import { archivedName, collect, fetchToInbox, withStore, type InboxFile } from '
 import { OrderLookup } from '../followup/order-lookup';
 import type { Logger } from '../logging';
 import { renderReport, type Mailer } from '../mail';
-import { invoiceSignal, vendorStatusSignal } from '../workflows/order-messages';
-import type { InvoiceNews, VendorStatusNews } from '../workflows/order-types';
+import { invoiceSignal, vendorStatusSignal } from '../order/messages';
+import type { InvoiceNews, VendorStatusNews } from '../order/types';
 
 export interface FileRef {
   account: string;

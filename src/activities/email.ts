@@ -2,20 +2,16 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Config } from '../config/schema';
 import type { Logger } from '../logging';
-import {
-  alertMessageId,
-  confirmationMessageId,
-  renderConfirmation,
-  renderStaffAlert,
-  type Mailer,
-} from '../mail';
+import { renderConfirmation, renderStaffAlert, type Mailer } from '../mail';
+import { FailureType } from '../order/failures';
+import { alertMessageId, confirmationMessageId } from '../order/ids';
 import type { ConfirmationInput, StaffAlertInput } from './types';
 
 export function emailActivities(deps: { config: Config; mailer?: Mailer; logger: Logger }) {
   const mailer = () => {
     if (!deps.mailer)
       throw ApplicationFailure.create({
-        type: 'MailNotConfigured',
+        type: FailureType.MailNotConfigured,
         message: 'no SMTP server is configured',
         nonRetryable: true,
       });

@@ -22,9 +22,9 @@ import {
   toAlmaBibXml,
   type MarcRecord,
 } from '../marc';
-import { recordOverlaidSignal } from '../workflows/order-messages';
-import type { OrderStatus } from '../workflows/order-types';
-import { toFailure } from './alma-failure';
+import { recordOverlaidSignal } from '../order/messages';
+import type { OrderStatus } from '../order/types';
+import { toFailure } from './to-failure';
 import type { FileRef } from './edi';
 
 export interface OverlayFileReport {

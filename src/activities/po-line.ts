@@ -10,8 +10,9 @@ import type { Account } from '../config/schema';
 import type { Order } from '../contract/order';
 import type { AlmaAccess } from '../institution/alma-access';
 import type { Logger } from '../logging';
-import { toFailure } from './alma-failure';
-import { FailureType, type CancelPoLineInput, type CreatePoLineInput, type CreatedPoLine } from './types';
+import { toFailure } from './to-failure';
+import { FailureType } from '../order/failures';
+import type { CancelPoLineInput, CreatePoLineInput, CreatedPoLine } from './types';
 
 /** What an attempt leaves in its heartbeat for the next attempt. */
 interface PostMarker {

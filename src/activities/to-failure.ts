@@ -1,11 +1,12 @@
 /**
- * Turns Alma client errors into Temporal failures: what is retried, how soon, and what ends the order.
- * Messages carry Alma's code and tracking id, never the key (the client's errors hold no request options).
+ * Turns Alma client errors into Temporal failures, by the one failure table (src/order/failures.ts): what is
+ * retried, how soon, and what ends the order. Messages carry Alma's code and tracking id, never the key (the
+ * client's errors hold no request options).
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { AlmaError } from '../alma/errors';
 import { DailyBudgetExhausted } from '../institution/budget';
-import { FailureType } from './types';
+import { ALMA_ERROR_FAILURE, FAILURES, FailureType, type AlmaFailureDetails } from '../order/failures';
 
 export function toFailure(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
@@ -18,53 +19,21 @@ export function toFailure(err: unknown): ApplicationFailure {
     });
   }
   if (err instanceof AlmaError) {
-    const details = [{ code: err.code, trackingId: err.trackingId, kind: err.kind, status: err.status }];
-    switch (err.kind) {
-      case 'unauthorised':
-        return ApplicationFailure.create({
-          type: FailureType.AlmaUnauthorised,
-          message: err.message,
-          nonRetryable: true,
-          details,
-        });
-      case 'invalid-request':
-        return ApplicationFailure.create({
-          type: FailureType.AlmaInvalidRequest,
-          message: err.message,
-          nonRetryable: true,
-          details,
-        });
-      case 'not-found':
-        return ApplicationFailure.create({
-          type: FailureType.AlmaNotFound,
-          message: err.message,
-          nonRetryable: true,
-          details,
-        });
-      case 'rate-limited':
-        return ApplicationFailure.create({
-          type: FailureType.AlmaUnavailable,
-          message: err.message,
-          details,
-          nextRetryDelay: 1000,
-        });
-      case 'daily-budget':
-        return ApplicationFailure.create({
-          type: FailureType.AlmaUnavailable,
-          message: err.message,
-          details,
-          nextRetryDelay: 15 * 60_000,
-        });
-      default:
-        return ApplicationFailure.create({
-          type: FailureType.AlmaUnavailable,
-          message: err.message,
-          details,
-        });
-    }
+    const type = ALMA_ERROR_FAILURE[err.kind];
+    const details: AlmaFailureDetails[] = [
+      { code: err.code, trackingId: err.trackingId, kind: err.kind, status: err.status },
+    ];
+    return ApplicationFailure.create({
+      type,
+      message: err.message,
+      nonRetryable: !FAILURES[type].retryable,
+      details,
+      // A per-second threshold: the budget has paused the institution; come back when the window has moved.
+      ...(err.kind === 'rate-limited' ? { nextRetryDelay: 1000 } : {}),
+    });
   }
   return ApplicationFailure.create({
     type: FailureType.AlmaUnavailable,
-    message: (err as Error)?.message ?? String(err),
+    message: err instanceof Error ? err.message : String(err),
   });
 }

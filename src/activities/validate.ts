@@ -1,7 +1,8 @@
 /** The workflow's first step: the order checked again against the contract and the account (the authority). */
 import type { Config } from '../config/schema';
 import { validateOrder } from '../contract/validate';
-import { almaTaskQueue, type ValidationOutcome } from '../workflows/order-types';
+import { almaTaskQueue } from '../order/ids';
+import type { ValidationOutcome } from '../order/types';
 
 export function validateActivities(deps: { config: Config; taskQueue: string }) {
   return {

@@ -45,7 +45,7 @@ export const poLineListSchema = z.looseObject({
   total_record_count: z.number().int().min(0).default(0),
 });
 
-/** The body of POST /acq/po-lines (see alma-api.md); fields beyond these pass through as given. */
+/** The body of POST /acq/po-lines (Ex Libris: Create PO-Line, developers.exlibrisgroup.com/alma/apis/acq); fields beyond these pass through as given. */
 export interface PoLineInput {
   owner: { value: string };
   type: { value: string };

@@ -1,6 +1,7 @@
 /** `rto edi run <account>`, `rto overlay run <account> [file]`, `rto schedules sync`. */
-import type { OverlayRunReport } from '../workflows/overlay';
-import type { EdiRunReport } from '../workflows/edi';
+import { manualRunWorkflowId } from '../order/ids';
+import { overlayWorkflow, type OverlayRunReport } from '../workflows/overlay';
+import { ediPickupWorkflow, type EdiRunReport } from '../workflows/edi';
 import { followUpRetry, syncSchedules } from '../temporal/schedules';
 import { EXIT, UsageError, parse, printJson } from './args';
 import { connectOrders, loadContext } from './context';
@@ -69,26 +70,32 @@ export async function followUpCommand(cmd: string, args: string[]): Promise<numb
       process.stdout.write(ids.join('\n') + '\n');
       return EXIT.ok;
     }
-    const workflowId = `${cmd === 'edi' ? 'edi-pickup' : 'overlay'}:${account}:manual-${Date.now()}`;
+    const workflowId = manualRunWorkflowId(cmd === 'edi' ? 'edi' : 'overlay', account!, Date.now());
     const taskQueue = ctx.settings.RTO_TASK_QUEUE;
     if (cmd === 'edi') {
-      const r = await conn.client.workflow.execute('ediPickupWorkflow', {
+      const r = await conn.client.workflow.execute(ediPickupWorkflow, {
         workflowId,
         taskQueue,
-        args: [{ account, retry: followUpRetry(ctx.config.accounts[account!]!) }],
+        args: [{ account: account!, retry: followUpRetry(ctx.config.accounts[account!]!) }],
       });
       if (values.json) printJson(r);
-      else printEdi(r as EdiRunReport);
+      else printEdi(r);
     } else {
-      const r = await conn.client.workflow.execute('overlayWorkflow', {
+      const r = await conn.client.workflow.execute(overlayWorkflow, {
         workflowId,
         taskQueue,
-        args: [{ account, retry: followUpRetry(ctx.config.accounts[account!]!), ...(file ? { file } : {}) }],
+        args: [
+          {
+            account: account!,
+            retry: followUpRetry(ctx.config.accounts[account!]!),
+            ...(file ? { file } : {}),
+          },
+        ],
       });
       if (values.json) printJson(r);
-      else printOverlay(r as OverlayRunReport);
+      else printOverlay(r);
       // A file named on the command line that is not there is a failure a script must see.
-      if ((r as OverlayRunReport).files.some((f) => f.outcome === 'not found')) return EXIT.failure;
+      if (r.files.some((f) => f.outcome === 'not found')) return EXIT.failure;
     }
     return EXIT.ok;
   } finally {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseOrderText } from '../contract/validate';
 import type { OrderSummary } from '../client/orders';
-import { STAGES, type Stage } from '../workflows/order-types';
+import { STAGES, type Stage } from '../order/types';
 import { EXIT, UsageError, parse, printJson } from './args';
 import { connectOrders, loadContext } from './context';
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { MAX_ORDER_BYTES, hasNoteControlCharacter, type Problem } from '../contract/order';
 import { parseOrderText } from '../contract/validate';
 import type { Logger } from '../logging';
-import { cancelSignal } from '../workflows/order-messages';
+import { cancelSignal } from '../order/messages';
 import { OrderNotFoundError, type OrderClient } from './orders';
 
 export interface HttpIntakeOptions {

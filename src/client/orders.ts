@@ -11,16 +11,16 @@ import {
 import type { Config } from '../config/schema';
 import type { Problem } from '../contract/order';
 import { validateOrder } from '../contract/validate';
-import { cancelUpdate, statusQuery } from '../workflows/order-messages';
+import { cancelUpdate, statusQuery } from '../order/messages';
 import {
-  FINAL_STAGES,
+  isFinal,
   STAGES,
-  orderWorkflowId,
   type Alert,
   type CancelRequest,
   type OrderStatus,
   type Stage,
-} from '../workflows/order-types';
+} from '../order/types';
+import { orderWorkflowId } from '../order/ids';
 import type { orderWorkflow } from '../workflows/order';
 
 export type PlaceResult =
@@ -136,14 +136,14 @@ export class OrderClient {
   /** Cancels the order (before the PO line exists nothing is created; after, it is cancelled in Alma). */
   async cancelOrder(account: string, orderId: string, req: CancelRequest): Promise<OrderSummary> {
     const current = await this.getStatus(account, orderId);
-    if (FINAL_STAGES.includes(current.stage)) return current;
+    if (isFinal(current.stage)) return current;
     try {
       const status = await this.handle(account, orderId).executeUpdate(cancelUpdate, { args: [req] });
       return statusToSummary(status);
     } catch (e) {
       // The order ended between the look and the update: its final state is the answer.
       const now = await this.getStatus(account, orderId);
-      if (FINAL_STAGES.includes(now.stage)) return now;
+      if (isFinal(now.stage)) return now;
       throw e;
     }
   }
@@ -159,7 +159,7 @@ export class OrderClient {
     const target = STAGES.indexOf(stage);
     for (;;) {
       const s = await this.getStatus(account, orderId);
-      if (reached(s.stage, target) || FINAL_STAGES.includes(s.stage) || Date.now() > deadline) return s;
+      if (reached(s.stage, target) || isFinal(s.stage) || Date.now() > deadline) return s;
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
     }
   }

@@ -1,6 +1,6 @@
 /**
  * The configuration file's shape: institutions (Alma gateways and their API budget) and OASIS accounts.
- * Everything `shared/contract/accounts.md` lists can be said here. Secrets are references, never values.
+ * Everything docs/configuration.md lists can be said here. Secrets are references, never values.
  */
 import { z } from 'zod';
 import { duration } from './duration';

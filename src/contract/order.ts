@@ -1,5 +1,5 @@
 /**
- * The order OASIS hands over (shared/contract/order.md), as a zod schema. Unknown fields are errors:
+ * The order OASIS hands over (docs/order-contract.md), as a zod schema. Unknown fields are errors:
  * a misspelt field would otherwise silently lose the librarian's data.
  */
 import { z } from 'zod';

@@ -3,8 +3,9 @@
  * Alma PO line number or by ISBN (search attributes). Ambiguous or missing matches are reported, never guessed.
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { statusQuery } from '../workflows/order-messages';
-import { orderWorkflowId, type OrderStatus } from '../workflows/order-types';
+import { statusQuery } from '../order/messages';
+import { orderWorkflowId } from '../order/ids';
+import type { OrderStatus } from '../order/types';
 
 export type Match =
   { ok: true; workflowId: string; by: 'order id' | 'PO line' | 'ISBN' } | { ok: false; reason: string };

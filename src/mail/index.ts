@@ -1,7 +1,6 @@
 /** Mail: rendering, deterministic Message-IDs, SMTP sending and the local mail catcher. */
 export { renderConfirmation, renderStaffAlert, renderReport, type RenderedMail } from './render';
 export type { ConfirmationInput, StaffAlertInput, ReportInput } from './render';
-export { confirmationMessageId, alertMessageId, DEFAULT_MESSAGE_ID_DOMAIN } from './message-id';
 export {
   createMailer,
   MailError,

@@ -1,7 +1,57 @@
 /**
- * Deterministic Message-IDs: a retried send of the same confirmation or alert carries the same Message-ID,
- * so mail clients and archives can recognise the duplicate.
+ * Every identifier the project makes, in one place: workflow ids (orders, EDI files, scheduled and manual
+ * runs), schedule ids, task queues and mail Message-IDs. Deterministic functions of their inputs, free of I/O,
+ * so workflows may import them too. Changing one changes what running systems look for: don't, lightly.
  */
+
+/** The order's workflow id; one OASIS order id per account is one workflow (and, at most, one PO line). */
+export function orderWorkflowId(account: string, orderId: string): string {
+  return `order:${account}:${orderId}`;
+}
+
+/** The task queue of an institution's Alma activities, beside the worker's main task queue. */
+export function almaTaskQueue(mainTaskQueue: string, institution: string): string {
+  return `${mainTaskQueue}.alma.${institution}`;
+}
+
+/** One EDI file's workflow: derived from its contents, so the same contents are read once under any name. */
+export function ediFileWorkflowId(account: string, sha256: string): string {
+  return `edi-file:${account}:${sha256.slice(0, 32)}`;
+}
+
+export type FollowUpKind = 'edi' | 'overlay';
+
+/** The workflow type each follow-up Schedule starts. */
+export const FOLLOW_UP_WORKFLOW_TYPE = { edi: 'ediPickupWorkflow', overlay: 'overlayWorkflow' } as const;
+
+// A scheduled run's workflow id is its action's id plus the scheduled time: it names the task queue too, or two
+// deployments sharing a namespace would start the same id at the same moment and one run would be lost.
+const RUN_PREFIX = { edi: 'edi-pickup', overlay: 'overlay' } as const;
+
+/** The Schedule of an account's EDI pick-up or overlay, on one deployment's task queue. */
+export function followUpScheduleId(taskQueue: string, kind: FollowUpKind, account: string): string {
+  return `${taskQueue}:${kind}:${account}`;
+}
+
+/** Whether a Schedule id is one of `followUpScheduleId`'s for this task queue (to remove stale ones). */
+export function isFollowUpScheduleId(taskQueue: string, scheduleId: string): boolean {
+  const prefix = `${taskQueue}:`;
+  return scheduleId.startsWith(prefix) && /^(edi|overlay):/.test(scheduleId.slice(prefix.length));
+}
+
+/** The workflow id a follow-up Schedule gives its runs (Temporal appends the scheduled time). */
+export function scheduledRunWorkflowId(taskQueue: string, kind: FollowUpKind, account: string): string {
+  return `${RUN_PREFIX[kind]}:${account}:${taskQueue}`;
+}
+
+/** A run started by hand (`rto edi run`, `rto overlay run`): unique by the time it was asked for. */
+export function manualRunWorkflowId(kind: FollowUpKind, account: string, nowMs: number): string {
+  return `${RUN_PREFIX[kind]}:${account}:manual-${nowMs}`;
+}
+
+// --- Message-IDs ---
+// Deterministic: a retried send of the same confirmation or alert carries the same Message-ID, so mail clients
+// and archives recognise the duplicate. Distinct mails must therefore differ in what goes in.
 
 export const DEFAULT_MESSAGE_ID_DOMAIN = 'oasis-alma-rto.invalid';
 
@@ -10,7 +60,7 @@ export const DEFAULT_MESSAGE_ID_DOMAIN = 'oasis-alma-rto.invalid';
 function encodePart(text: string): string {
   if (text === '') return '=';
   let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
+  for (const byte of new TextEncoder().encode(text)) {
     const c = String.fromCharCode(byte);
     out += /[A-Za-z0-9_-]/.test(c) ? c : '=' + byte.toString(16).toUpperCase().padStart(2, '0');
   }
@@ -37,12 +87,18 @@ export function confirmationMessageId(
   return `<order.${encodePart(account)}.${encodePart(orderId)}@${checkDomain(domain)}>`;
 }
 
-/** `<alert.ACCOUNT.ORDERID.ALERT@domain>` for a staff alert about one order. */
+/**
+ * `<alert.ACCOUNT.ORDERID.ALERT[.OCCURRENCE]@domain>` for a staff alert about one order. An alert that can be
+ * raised more than once for one order (INVOICE_MISMATCH, once per invoice line) names its occurrence, or a mail
+ * client would drop the second as a duplicate of the first.
+ */
 export function alertMessageId(
   account: string,
   orderId: string,
   alert: string,
+  occurrence?: string,
   domain = DEFAULT_MESSAGE_ID_DOMAIN,
 ): string {
-  return `<alert.${encodePart(account)}.${encodePart(orderId)}.${encodePart(alert)}@${checkDomain(domain)}>`;
+  const which = occurrence === undefined ? '' : `.${encodePart(occurrence)}`;
+  return `<alert.${encodePart(account)}.${encodePart(orderId)}.${encodePart(alert)}${which}@${checkDomain(domain)}>`;
 }

@@ -6,7 +6,7 @@ import type {
   OrderStatus,
   RecordOverlaidNews,
   VendorStatusNews,
-} from './order-types';
+} from '../order/types';
 
 export const statusQuery = defineQuery<OrderStatus>('status');
 export const vendorStatusSignal = defineSignal<[VendorStatusNews]>('vendorStatus');

@@ -1,6 +1,7 @@
 /**
  * The order's vocabulary, shared by the workflow, the activities and the client: stages, alerts, the
  * plan the validation step hands the workflow, the news the follow-up workflows signal, and the status.
+ * Types and constants only (the workflow bundle imports it).
  */
 import type { Order, Problem } from '../contract/order';
 
@@ -17,24 +18,36 @@ export const STAGES = [
   'FAILED',
 ] as const;
 export type Stage = (typeof STAGES)[number];
-export const FINAL_STAGES: readonly Stage[] = ['REJECTED', 'COMPLETED', 'CANCELLED', 'FAILED'];
+/** The stages an order ends in: nothing changes it after these. */
+export const FINAL_STAGES: ReadonlySet<Stage> = new Set<Stage>([
+  'REJECTED',
+  'COMPLETED',
+  'CANCELLED',
+  'FAILED',
+]);
+
+export function isFinal(stage: Stage): boolean {
+  return FINAL_STAGES.has(stage);
+}
 
 /** Alerts staff can filter on (search attribute OrderAlerts). */
-export type Alert =
-  | 'STATUS_LATE'
-  | 'INVOICE_LATE'
-  | 'RECORD_LATE'
-  | 'INVOICE_MISMATCH'
-  | 'ALMA_IN_REVIEW'
-  | 'ALMA_UNAUTHORISED'
-  | 'ALMA_REJECTED'
-  | 'ALMA_UNAVAILABLE'
-  | 'BIB_LATE'
-  | 'EMAIL_FAILED'
-  | 'VENDOR_CANCELLED'
-  | 'VENDOR_PROBLEM'
-  | 'FOLLOW_UP_EXPIRED'
-  | 'CANCEL_FAILED';
+export const ALERTS = [
+  'STATUS_LATE',
+  'INVOICE_LATE',
+  'RECORD_LATE',
+  'INVOICE_MISMATCH',
+  'ALMA_IN_REVIEW',
+  'ALMA_UNAUTHORISED',
+  'ALMA_REJECTED',
+  'ALMA_UNAVAILABLE',
+  'BIB_LATE',
+  'EMAIL_FAILED',
+  'VENDOR_CANCELLED',
+  'VENDOR_PROBLEM',
+  'FOLLOW_UP_EXPIRED',
+  'CANCEL_FAILED',
+] as const;
+export type Alert = (typeof ALERTS)[number];
 
 /** What the validation activity decides: the normalised order and the account's settings for it. */
 export interface OrderPlan {
@@ -143,13 +156,4 @@ export interface OrderStatus {
   quantityInvoiced: number;
   recordOverlaid: boolean;
   history: HistoryEntry[];
-}
-
-export function orderWorkflowId(account: string, orderId: string): string {
-  return `order:${account}:${orderId}`;
-}
-
-/** The task queue of an institution's Alma activities, beside the worker's main task queue. */
-export function almaTaskQueue(mainTaskQueue: string, institution: string): string {
-  return `${mainTaskQueue}.alma.${institution}`;
 }

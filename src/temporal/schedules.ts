@@ -10,6 +10,12 @@ import {
   type ScheduleOptions,
 } from '@temporalio/client';
 import type { Account, Config } from '../config/schema';
+import {
+  FOLLOW_UP_WORKFLOW_TYPE,
+  followUpScheduleId,
+  isFollowUpScheduleId,
+  scheduledRunWorkflowId,
+} from '../order/ids';
 
 /** The retry timing a follow-up run of this account takes (workflow input). */
 export function followUpRetry(acc: Account): { initialMs: number; maxMs: number } {
@@ -18,20 +24,18 @@ export function followUpRetry(acc: Account): { initialMs: number; maxMs: number 
 
 export function schedulePlans(config: Config, taskQueue: string): ScheduleOptions[] {
   const plans: ScheduleOptions[] = [];
-  // A scheduled run's workflow id is this id plus the scheduled time: it names the task queue too, or two
-  // deployments sharing a namespace would start the same id at the same moment and one run would be lost.
   for (const [code, acc] of Object.entries(config.accounts)) {
     const inst = config.institutions[acc.institution]!;
     if (acc.edi.source) {
       plans.push({
-        scheduleId: `${taskQueue}:edi:${code}`,
+        scheduleId: followUpScheduleId(taskQueue, 'edi', code),
         spec: { intervals: [{ every: acc.edi.every }] },
         action: {
           type: 'startWorkflow',
-          workflowType: 'ediPickupWorkflow',
+          workflowType: FOLLOW_UP_WORKFLOW_TYPE.edi,
           taskQueue,
           args: [{ account: code, retry: followUpRetry(acc) }],
-          workflowId: `edi-pickup:${code}:${taskQueue}`,
+          workflowId: scheduledRunWorkflowId(taskQueue, 'edi', code),
         },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: acc.edi.every },
       });
@@ -39,14 +43,14 @@ export function schedulePlans(config: Config, taskQueue: string): ScheduleOption
     if (acc.marc.source) {
       const [hour, minute] = acc.marc.at.split(':').map(Number);
       plans.push({
-        scheduleId: `${taskQueue}:overlay:${code}`,
+        scheduleId: followUpScheduleId(taskQueue, 'overlay', code),
         spec: { calendars: [{ hour: hour!, minute: minute! }], timezone: inst.timeZone },
         action: {
           type: 'startWorkflow',
-          workflowType: 'overlayWorkflow',
+          workflowType: FOLLOW_UP_WORKFLOW_TYPE.overlay,
           taskQueue,
           args: [{ account: code, retry: followUpRetry(acc) }],
-          workflowId: `overlay:${code}:${taskQueue}`,
+          workflowId: scheduledRunWorkflowId(taskQueue, 'overlay', code),
         },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: acc.marc.catchupWindow },
       });
@@ -75,13 +79,8 @@ export async function syncSchedules(
     ids.push(plan.scheduleId);
   }
   // Schedules of this task queue whose account or source left the configuration are removed.
-  const prefix = `${opts.taskQueue}:`;
   for await (const sched of client.schedule.list()) {
-    if (
-      sched.scheduleId.startsWith(prefix) &&
-      /:(edi|overlay):/.test(sched.scheduleId.slice(prefix.length - 1)) &&
-      !ids.includes(sched.scheduleId)
-    ) {
+    if (isFollowUpScheduleId(opts.taskQueue, sched.scheduleId) && !ids.includes(sched.scheduleId)) {
       await client.schedule.getHandle(sched.scheduleId).delete();
     }
   }

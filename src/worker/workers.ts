@@ -9,7 +9,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import type { ActivityDeps } from '../activities';
 import { createActivities } from '../activities';
 import type { Config } from '../config/schema';
-import { almaTaskQueue } from '../workflows/order-types';
+import { almaTaskQueue } from '../order/ids';
 
 /** Each Alma activity makes at most this many calls (search then post): the queue's rate is divided by it. */
 export const ALMA_CALLS_PER_ACTIVITY = 2;

@@ -6,6 +6,7 @@
 import { ParentClosePolicy, WorkflowIdReusePolicy, executeChild, workflowInfo } from '@temporalio/workflow';
 import { followUpActivities, type RetryTiming } from './vendor-file-activities';
 import type { EdiFileReport } from '../activities/edi';
+import { ediFileWorkflowId } from '../order/ids';
 
 export interface EdiRunReport {
   account: string;
@@ -22,10 +23,6 @@ function summarise(r: EdiFileReport): EdiFileReport {
     mismatches: r.mismatches.slice(0, LISTED_IN_RUN),
     warnings: r.warnings.slice(0, LISTED_IN_RUN),
   };
-}
-
-export function ediFileWorkflowId(account: string, sha256: string): string {
-  return `edi-file:${account}:${sha256.slice(0, 32)}`;
 }
 
 export async function ediFileWorkflow(input: {

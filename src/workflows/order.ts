@@ -22,7 +22,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { FailureType, NON_RETRYABLE, type CreatedPoLine } from '../activities/types';
+import type { CreatedPoLine } from '../activities/types';
+import { FailureType, NON_RETRYABLE } from '../order/failures';
 import {
   cancelSignal,
   cancelUpdate,
@@ -30,7 +31,7 @@ import {
   recordOverlaidSignal,
   statusQuery,
   vendorStatusSignal,
-} from './order-messages';
+} from '../order/messages';
 import type {
   Alert,
   CancelRequest,
@@ -39,7 +40,7 @@ import type {
   OrderPlan,
   OrderStatus,
   Stage,
-} from './order-types';
+} from '../order/types';
 import {
   AlmaMmsId,
   AlmaPoLine,
@@ -48,7 +49,7 @@ import {
   OasisOrderId,
   OrderAlerts,
   OrderStage,
-} from './search-attributes';
+} from '../order/search-attributes';
 
 export interface OrderWorkflowInput {
   /** The order as OASIS sent it: validated again here, since the workflow is the authority. */
