@@ -52,17 +52,28 @@ describe('koha-ordrsp1.CEA', () => {
     expect(resp!.lines[1]!.price).toBeUndefined();
   });
 
-  it('line 3: out of print, with the substitute edition from PIA+3', () => {
+  it("line 3: out of print; a second PIA+5 (as Koha's file has it) is another identifier, not a substitute", () => {
     expect(resp!.lines[2]).toMatchObject({
       lineNo: '3',
       isbn: '9780870701436',
-      substituteIsbn: '9780870701429',
       status: 'out-of-print',
       poLine: 'P28846',
       price: { amount: '25', qualifier: 'AAE' },
       segment: 21,
     });
-    expect(resp!.lines[2]!.statusText).toBe('Out of print. Alternative edition offered: ISBN 9780870701429');
+    expect(resp!.lines[2]!.substituteIsbn).toBeUndefined();
+  });
+
+  it('line 3 as PIA+3 (the case the real file lacks): the substitute edition is named', () => {
+    const bytes = readFileSync(join(FIXTURES, 'koha-ordrsp1.CEA'), 'latin1').replace(
+      "PIA+5+0870701428:IB'",
+      "PIA+3+0870701428:IB'",
+    );
+    const [made] = readOrderResponses(
+      parseEdifact(Buffer.from(bytes, 'latin1'), { fileName: 'made-up.CEA' }),
+    );
+    expect(made!.lines[2]).toMatchObject({ isbn: '9780870701436', substituteIsbn: '9780870701429' });
+    expect(made!.lines[2]!.statusText).toBe('Out of print. Alternative edition offered: ISBN 9780870701429');
   });
 
   it('holds no invoices', () => {
