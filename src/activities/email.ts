@@ -1,5 +1,6 @@
 /** The librarian's confirmation and the staff alerts, by SMTP. */
 import { ApplicationFailure } from '@temporalio/activity';
+import { own } from '../config/lookup';
 import type { Config } from '../config/schema';
 import type { Logger } from '../logging';
 import { renderConfirmation, renderStaffAlert, type Mailer } from '../mail';
@@ -20,7 +21,7 @@ export function emailActivities(deps: { config: Config; mailer?: Mailer; logger:
   return {
     async sendConfirmation(input: ConfirmationInput): Promise<{ messageId: string }> {
       const { order } = input.plan;
-      const acc = deps.config.accounts[order.account]!;
+      const acc = own(deps.config.accounts, order.account)!;
       const mail = renderConfirmation({
         order,
         accountName: input.plan.accountName,
@@ -41,14 +42,14 @@ export function emailActivities(deps: { config: Config; mailer?: Mailer; logger:
     },
 
     async notifyStaff(input: StaffAlertInput): Promise<void> {
-      const acc = deps.config.accounts[input.account];
+      const acc = own(deps.config.accounts, input.account);
       if (!acc || acc.email.staff.length === 0) return;
       const mail = renderStaffAlert(input);
       await mailer().send({
         from: acc.email.from,
         to: acc.email.staff,
         ...mail,
-        messageId: alertMessageId(input.account, input.orderId, input.alert),
+        messageId: alertMessageId(input.account, input.orderId, input.alert, input.occurrence),
       });
     },
   };

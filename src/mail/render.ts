@@ -149,6 +149,8 @@ export interface StaffAlertInput {
   workflowId: string;
   /** The alert code, e.g. STATUS_LATE or INVOICE_PRICE_MISMATCH. */
   alert: string;
+  /** Which time this alert is raised, for alerts an order can raise more than once (e.g. per invoice line). */
+  occurrence?: string;
   summary: string;
   details?: Record<string, string>;
 }

@@ -94,11 +94,11 @@ export function almaFailureDetails(detail: unknown): AlmaFailureDetails {
 }
 
 /** The meaning of a failure type (an unknown type, e.g. a worker lost for good, is an outage). */
-export function meaningOf(type: string | undefined): FailureMeaning & { type: FailureType } {
+export function meaningOf(type: string | null | undefined): FailureMeaning & { type: FailureType } {
   const t = isFailureType(type) ? type : FailureType.AlmaUnavailable;
   return { type: t, ...FAILURES[t] };
 }
 
-function isFailureType(type: string | undefined): type is FailureType {
-  return type !== undefined && Object.prototype.hasOwnProperty.call(FAILURES, type);
+function isFailureType(type: string | null | undefined): type is FailureType {
+  return typeof type === 'string' && Object.prototype.hasOwnProperty.call(FAILURES, type);
 }

@@ -1,0 +1,66 @@
+/**
+ * The order's activities, each bound once with its own timeouts and retries (written here, beside the reason
+ * for each). The Alma ones need the account's plan, so they are bound once validation has returned it.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { NON_RETRYABLE } from '../../order/failures';
+import type { OrderPlan } from '../../order/types';
+
+// Validation is pure and deterministic: its "problems" are a result, never an exception, so they are never
+// retried; the retries below only cover a worker lost mid-task.
+export const { validateOrderActivity } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+// Mail: a few quick retries (the SMTP relay may blip), then the order goes on with an EMAIL_FAILED alert.
+// The Message-ID is deterministic, so a retried send cannot reach the inbox as two different messages.
+export const { sendConfirmation, notifyStaff } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '30 minutes',
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: 8,
+  },
+});
+
+/** The institution's Alma activities: on its own task queue, where its API budget is enforced. */
+export function almaActivities(plan: OrderPlan) {
+  const taskQueue = plan.almaTaskQueue;
+  // Creating and cancelling: retried through outages and rate limits (the activity itself makes the POST
+  // exactly-once), never on a refused key or an invalid request, and only for as long as the account allows.
+  const write = proxyActivities<Activities>({
+    taskQueue,
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '1 minute',
+    scheduleToCloseTimeout: plan.timing.almaGiveUpAfterMs,
+    retry: {
+      initialInterval: plan.timing.almaRetryInitialMs ?? 2_000,
+      backoffCoefficient: 2,
+      maximumInterval: plan.timing.almaRetryMaxMs ?? 600_000,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
+  });
+  // Polling for the brief bib by activity retry (fixed interval): the history stays small however long it takes.
+  const poll = proxyActivities<Activities>({
+    taskQueue,
+    startToCloseTimeout: '1 minute',
+    scheduleToCloseTimeout: plan.timing.bibPollTimeoutMs,
+    retry: {
+      initialInterval: plan.timing.bibPollIntervalMs,
+      backoffCoefficient: 1,
+      maximumInterval: plan.timing.bibPollIntervalMs,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
+  });
+  return {
+    createPoLine: write.createPoLine,
+    cancelPoLine: write.cancelPoLine,
+    awaitBriefBib: poll.awaitBriefBib,
+  };
+}
+
+export type AlmaActivities = ReturnType<typeof almaActivities>;

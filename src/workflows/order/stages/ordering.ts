@@ -1,0 +1,31 @@
+/**
+ * ORDERING: the PO line in Alma, exactly once (the activity searches before it posts, and waits out a POST that
+ * may still be in flight). A refusal or an outage past the account's patience ends the order FAILED.
+ */
+import { upsertSearchAttributes } from '@temporalio/workflow';
+import type { CreatedPoLine } from '../../../activities/types';
+import { AlmaPoLine } from '../../../order/search-attributes';
+import type { AlmaActivities } from '../activities';
+import { endFailedByAlma } from '../endings';
+import type { OrderState } from '../state';
+
+export async function ordering(o: OrderState, alma: AlmaActivities): Promise<CreatedPoLine> {
+  o.setStage('ORDERING');
+  let created: CreatedPoLine;
+  try {
+    created = await alma.createPoLine({ account: o.input.account, order: o.plan!.order });
+  } catch (err) {
+    return endFailedByAlma(o, err);
+  }
+  o.status.poLine = created.number;
+  upsertSearchAttributes([{ key: AlmaPoLine, value: created.number }]);
+  o.note(
+    created.found ? 'PO line found (an earlier attempt had created it)' : 'PO line created',
+    `${created.number} (${created.status})`,
+  );
+  if (created.inReview) {
+    const why = created.almaAlerts.join('; ') || 'no reason given';
+    o.raise('ALMA_IN_REVIEW', `Alma put PO line ${created.number} In Review: ${why}`);
+  }
+  return created;
+}

@@ -1,0 +1,33 @@
+/** VALIDATING: the contract and the account's rules, again (the workflow is the authority); REJECTED ends it. */
+import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { Isbn } from '../../../order/search-attributes';
+import type { OrderPlan } from '../../../order/types';
+import { validateOrderActivity } from '../activities';
+import type { OrderState } from '../state';
+
+export async function validating(o: OrderState): Promise<OrderPlan> {
+  const outcome = await validateOrderActivity(o.input.order);
+  if (!outcome.ok) {
+    o.status.problems = outcome.problems;
+    o.setStage('REJECTED');
+    // Ending as a failure lets a corrected order be placed again under the same id (ALLOW_DUPLICATE_FAILED_ONLY).
+    throw ApplicationFailure.create({
+      type: 'OrderRejected',
+      nonRetryable: true,
+      message: outcome.problems.map((pr) => `${pr.path}: ${pr.message}`).join('; '),
+      details: [o.status],
+    });
+  }
+  const plan = outcome.plan;
+  o.plan = plan;
+  const { order } = plan;
+  const s = o.status;
+  s.quantityOrdered = order.quantity;
+  s.price = { ...order.listPrice };
+  s.funds = order.fundDistribution.map((f) => f.fund);
+  if (order.location) s.location = `${order.location.library}/${order.location.shelvingLocation}`;
+  const notes = [order.notes?.vendor, order.notes?.receiving, order.notes?.internal].filter((n) => n?.trim());
+  if (notes.length) s.notes = notes.join(' | ');
+  if (order.item.isbn) upsertSearchAttributes([{ key: Isbn, value: order.item.isbn }]);
+  return plan;
+}

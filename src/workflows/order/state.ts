@@ -1,0 +1,232 @@
+/**
+ * What one order knows, and the messages that change it: the status the query answers, the one cancellation
+ * (asked for by the library, by signal or update, or announced by the vendor), and the news the follow-up
+ * workflows signal. The stages (./stages) read and change it; only handlers here change it between awaits.
+ */
+import {
+  condition,
+  log,
+  patched,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  cancelSignal,
+  cancelUpdate,
+  invoiceSignal,
+  recordOverlaidSignal,
+  statusQuery,
+  vendorStatusSignal,
+} from '../../order/messages';
+import { OasisAccount, OasisOrderId, OrderAlerts, OrderStage } from '../../order/search-attributes';
+import {
+  isFinal,
+  type Alert,
+  type CancelRequest,
+  type InvoiceNews,
+  type OrderPlan,
+  type OrderStatus,
+  type RecordOverlaidNews,
+  type Stage,
+  type VendorStatusNews,
+} from '../../order/types';
+import { notifyStaff } from './activities';
+
+export interface OrderWorkflowInput {
+  /** The order as OASIS sent it: validated again here, since the workflow is the authority. */
+  order: unknown;
+  account: string;
+  orderId: string;
+}
+
+/** Vendor statuses that end the order (the vendor will not supply it). */
+const VENDOR_ENDS = new Set(['cancelled', 'not-accepted']);
+/** Vendor statuses staff must hear about. */
+const VENDOR_ALERTS = new Set(['cancelled', 'not-accepted', 'out-of-print']);
+
+export class OrderState {
+  readonly status: OrderStatus;
+  /** Set once: the first cancellation wins, and none is taken once the order has ended. */
+  cancellation?: CancelRequest;
+  /** The account's settings for this order, once validation has returned them (whom to alert). */
+  plan?: OrderPlan;
+  /**
+   * A vendor cancellation seen by code from before `vendor-cancel-anywhere`: those orders act on it in
+   * FOLLOWING_UP only, as they did when their histories were written.
+   */
+  vendorCancelledLate = false;
+  private newsArrived = false;
+  private readonly staffAlerts: Promise<void>[] = [];
+
+  constructor(readonly input: OrderWorkflowInput) {
+    this.status = {
+      workflowId: workflowInfo().workflowId,
+      account: input.account,
+      orderId: input.orderId,
+      stage: 'VALIDATING',
+      alerts: [],
+      invoices: [],
+      quantityInvoiced: 0,
+      recordOverlaid: false,
+      history: [],
+    };
+  }
+
+  /** Registers every handler, then marks the order received (search attributes, history). */
+  listen(): void {
+    setHandler(statusQuery, () => this.status);
+    setHandler(cancelSignal, (req) => this.takeCancel(req));
+    setHandler(
+      cancelUpdate,
+      async (req) => {
+        this.takeCancel(req);
+        await condition(() => isFinal(this.status.stage));
+        return this.status;
+      },
+      // Refused before it reaches the history: a finished order cannot be cancelled, and the caller hears why.
+      { validator: (_req: CancelRequest) => this.refuseIfEnded() },
+    );
+    setHandler(vendorStatusSignal, (news) => this.onVendorStatus(news));
+    setHandler(invoiceSignal, (news) => this.onInvoice(news));
+    setHandler(recordOverlaidSignal, (news) => this.onRecordOverlaid(news));
+    upsertSearchAttributes([
+      { key: OasisAccount, value: this.input.account },
+      { key: OasisOrderId, value: this.input.orderId },
+      { key: OrderStage, value: 'VALIDATING' },
+    ]);
+    this.note('received');
+    this.note('stage VALIDATING');
+  }
+
+  get cancelled(): boolean {
+    return this.cancellation !== undefined;
+  }
+
+  /** The cancellation's comment, for Alma and the history. */
+  cancelComment(fallback: string): string {
+    return this.cancellation?.comment ?? fallback;
+  }
+
+  note(event: string, detail?: string): void {
+    this.status.history.push({ at: new Date().toISOString(), event, ...(detail ? { detail } : {}) });
+  }
+
+  setStage(stage: Stage): void {
+    this.status.stage = stage;
+    this.note(`stage ${stage}`);
+    upsertSearchAttributes([{ key: OrderStage, value: stage }]);
+  }
+
+  /** Flags the order (search attribute, history) and mails staff; `occurrence` tells repeats of one alert apart. */
+  raise(alert: Alert, summary: string, occurrence?: string): void {
+    if (!this.status.alerts.includes(alert)) this.status.alerts.push(alert);
+    this.note(`alert ${alert}`, summary);
+    upsertSearchAttributes([{ key: OrderAlerts, value: [...this.status.alerts] }]);
+    if (!this.plan?.email.staff.length) return;
+    const { account, orderId, workflowId } = this.status;
+    // Staff mail is best effort: an SMTP outage must not hold the order up.
+    this.staffAlerts.push(
+      notifyStaff({
+        account,
+        orderId,
+        workflowId,
+        alert,
+        summary,
+        ...(occurrence ? { occurrence } : {}),
+      }).catch((e: unknown) => log.warn('staff alert not sent', { alert, error: String(e) })),
+    );
+  }
+
+  /** Resolves once every staff alert raised so far has been sent (or given up on). */
+  async alertsSent(): Promise<void> {
+    await Promise.all(this.staffAlerts);
+  }
+
+  /** Waits until news or a cancellation arrives, or `timeoutMs` passes. */
+  async waitForNews(timeoutMs: number): Promise<void> {
+    this.newsArrived = false;
+    await condition(() => this.newsArrived || this.cancelled, timeoutMs);
+  }
+
+  private refuseIfEnded(): void {
+    if (isFinal(this.status.stage))
+      throw new Error(`order ${this.status.orderId} has ended: ${this.status.stage}`);
+  }
+
+  private takeCancel(req: CancelRequest): void {
+    if (this.cancellation || isFinal(this.status.stage)) return;
+    this.cancellation = req;
+    this.note('cancellation requested', [req.by, req.reason, req.comment].filter(Boolean).join(': '));
+  }
+
+  private onVendorStatus(news: VendorStatusNews): void {
+    // The same news again (a retried EDI activity re-signals): nothing new, no second alert.
+    const prev = this.status.vendorStatus?.source;
+    if (
+      patched('dedupe-vendor-status') &&
+      prev &&
+      prev.sha256 === news.source.sha256 &&
+      prev.message === news.source.message &&
+      prev.segment === news.source.segment &&
+      this.status.vendorStatus?.status === news.status
+    )
+      return;
+    this.status.vendorStatus = news;
+    this.newsArrived = true;
+    this.note(`vendor status ${news.status}`, news.statusText);
+    if (!VENDOR_ALERTS.has(news.status)) return;
+    if (VENDOR_ENDS.has(news.status)) {
+      // The vendor will not supply it: the order ends at whatever stage it is in (no "ordered" mail after this).
+      if (patched('vendor-cancel-anywhere')) this.vendorCancels(news);
+      else this.vendorCancelledLate = true;
+    }
+    this.raise(
+      news.status === 'out-of-print' ? 'VENDOR_PROBLEM' : 'VENDOR_CANCELLED',
+      `${news.statusText} (${news.source.file})`,
+    );
+  }
+
+  /** The vendor's cancellation, as the cancellation to act on (unless the library's came first). */
+  vendorCancels(news: VendorStatusNews | undefined): void {
+    if (this.cancellation || isFinal(this.status.stage)) return;
+    this.cancellation = { comment: `cancelled by the vendor: ${news?.statusText ?? ''}`, by: 'vendor' };
+  }
+
+  private onInvoice(news: InvoiceNews): void {
+    // An invoice line counts once, however often it is signalled: by invoice number and line, so that a
+    // vendor re-sending the same invoice in a new interchange (other bytes, other hash) is not counted twice.
+    const byLine = patched('invoice-dedupe-by-line');
+    const same = (i: InvoiceNews) =>
+      byLine && news.source.line !== undefined
+        ? i.invoiceNumber === news.invoiceNumber && i.kind === news.kind && i.source.line === news.source.line
+        : i.invoiceNumber === news.invoiceNumber &&
+          i.source.segment === news.source.segment &&
+          i.source.sha256 === news.source.sha256;
+    if (this.status.invoices.some(same)) return;
+    this.status.invoices.push(news);
+    this.status.quantityInvoiced += news.kind === 'credit-note' ? -news.quantity : news.quantity;
+    this.newsArrived = true;
+    this.note(
+      `${news.kind} ${news.invoiceNumber}`,
+      `${news.quantity} at ${news.unitPrice ?? '?'} ${news.currency ?? ''}`.trim(),
+    );
+    if (news.mismatches.length) {
+      // One mail per invoice line with a difference, each its own Message-ID.
+      const line = news.source.line ?? `segment ${news.source.segment ?? '?'}`;
+      this.raise(
+        'INVOICE_MISMATCH',
+        news.mismatches.join('; '),
+        `${news.kind} ${news.invoiceNumber} ${line}`,
+      );
+    }
+  }
+
+  private onRecordOverlaid(news: RecordOverlaidNews): void {
+    this.status.recordOverlaid = true;
+    // The overlay found the bib through the PO line when polling had given up (BIB_LATE).
+    this.status.mmsId ??= news.mmsId;
+    this.newsArrived = true;
+    this.note('record overlaid', `${news.mmsId} from ${news.source.file}`);
+  }
+}
