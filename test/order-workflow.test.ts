@@ -3,7 +3,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { invoiceSignal, recordOverlaidSignal, vendorStatusSignal } from '../src/order/messages';
+import { cancelSignal, invoiceSignal, recordOverlaidSignal, vendorStatusSignal } from '../src/order/messages';
+import { orderWorkflowId } from '../src/order/ids';
+import { orderWorkflow } from '../src/workflows';
 import { exampleOrder, startSystem, type TestSystem } from './harness/system';
 import { INVALID_EXAMPLES } from './harness/fixtures';
 import { recordHistory } from './harness/histories';
@@ -144,10 +146,38 @@ describe('an order from Express Checkout to completion', () => {
 describe('cancellation', () => {
   test('before the PO line exists: nothing is created in Alma', async () => {
     const orderId = id('CANCEL-EARLY');
-    // Hold Alma's POST so the cancellation arrives first.
+    const order = exampleOrder('ebook.json', orderId);
+    // The cancellation arrives with the start, so the workflow has it before validation returns: the
+    // "cancelled before ordering" path, with no Alma call at all.
+    const handle = await sys.client.workflow.signalWithStart(orderWorkflow, {
+      workflowId: orderWorkflowId('UNIV-MAIN', orderId),
+      taskQueue: sys.taskQueue,
+      args: [{ order, account: 'UNIV-MAIN', orderId }],
+      signal: cancelSignal,
+      signalArgs: [{ reason: 'LIBRARY_CANCELLED', comment: 'duplicate', by: 'test' }],
+    });
+    const result = await handle.result();
+    expect(result.stage).toBe('CANCELLED');
+    expect(result.poLine).toBeUndefined();
+    expect(
+      (await sys.sandboxState()).poLines.filter((p) => p.vendor_reference_number === orderId),
+    ).toHaveLength(0);
+    const scheduled = (await handle.fetchHistory()).events!.filter(
+      (e) => e.activityTaskScheduledEventAttributes,
+    );
+    expect(scheduled.map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name)).toEqual([
+      'validateOrderActivity',
+    ]);
+    await recordHistory(sys.client, handle.workflowId, 'order-cancelled-early');
+  });
+
+  test('while the PO line is being created: it is created, then cancelled in Alma', async () => {
+    const orderId = id('CANCEL-ORDERING');
+    // Hold Alma's search (the first call of the PO line step) so the cancellation arrives while ORDERING.
     await sys.sandboxPost('/faults', { 'po-lines:GET': { latencyMs: 1500 } });
     try {
       await sys.orders.placeOrder(exampleOrder('ebook.json', orderId));
+      await sys.orders.waitForStage('UNIV-MAIN', orderId, 'ORDERING', { timeoutMs: 30_000 });
       const s = await sys.orders.cancelOrder('UNIV-MAIN', orderId, {
         reason: 'LIBRARY_CANCELLED',
         comment: 'duplicate',
@@ -157,8 +187,9 @@ describe('cancellation', () => {
       await sys.sandboxPost('/faults', {});
     }
     const lines = (await sys.sandboxState()).poLines.filter((p) => p.vendor_reference_number === orderId);
-    expect(lines.filter((l) => l.status?.value !== 'CANCELLED')).toHaveLength(0);
-    await recordHistory(sys.client, `order:UNIV-MAIN:${orderId}`, 'order-cancelled-early');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.status?.value).toBe('CANCELLED');
+    await recordHistory(sys.client, `order:UNIV-MAIN:${orderId}`, 'order-cancelled-while-ordering');
   });
 
   test('after the PO line exists: it is cancelled in Alma', async () => {
