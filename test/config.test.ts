@@ -180,6 +180,86 @@ describe('errors name the file, the JSON path and the problem', () => {
   });
 });
 
+describe("names of JavaScript's own object members are refused as configuration codes", () => {
+  const NAMES = ['constructor', '__proto__', 'toString'];
+  /** The object with the key `from` renamed to `to`, in place in the key order (an own "__proto__" key too). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON fixtures
+  const renamed = (o: Record<string, any>, from: string, to: string) =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k === from ? to : k, v]));
+  const reserved = (name: string) => `"${name}" is the name of a member every JavaScript object has`;
+
+  it.each(NAMES)('%s as an account, an institution or a library', (name) => {
+    const acc = example();
+    acc.accounts = renamed(acc.accounts, 'UNIV-LAW', name);
+    expect(JSON.stringify(acc)).toContain(`"${name}":{"name":"University Law Library"`);
+    const a = loadError(writeConfig(acc));
+    expect(a).toContain(`accounts.${name}: ${reserved(name)}`);
+
+    const inst = example();
+    inst.institutions = renamed(inst.institutions, '01UNIV_INST', name);
+    for (const x of Object.values(inst.accounts) as { institution: string }[]) x.institution = name;
+    const i = loadError(writeConfig(inst));
+    expect(i).toContain(`institutions.${name}: ${reserved(name)}`);
+    expect(i).toContain(`accounts.UNIV-MAIN.institution: ${reserved(name)}`);
+
+    const lib = example();
+    const law = lib.accounts['UNIV-LAW'];
+    law.libraries = renamed(law.libraries, 'LAW', name);
+    expect(loadError(writeConfig(lib))).toContain(`accounts.UNIV-LAW.libraries.${name}: ${reserved(name)}`);
+  });
+
+  it.each(NAMES)('%s as a fund, a location, a vendor code or a default owner', (name) => {
+    const raw = example();
+    const main = raw.accounts['UNIV-MAIN'];
+    main.funds.push(name);
+    main.libraries.MAIN.locations.push(name);
+    main.alma.vendorCode = name;
+    main.alma.defaultOwner = name;
+    main.fundLocationRules.push({ library: 'MAIN', location: name, funds: [name] });
+    const msg = loadError(writeConfig(raw));
+    for (const at of [
+      'funds.5',
+      'libraries.MAIN.locations.3',
+      'alma.vendorCode',
+      'alma.defaultOwner',
+      'fundLocationRules.1.location',
+      'fundLocationRules.1.funds.0',
+    ])
+      expect(msg).toContain(`accounts.UNIV-MAIN.${at}: ${reserved(name)}`);
+  });
+
+  it.each(NAMES)('%s in the CSV lists is an error naming the file and the line', (name) => {
+    const sub = mkdtempSync(join(dir, 'csv-'));
+    writeFileSync(join(sub, 'locations.csv'), `library,location\nLAW,RESERVE\n${name},STACKS\n`);
+    writeFileSync(join(sub, 'funds.csv'), `fund\n${name}\n`);
+    writeFileSync(join(sub, 'rules.csv'), `library,location,fund\nLAW,${name},LAW-GEN\n`);
+    for (const kind of ['locations', 'funds', 'rules']) {
+      const raw = example();
+      raw.accounts['UNIV-LAW'].csv = { [kind]: `${kind}.csv` };
+      const file = join(sub, `config-${kind}.json`);
+      writeFileSync(file, JSON.stringify(raw));
+      const msg = loadError(file);
+      expect(msg).toContain(`accounts.UNIV-LAW.csv.${kind}`);
+      expect(msg).toContain(join(sub, `${kind}.csv`));
+      expect(msg).toContain(`row ${kind === 'locations' ? 2 : 1}`);
+      expect(msg).toContain(reserved(name));
+    }
+  });
+
+  it('a "__proto__" key anywhere is refused, not silently dropped', () => {
+    const raw = example();
+    const edi = raw.accounts['UNIV-MAIN'].edi;
+    raw.accounts['UNIV-MAIN'].edi = Object.fromEntries([...Object.entries(edi), ['__proto__', {}]]);
+    expect(loadError(writeConfig(raw))).toContain('accounts.UNIV-MAIN.edi.__proto__');
+  });
+
+  it('names that merely contain them are fine', () => {
+    const raw = example();
+    raw.accounts['UNIV-MAIN'].funds.push('CONSTRUCTOR', 'toString2', 'proto');
+    expect(loadConfigFile(writeConfig(raw)).accounts['UNIV-MAIN']!.funds).toContain('toString2');
+  });
+});
+
 describe('CSV import', () => {
   /** A configuration whose UNIV-LAW lists come (also) from CSV files in their own folder. */
   function withCsv(files: Record<string, string>): string {

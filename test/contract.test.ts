@@ -303,6 +303,58 @@ describe('validateOrder', () => {
     for (const v of [null, [], 'order', 3])
       expect(problems(v)).toEqual([{ path: '(order)', message: 'must be a JSON object' }]);
   });
+
+  describe("names of JavaScript's own object members are codes like any other, never configuration", () => {
+    const NAMES = ['constructor', '__proto__', 'toString'];
+
+    it.each(NAMES)('account %s is not configured', (name) => {
+      const o = base();
+      o.account = name;
+      expect(only(o)).toEqual({
+        path: 'account',
+        message: `account "${name}" is not configured (known: UNIV-MAIN, UNIV-LAW)`,
+      });
+    });
+
+    it.each(NAMES)('library %s is not known to the account', (name) => {
+      const o = base();
+      o.location = { library: name, shelvingLocation: 'MATH' };
+      expect(only(o)).toEqual({
+        path: 'location.library',
+        message: `library ${name} is not known to account UNIV-MAIN (known: MAIN)`,
+      });
+    });
+
+    it.each(NAMES)('shelving location %s is not in the library', (name) => {
+      const o = base();
+      o.location = { library: 'MAIN', shelvingLocation: name };
+      expect(only(o)).toEqual({
+        path: 'location.shelvingLocation',
+        message: `shelving location ${name} is not in library MAIN (known: MATH, STACKS, REF)`,
+      });
+    });
+
+    it.each(NAMES)('fund %s is not a fund of the account', (name) => {
+      const o = base();
+      o.fundDistribution = [{ fund: name, percent: 100 }];
+      expect(only(o)).toEqual({
+        path: 'fundDistribution[0].fund',
+        message: `"${name}" is not a fund of account UNIV-MAIN`,
+      });
+    });
+
+    it.each(NAMES)('account %s with a malformed order still lists the problems', (name) => {
+      const o = base();
+      o.account = name;
+      o.quantity = 0;
+      expect(problems(o).map((p) => p.path)).toEqual(['quantity', 'account']);
+    });
+
+    it('a field named __proto__ in the order is an unknown field, as any other', () => {
+      const o = JSON.parse(`{"__proto__": {"x": 1}, ${JSON.stringify(base()).slice(1)}`);
+      expect(only(o)).toEqual({ path: '__proto__', message: '__proto__ is not a known field' });
+    });
+  });
 });
 
 describe('parseOrderText', () => {

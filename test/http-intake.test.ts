@@ -217,6 +217,58 @@ describe('malformed paths and cancel bodies', () => {
   });
 });
 
+describe("codes named like JavaScript's own object members are refused, not a server error", () => {
+  const NAMES = ['constructor', '__proto__', 'toString'];
+  const problems = (r: Answer) => r.body.problems as { path: string; message: string }[];
+
+  test.each(NAMES)('account %s is 422 naming the account, and starts nothing', async (name) => {
+    const order = { ...exampleOrder('print-single-fund.json', id('PROTO-A')), account: name };
+    const r = await post('/orders', order);
+    expect(r.status).toBe(422);
+    expect(r.body.outcome).toBe('refused');
+    expect(problems(r)).toEqual([
+      { path: 'account', message: expect.stringContaining(`account "${name}" is not configured`) },
+    ]);
+    expect((await call('GET', `/orders/${encodeURIComponent(name)}/${id('PROTO-A')}`)).status).toBe(404);
+  });
+
+  test.each(NAMES)('library %s is 422 naming location.library', async (name) => {
+    const order = exampleOrder('print-single-fund.json', id('PROTO-L'));
+    const r = await post('/orders', { ...order, location: { library: name, shelvingLocation: 'MATH' } });
+    expect(r.status).toBe(422);
+    expect(problems(r)).toEqual([
+      {
+        path: 'location.library',
+        message: `library ${name} is not known to account UNIV-MAIN (known: MAIN)`,
+      },
+    ]);
+  });
+
+  test.each(NAMES)('shelving location %s is 422 naming location.shelvingLocation', async (name) => {
+    const order = exampleOrder('print-single-fund.json', id('PROTO-S'));
+    const r = await post('/orders', { ...order, location: { library: 'MAIN', shelvingLocation: name } });
+    expect(r.status).toBe(422);
+    expect(problems(r)).toEqual([
+      { path: 'location.shelvingLocation', message: expect.stringContaining(`shelving location ${name}`) },
+    ]);
+  });
+
+  test.each(NAMES)('fund %s is 422 naming the fund', async (name) => {
+    const order = exampleOrder('print-single-fund.json', id('PROTO-F'));
+    const r = await post('/orders', { ...order, fundDistribution: [{ fund: name, percent: 100 }] });
+    expect(r.status).toBe(422);
+    expect(problems(r)).toEqual([
+      { path: 'fundDistribution[0].fund', message: `"${name}" is not a fund of account UNIV-MAIN` },
+    ]);
+  });
+
+  test.each(NAMES)('reading or cancelling an order of account %s is 404', async (name) => {
+    const at = `/orders/${encodeURIComponent(name)}/${id('PROTO-R')}`;
+    expect((await call('GET', at)).status).toBe(404);
+    expect((await post(`${at}/cancel`, {})).status).toBe(404);
+  });
+});
+
 describe('refusals', () => {
   const invalidDir = INVALID_EXAMPLES;
   const invalid = readdirSync(invalidDir).filter((f) => f.endsWith('.json'));

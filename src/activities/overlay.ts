@@ -8,6 +8,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Bib } from '../alma/client';
 import { AlmaError } from '../alma/errors';
+import { own } from '../config/lookup';
 import type { Account, Config } from '../config/schema';
 import { fetchToInbox, withStore } from '../followup/inbox';
 import { OrderLookup } from '../followup/order-lookup';
@@ -75,7 +76,7 @@ export function overlayActivities(deps: {
   return {
     async overlayMarcFile(ref: FileRef): Promise<OverlayFileReport> {
       const ctx = Context.current();
-      const acc = deps.config.accounts[ref.account];
+      const acc = own(deps.config.accounts, ref.account);
       const src = acc?.marc.source;
       if (!acc || !src)
         throw ApplicationFailure.create({

@@ -1,4 +1,5 @@
 /** The workflow's first step: the order checked again against the contract and the account (the authority). */
+import { own } from '../config/lookup';
 import type { Config } from '../config/schema';
 import { validateOrder } from '../contract/validate';
 import { almaTaskQueue } from '../order/ids';
@@ -10,8 +11,8 @@ export function validateActivities(deps: { config: Config; taskQueue: string }) 
       const result = validateOrder(raw, deps.config);
       if (!result.ok) return result;
       const order = result.order;
-      const acc = deps.config.accounts[order.account]!;
-      const inst = deps.config.institutions[acc.institution]!;
+      const acc = own(deps.config.accounts, order.account)!;
+      const inst = own(deps.config.institutions, acc.institution)!;
       const f = acc.followUp;
       return {
         ok: true,

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { configFile, type Config, type SecretRef } from './schema';
+import { configFile, isObjectMemberName, objectMemberProblem, type Config, type SecretRef } from './schema';
 import { csvRecords } from './csv';
+import { own } from './lookup';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -32,11 +33,29 @@ export function interpolate<T>(value: T, env: NodeJS.ProcessEnv = process.env, a
   return value;
 }
 
-export function formatIssues(where: string, issues: z.core.$ZodIssue[]): string {
-  return [
-    `${where} is not valid:`,
-    ...issues.map((i) => `  - ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`),
-  ].join('\n');
+/** One line per problem; a refused record key says why (zod's own message is only "Invalid key in record"). */
+export function formatIssues(
+  where: string,
+  issues: readonly (Pick<z.core.$ZodIssue, 'path' | 'message'> & { code?: string })[],
+): string {
+  const lines = issues.flatMap((i) => {
+    const at = i.path.length ? i.path.join('.') : '(top level)';
+    const inner = i.code === 'invalid_key' ? (i as z.core.$ZodIssueInvalidKey).issues : [];
+    return inner.length ? inner.map((x) => `  - ${at}: ${x.message}`) : [`  - ${at}: ${i.message}`];
+  });
+  return [`${where} is not valid:`, ...lines].join('\n');
+}
+
+/**
+ * Where the configuration has a `__proto__` key. JSON.parse makes it an ordinary key, but zod's records skip it
+ * and plain objects treat it as their prototype: an account or library of that name would silently vanish.
+ */
+function protoKeys(value: unknown, at: PropertyKey[] = []): PropertyKey[][] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => protoKeys(v, [...at, i]));
+  if (!value || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([k, v]) =>
+    k === '__proto__' ? [[...at, k]] : protoKeys(v, [...at, k]),
+  );
 }
 
 /** Validates a configuration object (already read), merges the CSV lists it names, and returns it typed. */
@@ -49,7 +68,12 @@ export function parseConfig(raw: unknown, where = 'configuration', baseDir = pro
     throw e;
   }
   const parsed = configFile.safeParse(interpolated);
-  if (!parsed.success) throw new ConfigError(formatIssues(where, parsed.error.issues));
+  const reserved = protoKeys(interpolated).map((p) => ({
+    path: p,
+    message: objectMemberProblem('__proto__'),
+  }));
+  if (!parsed.success || reserved.length)
+    throw new ConfigError(formatIssues(where, [...reserved, ...(parsed.error?.issues ?? [])]));
   const cfg = parsed.data;
   for (const [name, acc] of Object.entries(cfg.accounts)) {
     const csv = acc.csv;
@@ -64,11 +88,21 @@ export function parseConfig(raw: unknown, where = 'configuration', baseDir = pro
       } catch (e) {
         throw new ConfigError(`${at}: cannot read ${full}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
       }
+      let rows: Record<string, string>[];
       try {
-        return csvRecords(text, columns, full);
+        rows = csvRecords(text, columns, full);
       } catch (e) {
         throw new ConfigError(`${at}: ${(e as Error).message}`);
       }
+      // The same rule as for codes written in the file itself.
+      rows.forEach((r, i) => {
+        for (const c of columns) {
+          const v = own(r, c);
+          if (v !== undefined && isObjectMemberName(v))
+            throw new ConfigError(`${at}: ${full}: row ${i + 1}, ${c}: ${objectMemberProblem(v)}`);
+        }
+      });
+      return rows;
     };
     if (csv.funds) {
       for (const r of records('funds', csv.funds, ['fund'])) {
@@ -77,7 +111,7 @@ export function parseConfig(raw: unknown, where = 'configuration', baseDir = pro
     }
     if (csv.locations) {
       for (const r of records('locations', csv.locations, ['library', 'location'])) {
-        const lib = (acc.libraries[r.library!] ??= { locations: [] });
+        const lib = own(acc.libraries, r.library!) ?? (acc.libraries[r.library!] = { locations: [] });
         if (!lib.locations.includes(r.location!)) lib.locations.push(r.location!);
       }
     }

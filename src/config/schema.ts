@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { duration } from './duration';
+import { own } from './lookup';
 
 /** A secret is named, not written: an environment variable or a file (e.g. a Docker/Kubernetes secret). */
 export const secretRef = z
@@ -31,7 +32,27 @@ export const secretRef = z
   .refine((s) => s.env || s.file || s.sandboxDefault, 'name an env variable or a file holding the secret');
 export type SecretRef = z.infer<typeof secretRef>;
 
-const code = z.string().min(1).max(64);
+/**
+ * The names of the members every JavaScript object has (`constructor`, `toString`, `__proto__`, ...). The
+ * configuration is made of plain objects and is looked up by codes that come from orders and vendor files, so
+ * such a name as a code would read (or, for `__proto__`, silently lose) the wrong thing: it is refused as a code.
+ */
+const OBJECT_MEMBERS: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+export function isObjectMemberName(name: string): boolean {
+  return OBJECT_MEMBERS.has(name);
+}
+
+export function objectMemberProblem(name: string): string {
+  return `"${name}" is the name of a member every JavaScript object has (Object.prototype.${name}); choose another code`;
+}
+
+/** An account, institution, library, location, fund or vendor code. */
+const code = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((c) => !isObjectMemberName(c), { error: (iss) => objectMemberProblem(String(iss.input)) });
 
 /** Where vendor files are: a local folder (the embedded default), FTP or SFTP. */
 export const fileSource = z.discriminatedUnion('type', [
@@ -208,7 +229,7 @@ export const configFile = z
   })
   .superRefine((cfg, ctx) => {
     for (const [name, acc] of Object.entries(cfg.accounts)) {
-      if (!cfg.institutions[acc.institution]) {
+      if (!own(cfg.institutions, acc.institution)) {
         ctx.addIssue({
           code: 'custom',
           path: ['accounts', name, 'institution'],

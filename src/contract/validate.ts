@@ -5,6 +5,7 @@
  * starts) and by the workflow's first activity (the authority).
  */
 import type { z } from 'zod';
+import { own } from '../config/lookup';
 import type { Account, Config } from '../config/schema';
 import { checkIsbn } from './isbn';
 import { MAX_ORDER_BYTES, MINOR_DIGITS, formatPath, orderSchema, type Order, type Problem } from './order';
@@ -96,12 +97,12 @@ function ruleProblems(o: RuleInput, accountCode: string, acc: Account): Problem[
   const problems: Problem[] = [];
   if (o.orderType) {
     const type = o.orderType.value ?? 'firm';
-    const channel = acc.ordering.orderTypes[type] ?? acc.ordering.default;
+    const channel = own(acc.ordering.orderTypes, type) ?? acc.ordering.default;
     if (channel !== 'api') {
       problems.push({
         path: o.orderType.value ? 'orderType' : 'account',
         message: `account ${accountCode} sends ${type} orders by EDI, not through this API (setting accounts.${accountCode}.ordering${
-          acc.ordering.orderTypes[type] ? `.orderTypes.${type}` : '.default'
+          own(acc.ordering.orderTypes, type) ? `.orderTypes.${type}` : '.default'
         } = edi)`,
       });
     }
@@ -129,7 +130,7 @@ function ruleProblems(o: RuleInput, accountCode: string, acc: Account): Problem[
         message: `account ${accountCode} does not accept ${currency} (accepted: ${acc.currencies.join(', ')})`,
       });
     }
-    const digits = MINOR_DIGITS[currency] ?? 2;
+    const digits = own(MINOR_DIGITS, currency) ?? 2;
     const decimals = amount.split('.')[1]?.length ?? 0;
     if (decimals > digits) {
       problems.push({
@@ -173,7 +174,7 @@ function ruleProblems(o: RuleInput, accountCode: string, acc: Account): Problem[
   if (!loc) {
     if (format === 'print') problems.push({ path: 'location', message: 'required for a print order' });
   } else {
-    const lib = acc.libraries[loc.library];
+    const lib = own(acc.libraries, loc.library);
     if (!lib) {
       problems.push({
         path: 'location.library',
@@ -211,7 +212,8 @@ export function validateOrder(input: unknown, config: Pick<Config, 'accounts'>):
   }
   const parsed = orderSchema.safeParse(input);
   const accountCode = (input as { account?: unknown }).account;
-  const acc = typeof accountCode === 'string' ? config.accounts[accountCode] : undefined;
+  // Codes from the order are looked up as the configuration's own entries only (`constructor` is no account).
+  const acc = typeof accountCode === 'string' ? own(config.accounts, accountCode) : undefined;
   const problems: Problem[] = parsed.success ? [] : problemsFromIssues(parsed.error.issues, input);
   if (typeof accountCode === 'string' && accountCode && !acc) {
     problems.push({

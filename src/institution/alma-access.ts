@@ -6,6 +6,7 @@ import { createAlmaClient, type AlmaClient } from '../alma/client';
 import { AlmaError } from '../alma/errors';
 import type { Account, Config, Institution } from '../config/schema';
 import { resolveSecret } from '../config/load';
+import { own } from '../config/lookup';
 import type { Logger } from '../logging';
 import { DailyBudgetExhausted, InstitutionBudget } from './budget';
 
@@ -28,7 +29,7 @@ export class AlmaAccess {
   budget(institutionCode: string): InstitutionBudget {
     let b = this.budgets.get(institutionCode);
     if (!b) {
-      const inst = this.config.institutions[institutionCode];
+      const inst = own(this.config.institutions, institutionCode);
       if (!inst) throw new Error(`institution ${institutionCode} is not configured`);
       b = new InstitutionBudget(institutionCode, {
         perSecond: (inst.perSecondThreshold * inst.budgetShare) / inst.workerProcesses,
@@ -41,10 +42,10 @@ export class AlmaAccess {
 
   /** A client for the account's institution; `signal` aborts its calls (an activity's cancellation). */
   forAccount(accountCode: string, signal?: AbortSignal): AccountAlma {
-    const account = this.config.accounts[accountCode];
+    const account = own(this.config.accounts, accountCode);
     if (!account) throw new Error(`account ${accountCode} is not configured`);
     const institutionCode = account.institution;
-    const institution = this.config.institutions[institutionCode]!;
+    const institution = own(this.config.institutions, institutionCode)!;
     const budget = this.budget(institutionCode);
     const raw = createAlmaClient({
       gateway: institution.gateway,
