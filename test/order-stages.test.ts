@@ -1,0 +1,457 @@
+/**
+ * The fast tier: the order workflow on a local Temporal server (TestWorkflowEnvironment.createLocal, with the
+ * CLI the project builds) against fake activities, so that every alert and a cancellation at every stage, by the
+ * library and by the vendor, can be driven in seconds. The activities themselves are tested for real elsewhere
+ * (Alma sandbox over HTTP, SMTP, FTP); order-workflow.test.ts runs the same workflow end to end.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { Activities } from '../src/activities';
+import { validateActivities } from '../src/activities/validate';
+import type {
+  CancelPoLineInput,
+  ConfirmationInput,
+  CreatePoLineInput,
+  CreatedPoLine,
+} from '../src/activities/types';
+import { parseConfig } from '../src/config/load';
+import type { StaffAlertInput } from '../src/mail/render';
+import { FailureType } from '../src/order/failures';
+import { alertMessageId, orderWorkflowId } from '../src/order/ids';
+import {
+  cancelSignal,
+  cancelUpdate,
+  invoiceSignal,
+  recordOverlaidSignal,
+  statusQuery,
+  vendorStatusSignal,
+} from '../src/order/messages';
+import * as keys from '../src/order/search-attributes';
+import type { Alert, OrderStatus, Stage, ValidationOutcome, VendorStatusNews } from '../src/order/types';
+import { findTemporalCli } from '../src/temporal/cli-binary';
+import { orderWorkflow } from '../src/workflows';
+import { exampleConfigRaw, exampleOrder, quietRuntime } from './harness/system';
+
+jest.setTimeout(120_000);
+
+/** How the fake Alma and mail behave for one order. */
+interface Script {
+  poLine?: 'ok' | 'in-review' | 'unauthorised' | 'invalid' | 'unavailable' | 'hold';
+  bib?: 'ok' | 'late' | 'unauthorised' | 'hold';
+  mail?: 'ok' | 'fail' | 'hold';
+  cancel?: 'ok' | 'fail';
+  staff?: 'ok' | 'hold';
+}
+
+interface Calls {
+  createPoLine: number;
+  cancelPoLine: CancelPoLineInput[];
+  awaitBriefBib: number;
+  confirmations: number;
+  staff: StaffAlertInput[];
+}
+
+const scripts = new Map<string, Script>();
+const calls = new Map<string, Calls>();
+const callsOf = (orderId: string): Calls => {
+  let c = calls.get(orderId);
+  if (!c)
+    calls.set(
+      orderId,
+      (c = { createPoLine: 0, cancelPoLine: [], awaitBriefBib: 0, confirmations: 0, staff: [] }),
+    );
+  return c;
+};
+/** Holds an activity until the order's test lets it go (or the activity is cancelled). */
+const held = new Map<string, () => void>();
+async function hold(orderId: string): Promise<void> {
+  await new Promise<void>((resolve) => held.set(orderId, resolve));
+}
+
+const refused = (type: string, message: string) =>
+  ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: true,
+    details: [{ code: '401652', trackingId: 'E01-TEST' }],
+  });
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = 'order-stages';
+
+beforeAll(async () => {
+  quietRuntime();
+  const cli = findTemporalCli();
+  if (!cli) throw new Error('no Temporal CLI: the global set-up obtains it');
+  env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: cli.path },
+      searchAttributes: Object.values(keys).filter((k) => typeof k === 'object' && 'name' in k) as never,
+    },
+  });
+  const config = parseConfig(
+    exampleConfigRaw('http://127.0.0.1:1/almaws/v1', mkdtempSync(path.join(os.tmpdir(), 'rto-stages-'))),
+  );
+  const real = validateActivities({ config, taskQueue });
+  const activities: Partial<Activities> = {
+    // The real validation (pure), with the Alma steps on this queue and timings short enough to see every deadline.
+    async validateOrderActivity(raw: unknown): Promise<ValidationOutcome> {
+      const out = await real.validateOrderActivity(raw);
+      if (!out.ok) return out;
+      const t = out.plan.timing;
+      return {
+        ok: true,
+        plan: {
+          ...out.plan,
+          almaTaskQueue: taskQueue,
+          email: { confirm: true, staff: ['acq@univ.example.edu'] },
+          timing: {
+            ...t,
+            firstLookDelayMs: 50,
+            bibPollIntervalMs: 50,
+            bibPollTimeoutMs: 2500,
+            statusWithinMs: 400,
+            invoiceWithinMs: 600,
+            recordWithinMs: 800,
+            followAtMostMs: 1500,
+            almaGiveUpAfterMs: 2500,
+            almaRetryInitialMs: 100,
+            almaRetryMaxMs: 200,
+          },
+        },
+      };
+    },
+    async createPoLine(input: CreatePoLineInput): Promise<CreatedPoLine> {
+      const id = input.order.orderId;
+      callsOf(id).createPoLine++;
+      const how = scripts.get(id)?.poLine ?? 'ok';
+      if (how === 'hold') await hold(id);
+      if (how === 'unauthorised') throw refused(FailureType.AlmaUnauthorised, 'Alma refused the API key');
+      if (how === 'invalid')
+        throw refused(FailureType.AlmaInvalidRequest, 'Alma refused the PO line: bad fund');
+      if (how === 'unavailable')
+        throw ApplicationFailure.create({ type: FailureType.AlmaUnavailable, message: 'Alma answered 503' });
+      const inReview = how === 'in-review';
+      return {
+        number: `POL-${id}`,
+        status: inReview ? 'IN_REVIEW' : 'ACTIVE',
+        inReview,
+        almaAlerts: inReview ? ['Fund is not active'] : [],
+        found: false,
+        almaCalls: 2,
+      };
+    },
+    async cancelPoLine(input: CancelPoLineInput): Promise<void> {
+      const id = input.poLine.replace(/^POL-/, '');
+      callsOf(id).cancelPoLine.push(input);
+      if (scripts.get(id)?.cancel === 'fail')
+        throw refused(FailureType.AlmaInvalidRequest, 'PO line is closed');
+    },
+    async awaitBriefBib(input: { account: string; poLine: string }): Promise<{ mmsId: string }> {
+      const id = input.poLine.replace(/^POL-/, '');
+      callsOf(id).awaitBriefBib++;
+      const how = scripts.get(id)?.bib ?? 'ok';
+      if (how === 'hold') {
+        // Polled until the workflow gives up or cancels: heartbeat so a cancellation reaches us.
+        for (;;) {
+          Context.current().heartbeat();
+          await Context.current().sleep(50);
+        }
+      }
+      if (how === 'unauthorised') throw refused(FailureType.AlmaUnauthorised, 'Alma refused the API key');
+      if (how === 'late')
+        throw ApplicationFailure.create({ type: FailureType.BibNotLinked, message: 'no bib yet' });
+      return { mmsId: '9912345' };
+    },
+    async sendConfirmation(input: ConfirmationInput): Promise<{ messageId: string }> {
+      const id = input.plan.order.orderId;
+      callsOf(id).confirmations++;
+      const how = scripts.get(id)?.mail ?? 'ok';
+      if (how === 'hold') await hold(id);
+      if (how === 'fail') throw refused(FailureType.MailNotConfigured, 'no SMTP server is configured');
+      return { messageId: `<order.${id}@test>` };
+    },
+    async notifyStaff(input: StaffAlertInput): Promise<void> {
+      callsOf(input.orderId).staff.push(input);
+      if (scripts.get(input.orderId)?.staff === 'hold') await hold(input.orderId);
+    },
+  };
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: require.resolve('../src/workflows'),
+    activities,
+  });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  for (const release of held.values()) release();
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+let n = 0;
+/** Starts an order with its script; `cancelFirst` sends the library's cancellation with the start. */
+async function start(name: string, script: Script = {}, cancelFirst = false) {
+  const orderId = `S-${++n}-${name}`;
+  scripts.set(orderId, script);
+  const opts = {
+    workflowId: orderWorkflowId('UNIV-MAIN', orderId),
+    taskQueue,
+    args: [{ order: exampleOrder('print-single-fund.json', orderId), account: 'UNIV-MAIN', orderId }] as [
+      Parameters<typeof orderWorkflow>[0],
+    ],
+  };
+  const handle = cancelFirst
+    ? await env.client.workflow.signalWithStart(orderWorkflow, {
+        ...opts,
+        signal: cancelSignal,
+        signalArgs: [{ reason: 'LIBRARY_CANCELLED', comment: 'not needed', by: 'test' }],
+      })
+    : await env.client.workflow.start(orderWorkflow, opts);
+  return { orderId, handle, calls: () => callsOf(orderId) };
+}
+
+async function stageReached(
+  handle: { query: (q: typeof statusQuery) => Promise<OrderStatus> },
+  stage: Stage,
+) {
+  for (let i = 0; i < 400; i++) {
+    const s = await handle.query(statusQuery);
+    if (s.stage === stage) return s;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`stage ${stage} not reached`);
+}
+
+/** The order's status from its failure (REJECTED and FAILED end the workflow as failed, status in the details). */
+async function failedStatus(result: Promise<unknown>): Promise<OrderStatus> {
+  const err = await result.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return (cause as ApplicationFailure).details![0] as OrderStatus;
+}
+
+const source = { file: 'vendor.edi', sha256: 'abc', message: '1', segment: 7 };
+const vendor = (status: VendorStatusNews['status'], statusText: string): VendorStatusNews => ({
+  status,
+  statusText,
+  source,
+});
+const alertsMailed = (c: Calls): Alert[] => c.staff.map((s) => s.alert as Alert);
+
+describe('every alert', () => {
+  test('ALMA_IN_REVIEW: the order goes on, staff are told why', async () => {
+    const o = await start('review', { poLine: 'in-review' });
+    const s = await stageReached(o.handle, 'FOLLOWING_UP');
+    expect(s.alerts).toContain('ALMA_IN_REVIEW');
+    expect(o.calls().staff.find((a) => a.alert === 'ALMA_IN_REVIEW')?.summary).toMatch(/Fund is not active/);
+    await o.handle.terminate();
+  });
+
+  test.each([
+    ['unauthorised', 'ALMA_UNAUTHORISED', 'unauthorised'],
+    ['invalid', 'ALMA_REJECTED', 'invalid-request'],
+    ['unavailable', 'ALMA_UNAVAILABLE', 'unavailable'],
+  ] as const)('PO line %s: FAILED with %s, error kind %s, Alma code kept', async (how, alert, kind) => {
+    const o = await start(`po-${how}`, { poLine: how });
+    const s = await failedStatus(o.handle.result());
+    expect(s.stage).toBe('FAILED');
+    expect(s.alerts).toEqual([alert]);
+    expect(s.error?.kind).toBe(kind);
+    if (how !== 'unavailable') expect(s.error).toMatchObject({ code: '401652', trackingId: 'E01-TEST' });
+    expect(alertsMailed(o.calls())).toEqual([alert]);
+    // Refusals are not retried; an outage is, until the account's patience runs out.
+    if (how === 'unavailable') expect(o.calls().createPoLine).toBeGreaterThan(1);
+    else expect(o.calls().createPoLine).toBe(1);
+  });
+
+  test('BIB_LATE: polling gives up, the order is confirmed without an MMS id and goes on', async () => {
+    const o = await start('bib-late', { bib: 'late' });
+    const s = await stageReached(o.handle, 'FOLLOWING_UP');
+    expect(s.alerts).toEqual(['BIB_LATE']);
+    expect(s.mmsId).toBeUndefined();
+    expect(o.calls().awaitBriefBib).toBeGreaterThan(1);
+    expect(o.calls().confirmations).toBe(1);
+    await o.handle.terminate();
+  });
+
+  test('a refused key while polling for the bib ends the order FAILED', async () => {
+    const o = await start('bib-unauth', { bib: 'unauthorised' });
+    const s = await failedStatus(o.handle.result());
+    expect(s.alerts).toEqual(['ALMA_UNAUTHORISED']);
+    expect(o.calls().confirmations).toBe(0);
+  });
+
+  test('EMAIL_FAILED: the order goes on', async () => {
+    const o = await start('mail', { mail: 'fail' });
+    const s = await stageReached(o.handle, 'FOLLOWING_UP');
+    expect(s.alerts).toEqual(['EMAIL_FAILED']);
+    await o.handle.terminate();
+  });
+
+  test('STATUS_LATE, INVOICE_LATE, RECORD_LATE once each, then FOLLOW_UP_EXPIRED', async () => {
+    const o = await start('late');
+    const s = await failedStatus(o.handle.result());
+    expect(s.alerts).toEqual(['STATUS_LATE', 'INVOICE_LATE', 'RECORD_LATE', 'FOLLOW_UP_EXPIRED']);
+    expect(alertsMailed(o.calls()).sort()).toEqual([...s.alerts].sort());
+    expect(s.error?.kind).toBe('follow-up-expired');
+  });
+
+  test('INVOICE_MISMATCH: one mail per invoice line, each its own Message-ID', async () => {
+    const o = await start('mismatch');
+    await stageReached(o.handle, 'FOLLOWING_UP');
+    const invoice = (line: string) => ({
+      invoiceNumber: 'INV-1',
+      kind: 'invoice' as const,
+      quantity: 1,
+      unitPrice: '99.00',
+      currency: 'USD',
+      mismatches: [`line ${line}: price 99.00 USD, ordered at 45.00 USD`],
+      source: { ...source, line },
+    });
+    await o.handle.signal(invoiceSignal, invoice('1'));
+    await o.handle.signal(invoiceSignal, invoice('2'));
+    await o.handle.signal(invoiceSignal, invoice('2')); // the same line again: counted and mailed once
+    for (let i = 0; i < 100 && o.calls().staff.filter((a) => a.alert === 'INVOICE_MISMATCH').length < 2; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    const mails = o.calls().staff.filter((a) => a.alert === 'INVOICE_MISMATCH');
+    expect(mails).toHaveLength(2);
+    const ids = mails.map((m) => alertMessageId(m.account, m.orderId, m.alert, m.occurrence));
+    expect(new Set(ids).size).toBe(2);
+    expect((await o.handle.query(statusQuery)).alerts.filter((a) => a === 'INVOICE_MISMATCH')).toHaveLength(
+      1,
+    );
+    await o.handle.terminate();
+  });
+
+  test('VENDOR_PROBLEM: out of print is reported, the order goes on', async () => {
+    const o = await start('oop');
+    await stageReached(o.handle, 'FOLLOWING_UP');
+    await o.handle.signal(vendorStatusSignal, vendor('out-of-print', 'Out of print'));
+    await o.handle.signal(recordOverlaidSignal, { mmsId: '9912345', source });
+    for (let i = 0; i < 100 && !o.calls().staff.some((a) => a.alert === 'VENDOR_PROBLEM'); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    const s = await o.handle.query(statusQuery);
+    expect(s.alerts).toContain('VENDOR_PROBLEM');
+    expect(s.stage).toBe('FOLLOWING_UP');
+    await o.handle.terminate();
+  });
+
+  test('CANCEL_FAILED: the PO line could not be cancelled in Alma; the order still ends CANCELLED, staff told', async () => {
+    const o = await start('cancel-fails', { cancel: 'fail' });
+    await stageReached(o.handle, 'FOLLOWING_UP');
+    const s = await o.handle.executeUpdate(cancelUpdate, {
+      args: [{ reason: 'LIBRARY_CANCELLED', comment: 'gift' }],
+    });
+    expect(s.stage).toBe('CANCELLED');
+    expect(s.alerts).toEqual(['CANCEL_FAILED']);
+    // The update answers once the order is CANCELLED; the workflow ends once the alert has been sent.
+    expect((await o.handle.result()).alerts).toEqual(['CANCEL_FAILED']);
+    expect(alertsMailed(o.calls())).toEqual(['CANCEL_FAILED']);
+  });
+});
+
+describe('a cancellation at every stage', () => {
+  test('VALIDATING, by the library: nothing reaches Alma', async () => {
+    const o = await start('c-validating', {}, true);
+    const s = await o.handle.result();
+    expect(s.stage).toBe('CANCELLED');
+    expect(o.calls().createPoLine).toBe(0);
+    expect(o.calls().cancelPoLine).toEqual([]);
+  });
+
+  test('VALIDATING, by the vendor: nothing reaches Alma', async () => {
+    const orderId = `S-${++n}-v-validating`;
+    const handle = await env.client.workflow.signalWithStart(orderWorkflow, {
+      workflowId: orderWorkflowId('UNIV-MAIN', orderId),
+      taskQueue,
+      args: [{ order: exampleOrder('print-single-fund.json', orderId), account: 'UNIV-MAIN', orderId }],
+      signal: vendorStatusSignal,
+      signalArgs: [vendor('cancelled', 'Cancelled by the vendor')],
+    });
+    const s = await handle.result();
+    expect(s.stage).toBe('CANCELLED');
+    expect(s.alerts).toEqual(['VENDOR_CANCELLED']);
+    expect(callsOf(orderId).createPoLine).toBe(0);
+  });
+
+  for (const by of ['library', 'vendor'] as const) {
+    const cancel = async (o: Awaited<ReturnType<typeof start>>) => {
+      if (by === 'library')
+        await o.handle.signal(cancelSignal, { reason: 'LIBRARY_CANCELLED', comment: 'not needed' });
+      else await o.handle.signal(vendorStatusSignal, vendor('not-accepted', 'Not accepted by the vendor'));
+    };
+
+    test(`ORDERING, by the ${by}: the PO line is created, then cancelled in Alma; no confirmation`, async () => {
+      const o = await start(`c-ordering-${by}`, { poLine: 'hold' });
+      await stageReached(o.handle, 'ORDERING');
+      await cancel(o);
+      held.get(o.orderId)?.();
+      const s = await o.handle.result();
+      expect(s.stage).toBe('CANCELLED');
+      expect(o.calls().cancelPoLine.map((c) => c.poLine)).toEqual([`POL-${o.orderId}`]);
+      expect(o.calls().confirmations).toBe(0);
+    });
+
+    test(`AWAITING_BIB, by the ${by}: polling stops, the PO line is cancelled, no "ordered" mail`, async () => {
+      const o = await start(`c-bib-${by}`, { bib: 'hold' });
+      await stageReached(o.handle, 'AWAITING_BIB');
+      await cancel(o);
+      const s = await o.handle.result();
+      expect(s.stage).toBe('CANCELLED');
+      expect(o.calls().cancelPoLine).toHaveLength(1);
+      expect(o.calls().confirmations).toBe(0);
+      if (by === 'vendor') expect(o.calls().cancelPoLine[0]!.comment).toMatch(/cancelled by the vendor/);
+    });
+
+    test(`CONFIRMING, by the ${by}: the mail in flight goes, then the order ends CANCELLED`, async () => {
+      const o = await start(`c-confirm-${by}`, { mail: 'hold' });
+      await stageReached(o.handle, 'CONFIRMING');
+      await cancel(o);
+      held.get(o.orderId)?.();
+      const s = await o.handle.result();
+      expect(s.stage).toBe('CANCELLED');
+      expect(o.calls().cancelPoLine).toHaveLength(1);
+      expect(s.history.map((h) => h.event)).not.toContain('stage FOLLOWING_UP');
+    });
+
+    test(`FOLLOWING_UP, by the ${by}: the PO line is cancelled in Alma`, async () => {
+      const o = await start(`c-follow-${by}`);
+      await stageReached(o.handle, 'FOLLOWING_UP');
+      await cancel(o);
+      const s = await o.handle.result();
+      expect(s.stage).toBe('CANCELLED');
+      expect(o.calls().cancelPoLine).toHaveLength(1);
+      expect(o.calls().cancelPoLine[0]!.reason).toBe(by === 'library' ? 'LIBRARY_CANCELLED' : undefined);
+    });
+  }
+
+  test('an order in a final stage refuses the cancel update, naming the stage (validator)', async () => {
+    // The staff mail of the failure is held, so the order sits in FAILED while still running.
+    const o = await start('c-final', { poLine: 'invalid', staff: 'hold' });
+    await stageReached(o.handle, 'FAILED');
+    const err = await o.handle.executeUpdate(cancelUpdate, { args: [{ reason: 'LIBRARY_CANCELLED' }] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((err as WorkflowUpdateFailedError).cause?.message).toBe(`order ${o.orderId} has ended: FAILED`);
+    held.get(o.orderId)?.();
+    const s = await failedStatus(o.handle.result());
+    expect(s.history.map((h) => h.event)).not.toContain('cancellation requested');
+  });
+});
