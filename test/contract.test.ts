@@ -2,6 +2,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigFile } from '../src/config/load';
+import { canonicalOrder, differences, orderDifferences } from '../src/contract/compare';
 import { checkIsbn, normaliseIsbn } from '../src/contract/isbn';
 import { MAX_ORDER_BYTES, type Problem } from '../src/contract/order';
 import { parseOrderText, validateOrder } from '../src/contract/validate';
@@ -354,6 +355,56 @@ describe('validateOrder', () => {
       const o = JSON.parse(`{"__proto__": {"x": 1}, ${JSON.stringify(base()).slice(1)}`);
       expect(only(o)).toEqual({ path: '__proto__', message: '__proto__ is not a known field' });
     });
+  });
+});
+
+describe('comparing an order placed again with the existing one', () => {
+  it('the same order written differently has no differences', () => {
+    const o = base();
+    const rewritten = { rush: false, ...o, orderType: 'firm', item: { ...o.item, isbn: '9783161484100' } };
+    expect(orderDifferences(o, rewritten)).toEqual([]);
+    expect(orderDifferences(o, JSON.parse(JSON.stringify(o)))).toEqual([]);
+  });
+
+  it("an absent emailConfirmation is the account's default, with the configuration", () => {
+    const o = base();
+    delete o.emailConfirmation;
+    const explicit = { ...o, emailConfirmation: true }; // UNIV-MAIN's default
+    expect(orderDifferences(o, explicit, config)).toEqual([]);
+    expect(orderDifferences(o, { ...o, emailConfirmation: false }, config)).toEqual(['emailConfirmation']);
+    // Without it, absent and true are not known to be the same.
+    expect(orderDifferences(o, explicit)).toEqual(['emailConfirmation']);
+  });
+
+  it('lists the paths that differ, never the values, in key order', () => {
+    const o = base();
+    const changed = {
+      ...o,
+      quantity: 2,
+      item: { ...o.item, title: 'Other' },
+      fundDistribution: [...o.fundDistribution, { fund: 'M567', percent: 1 }],
+      interestedUsers: undefined,
+    };
+    delete changed.interestedUsers;
+    expect(orderDifferences(o, changed)).toEqual([
+      'fundDistribution[1]',
+      'interestedUsers',
+      'item.title',
+      'quantity',
+    ]);
+  });
+
+  it('orders that do not parse are compared as sent; the list is capped', () => {
+    expect(canonicalOrder({ anything: 1 })).toEqual({ anything: 1 });
+    expect(orderDifferences({ a: 1 }, { a: 2 })).toEqual(['a']);
+    expect(differences(null, {})).toEqual(['(order)']);
+    const many = (v: number) => Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, v]));
+    expect(differences(many(1), many(2))).toHaveLength(20);
+  });
+
+  it('keys named like object members are compared as keys', () => {
+    expect(differences(JSON.parse('{"__proto__": 1}'), {})).toEqual(['__proto__']);
+    expect(differences({ constructor: 1 }, { constructor: 1 })).toEqual([]);
   });
 });
 

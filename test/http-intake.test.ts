@@ -108,6 +108,10 @@ describe('placing, reading and cancelling an order', () => {
     expect(again.body.workflowId).toBe(`order:UNIV-MAIN:${orderId}`);
     expect(typeof again.body.stage).toBe('string');
     expect(Array.isArray(again.body.alerts)).toBe(true);
+    // The same content: said so, with nothing to warn about.
+    expect(again.body.sameContent).toBe(true);
+    expect(again.body).not.toHaveProperty('differences');
+    expect(again.body).not.toHaveProperty('warning');
   });
 
   test('GET /orders/<account>/<orderId> gives the order stage, reaching FOLLOWING_UP with a PO line', async () => {
@@ -150,6 +154,108 @@ describe('placing, reading and cancelling an order', () => {
 
   test('a cancel body that is not JSON is 400', async () => {
     expect((await post(`/orders/UNIV-MAIN/${orderId}/cancel`, '{nope')).status).toBe(400);
+  });
+});
+
+describe('the same order id again', () => {
+  const orderId = id('AGAIN');
+  const original = () => exampleOrder('print-single-fund.json', orderId);
+
+  beforeAll(async () => {
+    expect((await post('/orders', original())).status).toBe(201);
+  });
+
+  test('the same content written differently (ISBN-10, key order, defaults spelt out) is the same order', async () => {
+    const o = original() as Record<string, Record<string, unknown>>;
+    const rewritten = {
+      orderType: 'firm',
+      ...o,
+      item: { format: 'print', ...o.item, isbn: '3-16-148410-X' },
+    };
+    const r = await post('/orders', rewritten);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ outcome: 'existing', sameContent: true });
+    expect(r.body).not.toHaveProperty('differences');
+  });
+
+  test('different content is 200 "existing", saying it differs and where (paths, not values)', async () => {
+    const o = original() as Record<string, Record<string, unknown>>;
+    const changed = {
+      ...o,
+      item: { ...o.item, title: 'Linear Algebra Done Wrong' },
+      quantity: 3,
+      fundDistribution: [
+        { fund: 'M123', percent: 50 },
+        { fund: 'M567', percent: 50 },
+      ],
+      notes: { receiving: 'Hold for Prof. Ng' },
+    };
+    const r = await post('/orders', changed);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({
+      outcome: 'existing',
+      workflowId: `order:UNIV-MAIN:${orderId}`,
+      sameContent: false,
+    });
+    expect(r.body.differences).toEqual([
+      'fundDistribution[0].percent',
+      'fundDistribution[1]',
+      'item.title',
+      'notes.internal',
+      'notes.vendor',
+      'quantity',
+    ]);
+    expect(String(r.body.warning)).toContain('not changed');
+    // No values in the answer: only where the content differs.
+    expect(JSON.stringify(r.body)).not.toContain('Done Wrong');
+  });
+});
+
+describe('a cancel request with fields it does not know', () => {
+  const orderId = id('CANCEL-KEYS');
+  const workflowId = `order:UNIV-MAIN:${orderId}`;
+
+  test('is 422 naming every unknown field, and cancels nothing', async () => {
+    expect((await post('/orders', exampleOrder('print-single-fund.json', orderId))).status).toBe(201);
+    const r = await post(`/orders/UNIV-MAIN/${orderId}/cancel`, {
+      reason: 'LIBRARY_CANCELLED',
+      resaon: 'LIBRARY_CANCELLED',
+      by: 'someone',
+    });
+    expect(r.status).toBe(422);
+    expect(r.body).toEqual({
+      outcome: 'refused',
+      problems: [
+        { path: 'resaon', message: 'resaon is not a known field (known: reason, comment)' },
+        { path: 'by', message: 'by is not a known field (known: reason, comment)' },
+      ],
+    });
+    // Wrong types and unknown fields together: every problem at once.
+    const both = await post(`/orders/UNIV-MAIN/${orderId}/cancel`, { reason: null, extra: 1 });
+    expect(both.status).toBe(422);
+    expect(both.body.problems).toEqual([
+      { path: 'extra', message: 'extra is not a known field (known: reason, comment)' },
+      { path: 'reason', message: 'must be a string' },
+    ]);
+    // Nothing was signalled: the order goes on.
+    const running = await waitForStage('UNIV-MAIN', orderId, 'FOLLOWING_UP');
+    expect(running.body).toMatchObject({ stage: 'FOLLOWING_UP', workflowStatus: 'RUNNING' });
+    const history = await sys.client.workflow.getHandle(workflowId).fetchHistory();
+    const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes);
+    expect(signals).toEqual([]);
+    // A correct request still cancels it.
+    expect((await post(`/orders/UNIV-MAIN/${orderId}/cancel`, { reason: 'LIBRARY_CANCELLED' })).status).toBe(
+      202,
+    );
+    expect((await waitForStage('UNIV-MAIN', orderId, 'CANCELLED')).body.stage).toBe('CANCELLED');
+  });
+
+  test('an unknown field is refused before the order is looked up', async () => {
+    const r = await post(`/orders/UNIV-MAIN/${id('NOBODY')}/cancel`, { comment: 'x', constructor: 1 });
+    expect(r.status).toBe(422);
+    expect(r.body.problems).toEqual([
+      { path: 'constructor', message: 'constructor is not a known field (known: reason, comment)' },
+    ]);
   });
 });
 

@@ -1,10 +1,25 @@
 /**
  * HTTP intake for systems that do not speak Temporal. It only starts, reads and signals workflows, so it
  * answers without waiting on Alma. Bearer token from the configuration; bodies over 64 KiB are refused unread.
+ *
+ * - `POST /orders`: 201 `outcome: "started"`; 422 `outcome: "refused"` with every problem; 200
+ *   `outcome: "existing"` when the order id was placed before. The existing order is never changed by a
+ *   second placing; the 200 answer says whether the new content is the same as the existing order's
+ *   (`sameContent`, both compared in canonical form, see src/contract/compare.ts) and, when it is not, where
+ *   it differs (`differences`: JSON paths, never values) with a `warning`. When the existing order's content
+ *   cannot be read (e.g. it is encrypted with a key this process lacks) `sameContent` is absent and the
+ *   `warning` says so.
+ * - `GET /orders/<account>/<orderId>`: 200 with the status, 404 for an unknown order.
+ * - `POST /orders/<account>/<orderId>/cancel`: 202 (a signal: the answer does not wait for Alma); the body
+ *   is empty or `{ "reason"?, "comment"? }`, anything else is 400/422 and cancels nothing.
  */
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { WorkflowHandle } from '@temporalio/client';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import type { Config } from '../config/schema';
+import { orderDifferences } from '../contract/compare';
 import { MAX_ORDER_BYTES, hasNoteControlCharacter, type Problem } from '../contract/order';
 import { parseOrderText } from '../contract/validate';
 import type { Logger } from '../logging';
@@ -17,6 +32,11 @@ export interface HttpIntakeOptions {
   host?: string;
   port?: number;
   logger: Logger;
+  /**
+   * The configuration the orders are validated against: with it, a resubmission is compared with the
+   * account's defaults resolved (an absent emailConfirmation is the account's default).
+   */
+  config?: Pick<Config, 'accounts'>;
 }
 
 class HttpError extends Error {
@@ -74,9 +94,12 @@ export const MAX_CANCEL_REASON = 64;
 export const MAX_CANCEL_COMMENT = 1000;
 const REASON_FORM = /^[A-Za-z0-9_.-]+$/;
 
+const CANCEL_FIELDS = ['reason', 'comment'];
+
 /**
  * A cancel request's body: empty, or a JSON object with an optional `reason` (a code such as
- * LIBRARY_CANCELLED) and `comment` (free text, line breaks allowed). Anything else is refused, not dropped.
+ * LIBRARY_CANCELLED) and `comment` (free text, line breaks allowed). Anything else is refused, not dropped:
+ * an unknown field (a misspelt `reason`) is a 422 naming it, and nothing is cancelled.
  */
 function parseCancelBody(body: Buffer): { reason?: string; comment?: string } {
   if (!body.length) return {};
@@ -89,7 +112,9 @@ function parseCancelBody(body: Buffer): { reason?: string; comment?: string } {
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw new HttpError(400, 'the body must be a JSON object');
   const { reason, comment } = value as { reason?: unknown; comment?: unknown };
-  const problems: Problem[] = [];
+  const problems: Problem[] = Object.keys(value)
+    .filter((k) => !CANCEL_FIELDS.includes(k))
+    .map((k) => ({ path: k, message: `${k} is not a known field (known: ${CANCEL_FIELDS.join(', ')})` }));
   if (reason !== undefined) {
     if (typeof reason !== 'string') problems.push({ path: 'reason', message: 'must be a string' });
     else if (reason.length > MAX_CANCEL_REASON)
@@ -120,6 +145,65 @@ function parseCancelBody(body: Buffer): { reason?: string; comment?: string } {
   };
 }
 
+/** What a 200 "existing" answer says of the content placed again. */
+export interface ContentComparison {
+  sameContent?: boolean;
+  differences?: string[];
+  warning?: string;
+}
+
+/**
+ * The order the workflow was started with: the input of its first history event (one page of one event, not
+ * the whole history), decoded by the client's data converter, so an encrypted history is read too.
+ */
+export async function existingOrderInput(handle: WorkflowHandle): Promise<unknown> {
+  const wc = handle.client;
+  const { namespace, loadedDataConverter } = wc.options;
+  const res = await wc.workflowService.getWorkflowExecutionHistory({
+    namespace,
+    execution: { workflowId: handle.workflowId },
+    maximumPageSize: 1,
+  });
+  const payloads = res.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+  if (!payloads?.length) throw new Error(`the workflow ${handle.workflowId} has no start input`);
+  const input = await decodeFromPayloadsAtIndex<{ order?: unknown } | undefined>(
+    loadedDataConverter,
+    0,
+    payloads,
+    { type: 'workflow', namespace, workflowId: handle.workflowId },
+  );
+  return input?.order;
+}
+
+async function compareWithExistingImpl(
+  handle: WorkflowHandle,
+  placed: unknown,
+  o: Pick<HttpIntakeOptions, 'config' | 'logger'>,
+): Promise<ContentComparison> {
+  let existing: unknown;
+  try {
+    existing = await existingOrderInput(handle);
+  } catch (e) {
+    o.logger.warn(
+      { err: (e as Error).message, workflowId: handle.workflowId },
+      'the existing order could not be read to compare it',
+    );
+    return {
+      warning:
+        'an order with this id was placed before and was not changed; its content could not be read, so whether this one is the same is not known',
+    };
+  }
+  const differences = orderDifferences(existing, placed, o.config);
+  if (!differences.length) return { sameContent: true };
+  return {
+    sameContent: false,
+    differences,
+    warning:
+      'an order with this id was placed before with different content; it was not changed and its state is shown. ' +
+      'To order something else, cancel it and place the order under a new id.',
+  };
+}
+
 export async function startHttpIntake(
   o: HttpIntakeOptions,
 ): Promise<{ port: number; url: string; close(): Promise<void> }> {
@@ -136,6 +220,9 @@ export async function startHttpIntake(
     });
   });
 
+  const compareWithExisting = (handle: WorkflowHandle, placed: unknown) =>
+    compareWithExistingImpl(handle, placed, o);
+
   async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://intake');
     if (req.method === 'GET' && url.pathname === '/healthz') return send(res, 200, { ok: true });
@@ -150,10 +237,14 @@ export async function startHttpIntake(
       if (!parsed.ok) return send(res, 422, { outcome: 'refused', problems: parsed.problems });
       const r = await o.orders.placeOrder(parsed.value);
       if (r.outcome === 'refused') return send(res, 422, r);
-      return send(res, r.outcome === 'started' ? 201 : 200, {
+      if (r.outcome === 'started')
+        return send(res, 201, { ...r.status, outcome: r.outcome, workflowId: r.workflowId });
+      const { account, orderId } = r.status;
+      return send(res, 200, {
         ...r.status,
         outcome: r.outcome,
         workflowId: r.workflowId,
+        ...(await compareWithExisting(o.orders.handle(account, orderId), parsed.value)),
       });
     }
     if (parts[0] === 'orders' && parts.length === 3 && req.method === 'GET') {
