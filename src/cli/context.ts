@@ -1,11 +1,11 @@
 /** What every command needs: settings from the environment, the configuration, a logger, a Temporal client. */
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { loadConfigFile } from '../config/load';
 import type { Config } from '../config/schema';
 import { loadSettings, type Settings } from '../config/settings';
 import { OrderClient } from '../client/orders';
 import { createLogger, type Logger } from '../logging';
-import { dataConverterFrom } from '../temporal/codec';
+import { connectClient } from '../temporal/connection';
 
 export interface CliContext {
   settings: Settings;
@@ -26,18 +26,10 @@ export function loadContext(env: NodeJS.ProcessEnv = process.env): CliContext {
 export async function connectOrders(
   ctx: CliContext,
 ): Promise<{ orders: OrderClient; client: Client; close(): Promise<void> }> {
-  const connection = await Connection.connect({
-    address: ctx.settings.TEMPORAL_ADDRESS,
-    connectTimeout: 5000,
-  });
-  const client = new Client({
-    connection,
-    namespace: ctx.settings.TEMPORAL_NAMESPACE,
-    dataConverter: dataConverterFrom(ctx.settings),
-  });
+  const { client, close } = await connectClient(ctx.settings, { connectTimeoutMs: 5000 });
   return {
     client,
     orders: new OrderClient(client, { config: ctx.config, taskQueue: ctx.settings.RTO_TASK_QUEUE }),
-    close: () => connection.close(),
+    close,
   };
 }

@@ -14,10 +14,27 @@ import { syncSchedules } from '../temporal/schedules';
 import { startWorkerProcess } from '../worker/process';
 import { startIntake } from './intake';
 import { loadContext } from './context';
+import { printable, printableLine } from './terminal';
+
+/** Hosts `rto start`'s own Temporal server answers on (it listens on 127.0.0.1 only). */
+const LOOPBACK = /^(127\.0\.0\.1|localhost|\[::1\]):\d+$/;
 
 export async function startCommand(): Promise<number> {
   const ctx = loadContext();
-  const { settings, config, logger } = ctx;
+  const { config, logger } = ctx;
+  let settings = ctx.settings;
+  // One truth for where Temporal is: the dev server runs where TEMPORAL_ADDRESS / TEMPORAL_PORT say, so a
+  // later `rto` in another shell with the same environment finds it. A remote address cannot be that.
+  if (!LOOPBACK.test(settings.TEMPORAL_ADDRESS)) {
+    process.stderr.write(
+      printable(
+        `rto start runs its own Temporal server on 127.0.0.1:${settings.TEMPORAL_PORT}, but TEMPORAL_ADDRESS ` +
+          `is ${settings.TEMPORAL_ADDRESS}: unset TEMPORAL_ADDRESS (TEMPORAL_PORT chooses the port), or run ` +
+          '`rto worker` against that server.\n',
+      ),
+    );
+    return 1;
+  }
   const dataDir = path.resolve(settings.RTO_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
   const stops: { name: string; stop: () => Promise<void> | void }[] = [];
@@ -51,7 +68,10 @@ export async function startCommand(): Promise<number> {
       onOutput: (line) => logger.debug({ part: 'temporal' }, line),
     });
     stops.push({ name: 'temporal', stop: temporal.stop });
+    // The same address unless TEMPORAL_PORT is 0 (a free port): then the chosen one, for this process.
+    settings = { ...settings, TEMPORAL_ADDRESS: temporal.address };
     process.env.TEMPORAL_ADDRESS = temporal.address;
+    process.env.TEMPORAL_PORT = temporal.address.slice(temporal.address.lastIndexOf(':') + 1);
 
     const sandbox = await startAlmaSandbox({
       port: settings.ALMA_SANDBOX_PORT,
@@ -80,7 +100,7 @@ export async function startCommand(): Promise<number> {
     });
     stops.push({ name: 'ftp', stop: ftp.close });
 
-    const proc = await startWorkerProcess({ settings, config, logger, address: temporal.address });
+    const proc = await startWorkerProcess({ settings, config, logger });
     stops.push({ name: 'workers', stop: proc.stop });
     const { client, running } = proc;
 
@@ -103,14 +123,14 @@ export async function startCommand(): Promise<number> {
       `  Try             npm run rto -- order submit examples/orders/print-single-fund.json --wait FOLLOWING_UP`,
       'Ctrl-C stops everything.',
     ];
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(lines.map(printableLine).join('\n') + '\n');
     const why = await Promise.race([signalledP, running.then(() => 'workers stopped')]);
     await shutdown(why);
     return 0;
   } catch (e) {
     logger.error({ err: (e as Error).message }, 'start failed');
     await shutdown('start failed');
-    process.stderr.write(`${(e as Error).message}\n`);
+    process.stderr.write(`${printable((e as Error).message)}\n`);
     return 1;
   }
 }

@@ -1,6 +1,5 @@
 /** `rto worker` and `rto http`: the production processes (docker-compose runs N workers). */
-import { Client, Connection } from '@temporalio/client';
-import { dataConverterFrom } from '../temporal/codec';
+import { connectClient } from '../temporal/connection';
 import { syncSchedules } from '../temporal/schedules';
 import { startWorkerProcess } from '../worker/process';
 import { startIntake } from './intake';
@@ -8,7 +7,7 @@ import { loadContext } from './context';
 
 export async function workerCommand(_args: string[]): Promise<number> {
   const { settings, config, logger } = loadContext();
-  const proc = await startWorkerProcess({ settings, config, logger, address: settings.TEMPORAL_ADDRESS });
+  const proc = await startWorkerProcess({ settings, config, logger });
   await syncSchedules(proc.client, { config, taskQueue: settings.RTO_TASK_QUEUE });
   logger.info({ address: settings.TEMPORAL_ADDRESS, taskQueue: settings.RTO_TASK_QUEUE }, 'worker running');
   // The SDK runtime shuts the workers down on SIGINT/SIGTERM; `running` then resolves.
@@ -19,12 +18,7 @@ export async function workerCommand(_args: string[]): Promise<number> {
 
 export async function httpCommand(_args: string[]): Promise<number> {
   const { settings, config, logger } = loadContext();
-  const connection = await Connection.connect({ address: settings.TEMPORAL_ADDRESS });
-  const client = new Client({
-    connection,
-    namespace: settings.TEMPORAL_NAMESPACE,
-    dataConverter: dataConverterFrom(settings),
-  });
+  const { client, close } = await connectClient(settings);
   const intake = await startIntake(client, { settings, config, logger });
   logger.info({ url: intake.url }, 'HTTP intake running');
   await new Promise<void>((resolve) => {
@@ -32,6 +26,6 @@ export async function httpCommand(_args: string[]): Promise<number> {
     process.once('SIGTERM', () => resolve());
   });
   await intake.close();
-  await connection.close();
+  await close();
   return 0;
 }

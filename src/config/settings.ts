@@ -23,9 +23,14 @@ export const settingsSchema = z.object({
   RTO_HTTP_HOST: z.string().default('127.0.0.1'),
   RTO_HTTP_TOKEN: z.string().optional(),
   RTO_HTTP_TOKEN_FILE: z.string().optional(),
-  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  /**
+   * Where Temporal is: one truth for `rto`, the workers and `npm start`'s dev server. Either may be set: the
+   * address alone (a cluster, or a local server on its port), the port alone (the address is then
+   * 127.0.0.1:PORT), or both when they agree; both unset, 127.0.0.1:7233. See `loadSettings`.
+   */
+  TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),
-  TEMPORAL_PORT: port(7233),
+  TEMPORAL_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_CLI: z.string().optional(),
   ALMA_SANDBOX_PORT: port(8480),
@@ -46,7 +51,14 @@ export const settingsSchema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   RTO_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(50),
 });
-export type Settings = z.infer<typeof settingsSchema>;
+export type Settings = Omit<z.infer<typeof settingsSchema>, 'TEMPORAL_ADDRESS' | 'TEMPORAL_PORT'> & {
+  /** The address every client and worker connects to. */
+  TEMPORAL_ADDRESS: string;
+  /** The port `rto start` runs its dev server on: the address's port. */
+  TEMPORAL_PORT: number;
+};
+
+export const DEFAULT_TEMPORAL_PORT = 7233;
 /** The environment variable names the configuration reads (docker-compose is checked against them). */
 export const SETTING_NAMES = Object.keys(settingsSchema.shape);
 
@@ -54,5 +66,31 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const picked = Object.fromEntries(SETTING_NAMES.map((k) => [k, env[k] === '' ? undefined : env[k]]));
   const parsed = settingsSchema.safeParse(picked);
   if (!parsed.success) throw new ConfigError(formatIssues('the environment', parsed.error.issues));
-  return parsed.data;
+  return { ...parsed.data, ...temporalWhere(parsed.data.TEMPORAL_ADDRESS, parsed.data.TEMPORAL_PORT) };
+}
+
+/** The port of a `host:port` address (`[v6]:port` too), if it names one. */
+export function portOf(address: string): number | undefined {
+  const m = /:(\d{1,5})$/.exec(address);
+  if (!m || (!address.startsWith('[') && address.indexOf(':') !== address.lastIndexOf(':'))) return undefined;
+  const n = Number(m[1]);
+  return n <= 65535 ? n : undefined;
+}
+
+/** TEMPORAL_ADDRESS and TEMPORAL_PORT as one truth: each derived from the other, a disagreement refused. */
+function temporalWhere(
+  address: string | undefined,
+  port: number | undefined,
+): { TEMPORAL_ADDRESS: string; TEMPORAL_PORT: number } {
+  if (address === undefined) {
+    const p = port ?? DEFAULT_TEMPORAL_PORT;
+    return { TEMPORAL_ADDRESS: `127.0.0.1:${p}`, TEMPORAL_PORT: p };
+  }
+  const addressPort = portOf(address);
+  if (port !== undefined && addressPort !== undefined && port !== addressPort)
+    throw new ConfigError(
+      `the environment: TEMPORAL_ADDRESS (${address}) and TEMPORAL_PORT (${port}) name different ports; ` +
+        'set one of them (TEMPORAL_PORT alone means 127.0.0.1:TEMPORAL_PORT)',
+    );
+  return { TEMPORAL_ADDRESS: address, TEMPORAL_PORT: port ?? addressPort ?? DEFAULT_TEMPORAL_PORT };
 }

@@ -3,14 +3,14 @@
  * workers (started). Used by `rto worker` (production) and `rto start` (the local system).
  */
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
 import type { Config } from '../config/schema';
 import type { Settings } from '../config/settings';
 import { AlmaAccess } from '../institution/alma-access';
 import type { Logger } from '../logging';
 import { createMailer } from '../mail';
-import { dataConverterFrom } from '../temporal/codec';
+import { connectClient, connectWorkerConnection } from '../temporal/connection';
 import { installRuntime } from './runtime';
 import { createWorkers, defaultBundlePath, runWorkers } from './workers';
 
@@ -22,21 +22,22 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
+/** Connects to the settings' Temporal (TEMPORAL_ADDRESS, namespace, payload keys): the one truth for both. */
 export async function startWorkerProcess(o: {
   settings: Settings;
   config: Config;
   logger: Logger;
-  address: string;
 }): Promise<WorkerProcess> {
   const { settings, config, logger } = o;
   installRuntime(logger);
-  const connection = await NativeConnection.connect({ address: o.address });
-  const clientConnection = await Connection.connect({ address: o.address });
-  const dataConverter = dataConverterFrom(settings);
-  const client = new Client({
-    connection: clientConnection,
-    namespace: settings.TEMPORAL_NAMESPACE,
+  const connection = await connectWorkerConnection(settings);
+  const {
+    client,
     dataConverter,
+    close: closeClient,
+  } = await connectClient(settings).catch(async (e: unknown) => {
+    await connection.close();
+    throw e;
   });
   const mailer = createMailer({
     host: settings.SMTP_HOST,
@@ -69,7 +70,7 @@ export async function startWorkerProcess(o: {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await running;
       mailer.close();
-      await clientConnection.close();
+      await closeClient();
       await connection.close();
     })());
   return { client, workers, running, stop };
