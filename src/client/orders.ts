@@ -5,9 +5,12 @@
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
+import type { TypedSearchAttributes } from '@temporalio/common';
+import { own } from '../config/lookup';
 import type { Config } from '../config/schema';
 import type { Problem } from '../contract/order';
 import { validateOrder } from '../contract/validate';
@@ -21,7 +24,33 @@ import {
   type Stage,
 } from '../order/types';
 import { orderWorkflowId } from '../order/ids';
+import {
+  AlmaMmsId,
+  AlmaPoLine,
+  OasisAccount,
+  OasisOrderId,
+  OrderAlerts,
+  OrderStage,
+} from '../order/search-attributes';
+// Types only: the workflow's code runs in the worker's sandbox, never in a client process (the CLI, the HTTP
+// intake, OASIS). Its name is ORDER_WORKFLOW_TYPE; a test checks the two agree.
 import type { orderWorkflow } from '../workflows/order';
+
+/** The order workflow's type name (what the worker registers, what the Temporal UI and list queries show). */
+export const ORDER_WORKFLOW_TYPE = 'orderWorkflow';
+
+/**
+ * The stages an order passes when all goes well, in order. An order that has reached one of them has reached
+ * every earlier one; CANCELLED, REJECTED and FAILED are off this path (they reach nothing but themselves).
+ */
+export const HAPPY_PATH: readonly Stage[] = [
+  'VALIDATING',
+  'ORDERING',
+  'AWAITING_BIB',
+  'CONFIRMING',
+  'FOLLOWING_UP',
+  'COMPLETED',
+];
 
 export type PlaceResult =
   | { outcome: 'started'; workflowId: string; status: OrderSummary }
@@ -72,7 +101,7 @@ export class OrderClient {
     const { account, orderId } = checked.order;
     const workflowId = orderWorkflowId(account, orderId);
     try {
-      await this.client.workflow.start('orderWorkflow', {
+      await this.client.workflow.start<typeof orderWorkflow>(ORDER_WORKFLOW_TYPE, {
         workflowId,
         taskQueue: this.opts.taskQueue,
         args: [{ order: raw, account, orderId }],
@@ -103,16 +132,11 @@ export class OrderClient {
     try {
       desc = await handle.describe();
     } catch (e) {
-      if ((e as Error).name === 'WorkflowNotFoundError')
+      if (e instanceof WorkflowNotFoundError)
         throw new OrderNotFoundError(`no order ${orderId} for account ${account}`);
       throw e;
     }
-    const base = summaryFromAttributes(
-      desc.workflowId,
-      desc.searchAttributes as Record<string, unknown[]>,
-      account,
-      orderId,
-    );
+    const base = summaryFromAttributes(desc.workflowId, desc.typedSearchAttributes, account, orderId);
     base.workflowStatus = desc.status.name;
     base.startedAt = desc.startTime.toISOString();
     try {
@@ -148,7 +172,10 @@ export class OrderClient {
     }
   }
 
-  /** Waits until the order reaches `stage` or a later one (or ends); returns the last status seen. */
+  /**
+   * Waits until the order reaches `stage` (see `reached`), ends, or the time is up; returns the last status
+   * seen. Whether it got there is `reached(result.stage, stage)`: an order that ended CANCELLED did not.
+   */
   async waitForStage(
     account: string,
     orderId: string,
@@ -156,10 +183,9 @@ export class OrderClient {
     opts: { timeoutMs?: number; pollMs?: number } = {},
   ): Promise<OrderSummary> {
     const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
-    const target = STAGES.indexOf(stage);
     for (;;) {
       const s = await this.getStatus(account, orderId);
-      if (reached(s.stage, target) || isFinal(s.stage) || Date.now() > deadline) return s;
+      if (reached(s.stage, stage) || isFinal(s.stage) || Date.now() > deadline) return s;
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
     }
   }
@@ -168,18 +194,18 @@ export class OrderClient {
   async listOrders(
     filter: { account?: string; stage?: Stage; alert?: string; limit?: number } = {},
   ): Promise<OrderSummary[]> {
-    const clauses = [`WorkflowType = 'orderWorkflow'`];
+    const clauses = [`WorkflowType = ${quote(ORDER_WORKFLOW_TYPE)}`];
     if (filter.account) clauses.push(`OasisAccount = ${quote(filter.account)}`);
     if (filter.stage) clauses.push(`OrderStage = ${quote(filter.stage)}`);
     if (filter.alert) clauses.push(`OrderAlerts = ${quote(filter.alert)}`);
     const out: OrderSummary[] = [];
     for await (const wf of this.client.workflow.list({ query: clauses.join(' AND ') })) {
-      const sa = wf.searchAttributes as Record<string, unknown[]>;
+      const sa = wf.typedSearchAttributes;
       const s = summaryFromAttributes(
         wf.workflowId,
         sa,
-        String(sa.OasisAccount?.[0] ?? ''),
-        String(sa.OasisOrderId?.[0] ?? ''),
+        sa.get(OasisAccount) ?? '',
+        sa.get(OasisOrderId) ?? '',
       );
       s.workflowStatus = wf.status.name;
       s.startedAt = wf.startTime.toISOString();
@@ -190,8 +216,25 @@ export class OrderClient {
   }
 }
 
-export function reached(stage: Stage, targetIndex: number): boolean {
-  return STAGES.indexOf(stage) >= targetIndex;
+/**
+ * Whether an order at `stage` has got as far as `target`: a stage on the happy path counts for itself and
+ * every earlier one (FOLLOWING_UP reached, COMPLETED too); a stage off it (CANCELLED, REJECTED, FAILED) only
+ * for itself. So an order that ended CANCELLED never "reached" FOLLOWING_UP or COMPLETED.
+ */
+export function reached(stage: Stage, target: Stage): boolean {
+  const at = HAPPY_PATH.indexOf(stage);
+  const wanted = HAPPY_PATH.indexOf(target);
+  if (at < 0 || wanted < 0) return stage === target;
+  return at >= wanted;
+}
+
+/**
+ * The cancellation reason codes an account accepts: its configured `alma.cancellationReason` (what Alma is
+ * told). `undefined` when the account is not configured (looked up by `own`: the name comes from outside).
+ */
+export function cancellationReasons(config: Pick<Config, 'accounts'>, account: string): string[] | undefined {
+  const acc = own(config.accounts, account);
+  return acc ? [acc.alma.cancellationReason] : undefined;
 }
 
 function quote(v: string): string {
@@ -200,19 +243,19 @@ function quote(v: string): string {
 
 function summaryFromAttributes(
   workflowId: string,
-  sa: Record<string, unknown[]>,
+  sa: TypedSearchAttributes,
   account: string,
   orderId: string,
 ): OrderSummary {
-  const one = (k: string) => (sa[k]?.[0] !== undefined ? String(sa[k]![0]) : undefined);
+  const stage = sa.get(OrderStage);
   return {
     workflowId,
     account,
     orderId,
-    stage: (one('OrderStage') as Stage) ?? 'VALIDATING',
-    poLine: one('AlmaPoLine'),
-    mmsId: one('AlmaMmsId'),
-    alerts: ((sa.OrderAlerts ?? []) as Alert[]).slice(),
+    stage: stage && (STAGES as readonly string[]).includes(stage) ? (stage as Stage) : 'VALIDATING',
+    poLine: sa.get(AlmaPoLine),
+    mmsId: sa.get(AlmaMmsId),
+    alerts: ((sa.get(OrderAlerts) ?? []) as Alert[]).slice(),
   };
 }
 
