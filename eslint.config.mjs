@@ -1,4 +1,6 @@
-// Flat config: typescript-eslint's recommended rules over the sources, tests and benchmarks.
+// Flat config: typescript-eslint's recommended rules over the sources, tests and benchmarks, and, with type
+// information (as Temporal's samples lint), the rules that catch what types alone cannot: a promise nobody
+// awaits (an activity or signal that silently never runs or whose failure is lost), and deprecated APIs.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -28,8 +30,17 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/no-deprecated': 'error',
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no real clock or I/O.
-    files: ['src/workflows/**/*.ts'],
+    files: ['src/workflows/**/*.ts', 'src/order/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -45,9 +56,14 @@ export default tseslint.config(
                 'got',
                 'pino',
                 'nodemailer',
-                '../activities/*',
-                '!../activities/types',
-                '../alma/*',
+                '**/activities',
+                '**/activities/*',
+                '!**/activities/types',
+                '**/alma',
+                '**/alma/*',
+                '**/mail',
+                '**/mail/*',
+                '**/config/load',
               ],
               message: 'Workflows must not import I/O modules (use types-only imports for activities).',
               allowTypeImports: true,

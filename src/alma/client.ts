@@ -132,7 +132,8 @@ export function createAlmaClient(opts: AlmaClientOptions): AlmaClient {
     });
     // Whether the request left completely: from then on Alma may process it whatever happens to us.
     let sent = false;
-    request.on('request', (req: ClientRequest) => req.once('finish', () => (sent = true)));
+    // on() returns the request itself (a promise), awaited below.
+    void request.on('request', (req: ClientRequest) => req.once('finish', () => (sent = true)));
     const abort = () => request.cancel();
     opts.signal?.addEventListener('abort', abort, { once: true });
     let res;

@@ -47,7 +47,7 @@ export const orderSchema = z.strictObject({
     .regex(/^[A-Za-z0-9._-]+$/, 'may contain only letters A-Z a-z, digits, ".", "_" and "-"'),
   account: text().min(1, 'required').max(64, 'at most 64 characters'),
   orderType: z.enum(['firm', 'standing']).optional(),
-  placedAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' }),
+  placedAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' }),
   placedBy: z.strictObject({
     name: text().min(1, 'required').max(200, 'at most 200 characters'),
     email: z.email('is not a valid email address'),

@@ -6,7 +6,7 @@
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import { almaFailureDetails, meaningOf } from '../../order/failures';
 import type { Alert, OrderError, OrderStatus } from '../../order/types';
-import type { AlmaActivities } from './activities';
+import type { AlmaActivities } from './proxies';
 import type { OrderState } from './state';
 
 /** The ApplicationFailure behind an activity failure, if any. */

@@ -12,7 +12,7 @@
  */
 import { allHandlersFinished, condition, patched } from '@temporalio/workflow';
 import type { OrderStatus } from '../../order/types';
-import { almaActivities } from './activities';
+import { almaActivities } from './proxies';
 import { endCancelled } from './endings';
 import { OrderState, type OrderWorkflowInput } from './state';
 import { awaitingBib } from './stages/awaiting-bib';

@@ -31,7 +31,7 @@ import {
   type Stage,
   type VendorStatusNews,
 } from '../../order/types';
-import { notifyStaff } from './activities';
+import { notifyStaff } from './proxies';
 
 export interface OrderWorkflowInput {
   /** The order as OASIS sent it: validated again here, since the workflow is the authority. */

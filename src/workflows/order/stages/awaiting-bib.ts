@@ -5,7 +5,7 @@
 import { CancellationScope, condition, isCancellation, upsertSearchAttributes } from '@temporalio/workflow';
 import { FailureType, meaningOf } from '../../../order/failures';
 import { AlmaMmsId } from '../../../order/search-attributes';
-import type { AlmaActivities } from '../activities';
+import type { AlmaActivities } from '../proxies';
 import { appFailure, endFailedByAlma, messageOf } from '../endings';
 import type { OrderState } from '../state';
 

@@ -1,6 +1,6 @@
 /** CONFIRMING: the librarian's email, if the order asked for one; a mail that cannot go raises EMAIL_FAILED. */
 import type { CreatedPoLine } from '../../../activities/types';
-import { sendConfirmation } from '../activities';
+import { sendConfirmation } from '../proxies';
 import { messageOf } from '../endings';
 import type { OrderState } from '../state';
 

@@ -5,7 +5,7 @@
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { CreatedPoLine } from '../../../activities/types';
 import { AlmaPoLine } from '../../../order/search-attributes';
-import type { AlmaActivities } from '../activities';
+import type { AlmaActivities } from '../proxies';
 import { endFailedByAlma } from '../endings';
 import type { OrderState } from '../state';
 

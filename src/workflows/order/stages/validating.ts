@@ -2,7 +2,7 @@
 import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
 import { Isbn } from '../../../order/search-attributes';
 import type { OrderPlan } from '../../../order/types';
-import { validateOrderActivity } from '../activities';
+import { validateOrderActivity } from '../proxies';
 import type { OrderState } from '../state';
 
 export async function validating(o: OrderState): Promise<OrderPlan> {
