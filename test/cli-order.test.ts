@@ -4,12 +4,17 @@
  * starts through tsx (seconds), so independent invocations run side by side.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { OrderNotFoundError } from '../src/client/orders';
 import type { ConfigFileInput } from '../src/config/schema';
+import { vendorStatusSignal } from '../src/order/messages';
+import { ALERTS, STAGES } from '../src/order/types';
 import { exampleOrder, startSystem, type TestSystem } from './harness/system';
 import { INVALID_EXAMPLES } from './harness/fixtures';
-import { json, runRto } from './harness/rto';
+import { json, runRto, startRto } from './harness/rto';
+import { testAddress } from './harness/temporal';
 
 jest.setTimeout(90_000);
 
@@ -34,8 +39,30 @@ afterAll(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-function rto(args: string[], opts: { stdin?: string } = {}) {
+function rto(args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}) {
   return runRto({ sys, configFile, cwd: tmp }, args, opts);
+}
+
+/** Resolves once the order's workflow exists (the command line has placed it). */
+async function placed(account: string, orderId: string): Promise<void> {
+  for (let i = 0; i < 240; i++) {
+    try {
+      await sys.orders.getStatus(account, orderId, { queryTimeoutMs: 1000 });
+      return;
+    } catch (e) {
+      if (!(e instanceof OrderNotFoundError)) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`order ${orderId} was never placed`);
+}
+
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
 }
 
 function writeOrder(name: string, order: unknown): string {
@@ -172,6 +199,203 @@ describe('an order through the command line', () => {
     expect((await sys.orders.getStatus('UNIV-MAIN', orderId)).stage).toBe('CANCELLED');
     await sys.orders.cancelOrder('UNIV-MAIN', stdinId, { reason: 'TEST', comment: 'clean up' });
   });
+});
+
+describe('waiting, and what the waiting says', () => {
+  test('--wait COMPLETED for an order that ends CANCELLED exits 1 and says what it ended as', async () => {
+    const orderId = id('WAITCANCEL');
+    const file = writeOrder('wait-cancel.json', exampleOrder('print-single-fund.json', orderId));
+    const [waitedJson, waitedText] = [
+      startRto({ sys, configFile, cwd: tmp }, [
+        'order',
+        'submit',
+        file,
+        '--wait',
+        'COMPLETED',
+        '--timeout',
+        '60',
+        '--json',
+      ]),
+      // The same order again, without --json: it waits on the order the first one placed.
+      startRto({ sys, configFile, cwd: tmp }, [
+        'order',
+        'submit',
+        file,
+        '--wait',
+        'COMPLETED',
+        '--timeout',
+        '60',
+      ]),
+    ];
+    await placed('UNIV-MAIN', orderId);
+    await sys.orders.waitForStage('UNIV-MAIN', orderId, 'FOLLOWING_UP', { timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    const c = await sys.orders.cancelOrder('UNIV-MAIN', orderId, { reason: 'LIBRARY_CANCELLED', by: 'test' });
+    expect(c.stage).toBe('CANCELLED');
+    const [j, t] = await Promise.all([waitedJson.done, waitedText.done]);
+    expect(j.code).toBe(1);
+    expect(json(j)).toMatchObject({ stage: 'CANCELLED', workflowId: `order:UNIV-MAIN:${orderId}` });
+    expect(j.stderr).toContain('did not reach COMPLETED');
+    expect(j.stderr).toContain('CANCELLED');
+    expect(t.code).toBe(1);
+    expect(t.stderr).toMatch(/did not reach COMPLETED: it ended CANCELLED/);
+  });
+
+  test('--wait FOLLOWING_UP for an order cancelled before it got there exits 1', async () => {
+    const orderId = id('EARLYCANCEL');
+    const file = writeOrder('early-cancel.json', exampleOrder('print-single-fund.json', orderId));
+    let r: Awaited<ReturnType<typeof rto>>;
+    // The sandbox links the brief bib late: the order waits in AWAITING_BIB, and is cancelled there.
+    await sys.sandboxPost('/limits', { bibDelayMs: 60_000 });
+    try {
+      const waited = startRto({ sys, configFile, cwd: tmp }, [
+        'order',
+        'submit',
+        file,
+        '--wait',
+        'FOLLOWING_UP',
+        '--timeout',
+        '60',
+        '--json',
+      ]);
+      await placed('UNIV-MAIN', orderId);
+      await sys.orders.waitForStage('UNIV-MAIN', orderId, 'AWAITING_BIB', { timeoutMs: 30_000 });
+      const c = await sys.orders.cancelOrder('UNIV-MAIN', orderId, {
+        reason: 'LIBRARY_CANCELLED',
+        by: 'test',
+      });
+      expect(c.stage).toBe('CANCELLED');
+      r = await waited.done;
+    } finally {
+      await sys.sandboxPost('/limits', { bibDelayMs: 300 });
+    }
+    expect(r.code).toBe(1);
+    expect(json(r)).toMatchObject({ stage: 'CANCELLED' });
+    expect(r.stderr).toContain('did not reach FOLLOWING_UP');
+  });
+
+  test.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)(
+    '%s while waiting says the order was placed and how to follow it, then exits %d',
+    async (signal, code) => {
+      const orderId = id(`SIG${signal.slice(3)}`);
+      const file = writeOrder(`signal-${signal}.json`, exampleOrder('print-single-fund.json', orderId));
+      const waiting = startRto({ sys, configFile, cwd: tmp }, [
+        'order',
+        'submit',
+        file,
+        '--wait',
+        'COMPLETED',
+        '--timeout',
+        '120',
+      ]);
+      await placed('UNIV-MAIN', orderId);
+      await new Promise((r) => setTimeout(r, 1500));
+      waiting.child.kill(signal);
+      const r = await waiting.done;
+      expect(r.signal ?? null).toBeNull();
+      expect(r.code).toBe(code);
+      expect(r.stderr).toContain('was placed');
+      expect(r.stderr).toContain(`order:UNIV-MAIN:${orderId}`);
+      expect(r.stderr).toContain(`rto order status UNIV-MAIN ${orderId}`);
+      // The order goes on without the command line.
+      expect((await sys.orders.getStatus('UNIV-MAIN', orderId)).workflowStatus).toBe('RUNNING');
+      await sys.orders.cancelOrder('UNIV-MAIN', orderId, { reason: 'LIBRARY_CANCELLED', by: 'test' });
+    },
+  );
+});
+
+test('unknown reason codes, alerts and stages are refused (exit 2) with the known ones, before any connection', async () => {
+  // Nothing listens at this address: a command that connected first would fail with "cannot reach Temporal".
+  const env = { TEMPORAL_ADDRESS: `127.0.0.1:${await closedPort()}` };
+  const [reason, reasonOtherCase, alert, stage, wait, account] = await Promise.all([
+    rto(['order', 'cancel', 'UNIV-MAIN', id('X'), '--reason', 'BOGUS'], { env }),
+    rto(['order', 'cancel', 'UNIV-MAIN', id('X'), '--reason', 'library_cancelled'], { env }),
+    rto(['order', 'list', '--alert', 'XYZ'], { env }),
+    rto(['order', 'list', '--stage', 'NOPE'], { env }),
+    rto(['order', 'submit', writeOrder('w.json', exampleOrder('ebook.json', id('W'))), '--wait', 'SOON'], {
+      env,
+    }),
+    rto(['order', 'cancel', 'NO-SUCH-ACCOUNT', id('X'), '--reason', 'LIBRARY_CANCELLED'], { env }),
+  ]);
+  expect(reason.code).toBe(2);
+  expect(reason.stderr).toContain('unknown reason "BOGUS"');
+  expect(reason.stderr).toContain('LIBRARY_CANCELLED');
+  expect(reason.stdout).toBe('');
+  // A known code in another case is that code: the command goes on to connect (and fails: exit 1, not 2).
+  expect(reasonOtherCase.code).toBe(1);
+  expect(reasonOtherCase.stderr).not.toContain('unknown reason');
+  expect(reasonOtherCase.stderr).toContain(`cannot reach Temporal at ${env.TEMPORAL_ADDRESS}`);
+  expect(alert.code).toBe(2);
+  expect(alert.stderr).toContain('unknown alert "XYZ"');
+  for (const a of ALERTS) expect(alert.stderr).toContain(a);
+  expect(alert.stdout).not.toContain('order(s)');
+  for (const r of [stage, wait]) {
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown stage "(NOPE|SOON)"/);
+    for (const s of STAGES) expect(r.stderr).toContain(s);
+  }
+  expect(account.code).toBe(2);
+  expect(account.stderr).toContain('unknown account "NO-SUCH-ACCOUNT"');
+  expect(account.stderr).toContain('UNIV-MAIN');
+  for (const r of [reason, alert, stage, wait, account])
+    expect(r.stderr).not.toContain('cannot reach Temporal');
+});
+
+/** ESC, BEL and CSI: what the vendor's text below carries. */
+const CONTROLS = ['\u001b', '\u0007', '\u009b'];
+
+test('vendor text reaches the terminal without control characters; JSON stays JSON', async () => {
+  const orderId = id('ESCAPES');
+  const evil = 'shipped soon\u001b]0;pwned\u0007\u001b[2J';
+  const r = await sys.orders.placeOrder(exampleOrder('print-single-fund.json', orderId));
+  expect(r.outcome).toBe('started');
+  await sys.orders.waitForStage('UNIV-MAIN', orderId, 'FOLLOWING_UP', { timeoutMs: 30_000 });
+  await sys.orders.handle('UNIV-MAIN', orderId).signal(vendorStatusSignal, {
+    status: 'backordered',
+    statusText: evil,
+    source: { file: 'ordrsp\u001b[31m.edi\u009b2J', message: '1', segment: 3 },
+  });
+  for (let i = 0; i < 40; i++) {
+    const s = await sys.orders.getStatus('UNIV-MAIN', orderId);
+    if (s.vendorStatus) break;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  const [text, asJson, list, unknown] = await Promise.all([
+    rto(['order', 'status', 'UNIV-MAIN', orderId]),
+    rto(['order', 'status', 'UNIV-MAIN', orderId, '--json']),
+    rto(['order', 'list', '--account', 'UNIV-MAIN']),
+    // Error messages quote what they were given.
+    rto(['order', 'status', 'UNIV-MAIN', 'X\u001b]0;pwned\u0007\u001b[2J']),
+  ]);
+  expect(text.code).toBe(0);
+  expect(text.stdout).toContain('shipped soon');
+  expect(text.stdout).toContain('pwned');
+  for (const c of CONTROLS) expect(text.stdout).not.toContain(c);
+  expect(asJson.code).toBe(0);
+  const j = json<{ vendorStatus: { statusText: string } }>(asJson);
+  expect(j.vendorStatus.statusText).toBe(evil);
+  expect(list.code).toBe(0);
+  for (const c of CONTROLS) expect(list.stdout).not.toContain(c);
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toContain('pwned');
+  for (const c of CONTROLS) expect(unknown.stderr).not.toContain(c);
+  await sys.orders.cancelOrder('UNIV-MAIN', orderId, { reason: 'LIBRARY_CANCELLED', by: 'test' });
+});
+
+test('with only TEMPORAL_PORT set, rto talks to the Temporal server on that port', async () => {
+  const orderId = id('PORT');
+  await sys.orders.placeOrder(exampleOrder('ebook.json', orderId));
+  const port = testAddress().split(':').pop()!;
+  const r = await rto(['order', 'status', 'UNIV-MAIN', orderId, '--json'], {
+    env: { TEMPORAL_ADDRESS: '', TEMPORAL_PORT: port },
+  });
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(json(r)).toMatchObject({ orderId, workflowId: `order:UNIV-MAIN:${orderId}` });
+  await sys.orders.cancelOrder('UNIV-MAIN', orderId, { reason: 'LIBRARY_CANCELLED', by: 'test' });
 });
 
 test('the configuration file the CLI reads is the workers’ own', () => {

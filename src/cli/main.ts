@@ -2,6 +2,7 @@
 import { ConfigError } from '../config/load';
 import { TemporalCliError } from '../temporal/cli-binary';
 import { EXIT, UsageError } from './args';
+import { printable, printableLine } from './terminal';
 
 export const USAGE = `rto: OASIS orders into Alma, one Temporal workflow per order.
 
@@ -18,7 +19,8 @@ Usage:
   rto build-bundle                   write the prebuilt workflow bundle to dist/
   rto bench                          run the benchmarks and print their figures
 
-Exit codes: 0 success, 2 invalid order, 1 anything else.`;
+Exit codes: 0 success, 2 invalid order (or an unknown stage, alert, reason or account), 1 anything else,
+130/143 when interrupted (SIGINT/SIGTERM) while waiting on an order.`;
 
 // Commands are loaded on use with require (not import()): tsx's CommonJS hook, which bin/rto.js registers, and
 // the compiled build both resolve it, and `rto --help` stays fast.
@@ -63,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
       return (require(benchModule) as { benchCommand(a: string[]): Promise<number> }).benchCommand(rest);
     }
     default:
-      process.stderr.write(`unknown command "${cmd}"\n\n${USAGE}\n`);
+      process.stderr.write(printable(`unknown command "${cmd}"\n\n${USAGE}\n`));
       return EXIT.failure;
   }
 }
@@ -75,8 +77,9 @@ export function main(argv: string[]): void {
     },
     (e: unknown) => {
       const err = e as Error;
+      // Messages can quote what came from outside (arguments, orders, Alma, vendor files): printable only.
       if (e instanceof UsageError || e instanceof ConfigError || e instanceof TemporalCliError)
-        process.stderr.write(`${err.message}\n`);
+        process.stderr.write(`${printable(err.message)}\n`);
       else {
         // A failed workflow's own reason is in its cause chain: show it, not only "Workflow execution failed".
         let cause = (err as { cause?: Error }).cause;
@@ -85,9 +88,9 @@ export function main(argv: string[]): void {
           reasons.push(cause.message);
           cause = (cause as { cause?: Error }).cause;
         }
-        process.stderr.write(`rto: ${[err.message, ...reasons].join(': ')}\n`);
+        process.stderr.write(`rto: ${[err.message, ...reasons].map(printableLine).join(': ')}\n`);
       }
-      process.exitCode = EXIT.failure;
+      process.exitCode = e instanceof UsageError ? e.exitCode : EXIT.failure;
     },
   );
 }

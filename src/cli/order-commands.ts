@@ -1,10 +1,11 @@
 /** `rto order submit|status|cancel|list`: what OASIS (or a person) does with orders from a shell. */
 import { readFileSync } from 'node:fs';
 import { parseOrderText } from '../contract/validate';
-import type { OrderSummary } from '../client/orders';
-import { STAGES, type Stage } from '../order/types';
-import { EXIT, UsageError, parse, printJson } from './args';
+import { cancellationReasons, reached, type OrderSummary } from '../client/orders';
+import { ALERTS, STAGES, isFinal, type Alert, type Stage } from '../order/types';
+import { EXIT, UnknownValueError, UsageError, oneOf, parse, printJson } from './args';
 import { connectOrders, loadContext } from './context';
+import { printableLine } from './terminal';
 
 export const ORDER_USAGE = `Usage:
   rto order submit <file|-> [--wait <STAGE>] [--timeout <seconds>] [--json]
@@ -13,8 +14,18 @@ export const ORDER_USAGE = `Usage:
   rto order list [--account <code>] [--stage <STAGE>] [--alert <ALERT>] [--limit <n>] [--json]
 
 Stages: ${STAGES.join(', ')}
-Exit codes: 0 success, 2 invalid order (every problem is listed), 1 anything else.
-Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, RTO_TASK_QUEUE, RTO_CONFIG.`;
+Alerts: ${ALERTS.join(', ')}
+Reason codes: the account's alma.cancellationReason in the configuration.
+--wait succeeds only if the order gets to that stage (or further on the way to COMPLETED): an order that
+ends CANCELLED, REJECTED or FAILED, or is not there in time, fails. Ctrl-C stops waiting, not the order.
+Exit codes: 0 success, 2 invalid order or unknown stage/alert/reason/account (the known ones are listed),
+1 anything else, 130 (SIGINT) or 143 (SIGTERM) when interrupted while waiting.
+Environment: TEMPORAL_ADDRESS (or TEMPORAL_PORT), TEMPORAL_NAMESPACE, RTO_TASK_QUEUE, RTO_CONFIG.`;
+
+/** Writes lines for a person: every one through `printableLine` (orders, Alma and vendors wrote parts). */
+function say(stream: NodeJS.WriteStream, ...lines: string[]): void {
+  stream.write(lines.map(printableLine).join('\n') + '\n');
+}
 
 function printSummary(s: OrderSummary): void {
   const lines = [
@@ -25,18 +36,29 @@ function printSummary(s: OrderSummary): void {
     `MMS id     ${s.mmsId ?? '-'}`,
     `alerts     ${s.alerts.length ? s.alerts.join(', ') : '-'}`,
   ];
+  const v = s.vendorStatus;
+  if (v)
+    lines.push(
+      `vendor     ${v.status}: ${v.statusText}${v.expectedDate ? ` (expected ${v.expectedDate})` : ''} ` +
+        `[${v.source.file}]`,
+    );
+  if (s.quantityInvoiced) lines.push(`invoiced   ${s.quantityInvoiced}`);
+  if (s.recordOverlaid) lines.push('record     overlaid');
   if (s.error) lines.push(`error      ${s.error.message}${s.error.code ? ` (Alma ${s.error.code})` : ''}`);
   if (s.problems?.length) lines.push('problems', ...s.problems.map((p) => `  - ${p.path}: ${p.message}`));
   if (s.history?.length)
     lines.push('history', ...s.history.map((h) => `  ${h.at}  ${h.event}${h.detail ? `: ${h.detail}` : ''}`));
-  process.stdout.write(lines.join('\n') + '\n');
+  say(process.stdout, ...lines);
 }
 
-function stageArg(value: string | undefined): Stage | undefined {
+function stageArg(value: string | undefined, option: string): Stage | undefined {
   if (value === undefined) return undefined;
-  const s = value.toUpperCase() as Stage;
-  if (!STAGES.includes(s)) throw new UsageError(`unknown stage "${value}"; stages are ${STAGES.join(', ')}`);
-  return s;
+  return oneOf('stage', value, STAGES, ` (--${option})`);
+}
+
+function alertArg(value: string | undefined): Alert | undefined {
+  if (value === undefined) return undefined;
+  return oneOf('alert', value, ALERTS, ' (--alert)');
 }
 
 /** A positive number from an option, or a usage error (NaN would make `--wait` poll forever). */
@@ -46,6 +68,32 @@ function positiveArg(name: string, value: string | undefined): number | undefine
   if (!Number.isFinite(n) || n <= 0)
     throw new UsageError(`--${name} must be a positive number, not "${value}"\n\n${ORDER_USAGE}`);
   return n;
+}
+
+/**
+ * While waiting on an order that is already placed, SIGINT or SIGTERM stops the waiting, not the order:
+ * tell the person it was placed and how to follow it, then exit 130 or 143. Returns the uninstaller.
+ */
+function onInterrupt(s: OrderSummary, placedBefore: boolean): () => void {
+  const handler = (signal: 'SIGINT' | 'SIGTERM') => {
+    process.stderr.write('\n');
+    say(
+      process.stderr,
+      `Stopped waiting (${signal}). The order ${s.orderId} (account ${s.account}) was placed` +
+        `${placedBefore ? ' before' : ''} and goes on without this command.`,
+      `  workflow   ${s.workflowId}`,
+      `  follow it  rto order status ${s.account} ${s.orderId}`,
+    );
+    process.exit(EXIT[signal]);
+  };
+  const onInt = () => handler('SIGINT');
+  const onTerm = () => handler('SIGTERM');
+  process.once('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+  return () => {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  };
 }
 
 const SUBCOMMANDS = ['submit', 'status', 'cancel', 'list'];
@@ -85,6 +133,7 @@ export async function orderCommand(args: string[]): Promise<number> {
     case 'submit': {
       const file = positionals[0];
       if (!file) throw new UsageError(`submit needs a file (or - for standard input)\n\n${ORDER_USAGE}`);
+      const wait = stageArg(values.wait, 'wait');
       const text = readFileSync(file === '-' ? 0 : file);
       const parsed = parseOrderText(text);
       const refuse = (problems: { path: string; message: string }[], workflowId?: string) => {
@@ -98,22 +147,33 @@ export async function orderCommand(args: string[]): Promise<number> {
             problems,
           });
         else
-          process.stderr.write(
-            `The order was refused:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}\n`,
+          say(
+            process.stderr,
+            'The order was refused:',
+            ...problems.map((p) => `  - ${p.path}: ${p.message}`),
           );
         return EXIT.invalid;
       };
       if (!parsed.ok) return refuse(parsed.problems);
-      const wait = stageArg(values.wait);
       const conn = await connectOrders(ctx);
       try {
         const r = await conn.orders.placeOrder(parsed.value);
         if (r.outcome === 'refused') return refuse(r.problems, r.workflowId);
         let status = r.status;
         if (wait) {
-          status = await conn.orders.waitForStage(status.account, status.orderId, wait, {
-            timeoutMs: timeoutSeconds !== undefined ? timeoutSeconds * 1000 : 300_000,
-          });
+          const timeoutMs = timeoutSeconds !== undefined ? timeoutSeconds * 1000 : 300_000;
+          if (!json)
+            say(
+              process.stderr,
+              `Order ${r.outcome === 'existing' ? 'placed before' : 'placed'} (workflow ${r.workflowId}); ` +
+                `waiting up to ${timeoutMs / 1000} s for ${wait} (Ctrl-C stops waiting, not the order).`,
+            );
+          const uninstall = onInterrupt(status, r.outcome === 'existing');
+          try {
+            status = await conn.orders.waitForStage(status.account, status.orderId, wait, { timeoutMs });
+          } finally {
+            uninstall();
+          }
         }
         const out = {
           ...status,
@@ -124,16 +184,21 @@ export async function orderCommand(args: string[]): Promise<number> {
         };
         if (json) printJson(out);
         else {
-          process.stdout.write(
-            r.outcome === 'existing' ? 'This order was placed before; its state:\n' : 'Order accepted.\n',
+          say(
+            process.stdout,
+            r.outcome === 'existing' ? 'This order was placed before; its state:' : 'Order accepted.',
           );
           printSummary(status);
         }
-        if (status.stage === 'REJECTED') return EXIT.invalid;
-        if (wait && STAGES.indexOf(status.stage) < STAGES.indexOf(wait)) {
-          if (!json) process.stderr.write(`The order did not reach ${wait} (it is ${status.stage}).\n`);
-          return EXIT.failure;
+        // Only getting to the stage asked for (or further on the happy path) is success.
+        if (wait && !reached(status.stage, wait)) {
+          const why = isFinal(status.stage)
+            ? `it ended ${status.stage}${status.error ? ` (${status.error.message})` : ''}`
+            : `it is ${status.stage} after ${timeoutSeconds ?? 300} s`;
+          say(process.stderr, `The order did not reach ${wait}: ${why}.`);
+          return status.stage === 'REJECTED' ? EXIT.invalid : EXIT.failure;
         }
+        if (status.stage === 'REJECTED') return EXIT.invalid;
         if (status.stage === 'FAILED') return EXIT.failure;
         return EXIT.ok;
       } finally {
@@ -157,10 +222,22 @@ export async function orderCommand(args: string[]): Promise<number> {
       const [account, orderId] = positionals;
       if (!account || !orderId || !values.reason)
         throw new UsageError(`cancel needs <account> <orderId> --reason <code>\n\n${ORDER_USAGE}`);
+      // The reason is what the account's configuration says Alma is told: refuse any other, never replace it.
+      const reasons = cancellationReasons(ctx.config, account);
+      if (!reasons)
+        throw new UnknownValueError(
+          `unknown account "${account}"; known accounts: ${Object.keys(ctx.config.accounts).join(', ')}`,
+        );
+      const reason = oneOf(
+        'reason',
+        values.reason,
+        reasons,
+        ` for account ${account} (its alma.cancellationReason in the configuration)`,
+      );
       const conn = await connectOrders(ctx);
       try {
         const s = await conn.orders.cancelOrder(account, orderId, {
-          reason: values.reason,
+          reason,
           comment: values.comment,
           by: 'cli',
         });
@@ -172,22 +249,21 @@ export async function orderCommand(args: string[]): Promise<number> {
       }
     }
     case 'list': {
+      const stage = stageArg(values.stage, 'stage');
+      const alert = alertArg(values.alert);
       const conn = await connectOrders(ctx);
       try {
-        const list = await conn.orders.listOrders({
-          account: values.account,
-          stage: stageArg(values.stage),
-          alert: values.alert,
-          limit,
-        });
+        const list = await conn.orders.listOrders({ account: values.account, stage, alert, limit });
         if (json) printJson(list);
         else {
-          for (const s of list) {
-            process.stdout.write(
-              `${s.account.padEnd(12)} ${s.orderId.padEnd(24)} ${s.stage.padEnd(13)} ${(s.poLine ?? '-').padEnd(12)} ${s.alerts.join(',')}\n`,
-            );
-          }
-          process.stdout.write(`${list.length} order(s)\n`);
+          say(
+            process.stdout,
+            ...list.map(
+              (s) =>
+                `${s.account.padEnd(12)} ${s.orderId.padEnd(24)} ${s.stage.padEnd(13)} ${(s.poLine ?? '-').padEnd(12)} ${s.alerts.join(',')}`,
+            ),
+            `${list.length} order(s)`,
+          );
         }
         return EXIT.ok;
       } finally {

@@ -1,5 +1,5 @@
 /** Runs the real `rto` command line in a child process against a test system, as people and scripts do. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { TestSystem } from './system';
 import { testAddress } from './temporal';
@@ -8,6 +8,8 @@ const RTO = path.join(__dirname, '..', '..', 'bin', 'rto.js');
 
 export interface Ran {
   code: number | null;
+  /** The signal that ended the child, if one did (then `code` is null). */
+  signal?: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -18,29 +20,39 @@ export function runRto(
   args: string[],
   opts: { stdin?: string; env?: Record<string, string> } = {},
 ): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RTO, ...args], {
-      cwd: ctx.cwd,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        TEMPORAL_ADDRESS: testAddress(),
-        RTO_TASK_QUEUE: ctx.sys.taskQueue,
-        RTO_CONFIG: ctx.configFile,
-        RTO_DATA_DIR: ctx.sys.dataDir,
-        LOG_LEVEL: 'silent',
-        ...opts.env,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+  return startRto(ctx, args, opts).done;
+}
+
+/** Like `runRto`, with the child at hand (to send it a signal); `done` resolves when it has exited. */
+export function startRto(
+  ctx: { sys: TestSystem; configFile: string; cwd: string },
+  args: string[],
+  opts: { stdin?: string; env?: Record<string, string> } = {},
+): { child: ChildProcess; done: Promise<Ran> } {
+  const child = spawn(process.execPath, [RTO, ...args], {
+    cwd: ctx.cwd,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TEMPORAL_ADDRESS: testAddress(),
+      RTO_TASK_QUEUE: ctx.sys.taskQueue,
+      RTO_CONFIG: ctx.configFile,
+      RTO_DATA_DIR: ctx.sys.dataDir,
+      LOG_LEVEL: 'silent',
+      ...opts.env,
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const done = new Promise<Ran>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.stdin ?? '');
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+  child.stdin!.end(opts.stdin ?? '');
+  return { child, done };
 }
 
 /** stdout as the one JSON value `--json` promises (fails the test with the child's output otherwise). */
