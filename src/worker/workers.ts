@@ -11,7 +11,11 @@ import { createActivities } from '../activities';
 import type { Config } from '../config/schema';
 import { almaTaskQueue } from '../order/ids';
 
-/** Each Alma activity makes at most this many calls (search then post): the queue's rate is divided by it. */
+/**
+ * The calls a typical Alma activity makes (the PO line step: a search then the POST; the bib poll: the PO line
+ * then the bib), by which the queue's rate is divided. Not a bound: a search over several pages or a 401870
+ * re-search makes more, and the in-process InstitutionBudget counts every actual call.
+ */
 export const ALMA_CALLS_PER_ACTIVITY = 2;
 
 export interface WorkerSetOptions {
