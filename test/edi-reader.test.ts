@@ -329,3 +329,12 @@ describe('envelope errors', () => {
     );
   });
 });
+
+test('a UNB syntax id named like an Object.prototype member is an unknown syntax, not a crash', () => {
+  for (const id of ['constructor', 'toString', '__proto__']) {
+    const file = Buffer.from(
+      `UNB+${id}:3+SENDER+RECEIVER+200101:1200+1'UNH+1+ORDRSP:D:96A:UN:EAN005'UNT+2+1'UNZ+1+1'`,
+    );
+    expect(() => parseEdifact(file, { fileName: 'x.edi' })).not.toThrow(RangeError);
+  }
+});

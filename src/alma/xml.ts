@@ -55,10 +55,6 @@ export function elements(el: XmlElement, name?: string): XmlElement[] {
   );
 }
 
-export function firstElement(el: XmlElement, name: string): XmlElement | undefined {
-  return elements(el, name)[0];
-}
-
 /** Depth-first search for the first element with this name (the element itself included). */
 export function findElement(el: XmlElement, name: string): XmlElement | undefined {
   if (el.name === name) return el;

@@ -1,5 +1,6 @@
 /** Service-level facts: default separators, the UNA service string advice and the character sets. */
 import { TextDecoder } from 'node:util';
+import { own } from '../config/lookup';
 import type { Separators } from './types';
 
 /** Level A (and in practice every other level when there is no UNA): `:+.? '`. */
@@ -84,12 +85,9 @@ const CHARSETS: Record<string, string> = {
   UNOY: 'utf-8',
 };
 
-export function charsetOf(syntaxId: string): string | undefined {
-  return CHARSETS[syntaxId];
-}
-
 export function decoderFor(syntaxId: string): Decoder | undefined {
-  const charset = CHARSETS[syntaxId];
+  // The syntax id comes from the vendor's UNB: only the table's own entries count ("constructor" is not one).
+  const charset = own(CHARSETS, syntaxId);
   if (charset === undefined) return undefined;
   if (charset === 'latin1') return latin1;
   return textDecoder(charset, true);

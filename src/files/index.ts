@@ -1,7 +1,9 @@
 /** Vendor files: the FileStore over local, FTP and SFTP folders, safe names, and the built-in FTP server. */
 export {
   ARCHIVE_DIR,
+  REJECTED_DIR,
   FileStoreError,
+  type ArchiveFolder,
   type DownloadOptions,
   type FileListing,
   type FileStore,
@@ -14,7 +16,6 @@ export { openFileStore } from './open';
 export {
   assertSafeRemoteName,
   isHiddenName,
-  isSafeRemoteName,
   localPathFor,
   remoteNameProblem,
   resolveInside,

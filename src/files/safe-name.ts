@@ -24,10 +24,6 @@ export function isHiddenName(name: string): boolean {
   return name.startsWith('.');
 }
 
-export function isSafeRemoteName(name: string): boolean {
-  return remoteNameProblem(name) === null;
-}
-
 /** A remote name refused by a store: the raw name (for the report) and why. */
 export interface RejectedName {
   name: string;
