@@ -302,6 +302,28 @@ describe.each(kinds)('$name file store', (kind) => {
     expect(await store.listArchive()).toEqual(['20261128-INV001.edi', '20261128-status 2.edi']);
   });
 
+  it('moves an unreadable file into rejected/, kept apart from the archive and out of the listing', async () => {
+    const dir = path.join(root, folder);
+    expect(await store.listArchive('rejected')).toEqual([]);
+    await store.archive('INV001.edi', '0123456789abcdef-INV001.edi', 'rejected');
+    expect(await readFile(path.join(dir, 'rejected', '0123456789abcdef-INV001.edi'), 'utf8')).toContain(
+      'UNB',
+    );
+    expect((await store.list()).map((f) => f.name)).toEqual(['status 2.edi', WEIRD]);
+    expect(await store.listArchive('rejected')).toEqual(['0123456789abcdef-INV001.edi']);
+    expect(await store.listArchive()).toEqual([]);
+    // Retried: a no-op; another file under a name already there: refused.
+    await store.archive('INV001.edi', '0123456789abcdef-INV001.edi', 'rejected');
+    await expect(store.archive('status 2.edi', '0123456789abcdef-INV001.edi', 'rejected')).rejects.toThrow(
+      /rejected\/0123456789abcdef-INV001\.edi already exists/,
+    );
+    // Only the two folders: nothing else becomes a path on the server.
+    await expect(store.archive('status 2.edi', 'x.edi', '..' as never)).rejects.toThrow(
+      /not an archive folder/,
+    );
+    await expect(store.listArchive('sub' as never)).rejects.toThrow(/not an archive folder/);
+  });
+
   it('stops a download that grows past maxBytes and leaves no partial file', async () => {
     const dir = path.join(root, folder);
     await writeFile(path.join(dir, 'BIG.mrc'), Buffer.alloc(4 * 2 ** 20, 0x41));
@@ -485,6 +507,26 @@ describe('inbox size limit', () => {
     expect(await readdir(path.join(dataDir, 'inbox', 'acct', 'edi'))).toEqual([files[0]!.sha256]);
   });
 
+  it('knows contents refused before: a file whose hash is in rejected/ is marked, not taken as new', async () => {
+    const vendor = path.join(tmp, 'inbox-refused');
+    await mkdir(path.join(vendor, 'rejected'), { recursive: true });
+    await writeFile(path.join(vendor, 'again.edi'), 'not EDIFACT');
+    await writeFile(path.join(vendor, 'new.edi'), 'UNA new');
+    const dataDir = path.join(tmp, 'inbox-refused-data');
+    const store = new LocalFileStore(vendor);
+    const first = await collect(store, dataDir, 'acct', 'edi');
+    const sha = first.files.find((f) => f.name === 'again.edi')!.sha256;
+    await writeFile(path.join(vendor, 'rejected', `${sha.slice(0, 16)}-broken.edi`), 'not EDIFACT');
+    const { files } = await collect(store, dataDir, 'acct', 'edi', undefined, undefined, true);
+    expect(files.find((f) => f.name === 'again.edi')).toMatchObject({
+      rejectedAs: `${sha.slice(0, 16)}-broken.edi`,
+    });
+    expect(files.find((f) => f.name === 'new.edi')!.rejectedAs).toBeUndefined();
+    // Without asking (the MARC folders), rejected/ is not looked at.
+    const plain = await collect(store, dataDir, 'acct', 'edi');
+    expect(plain.files.every((f) => f.rejectedAs === undefined)).toBe(true);
+  });
+
   it('stops a vendor file that grows past the limit while it downloads', async () => {
     const vendor = path.join(tmp, 'inbox-grow');
     await mkdir(vendor, { recursive: true });
@@ -498,8 +540,8 @@ describe('inbox size limit', () => {
     // A store that does not know the limit is still held to it.
     const careless: FileStore = {
       list: () => store.list(),
-      listArchive: () => store.listArchive(),
-      archive: (a, b) => store.archive(a, b),
+      listArchive: (f) => store.listArchive(f),
+      archive: (a, b, c) => store.archive(a, b, c),
       close: () => store.close(),
       download: (name, local) => store.download(name, local),
     };

@@ -6,8 +6,10 @@ import { scrubber } from './scrub';
 import {
   ARCHIVE_DIR,
   FileStoreError,
+  archiveFolder,
   listingOf,
   OneAtATime,
+  type ArchiveFolder,
   type DownloadOptions,
   type FileListing,
   type FileStore,
@@ -98,9 +100,9 @@ export class FtpFileStore implements FileStore {
     });
   }
 
-  private async archiveNames(c: Client): Promise<string[]> {
+  private async archiveNames(c: Client, folder: ArchiveFolder): Promise<string[]> {
     try {
-      return (await c.list(ARCHIVE_DIR))
+      return (await c.list(folder))
         .filter((f) => f.isFile && !remoteNameProblem(f.name) && !isHiddenName(f.name))
         .map((f) => f.name)
         .sort();
@@ -110,23 +112,25 @@ export class FtpFileStore implements FileStore {
     }
   }
 
-  async archive(name: string, archivedName: string): Promise<void> {
+  async archive(name: string, archivedName: string, folder: ArchiveFolder = ARCHIVE_DIR): Promise<void> {
     assertSafeRemoteName(name);
     assertSafeRemoteName(archivedName, 'archive name');
-    return this.run(`archive ${name}`, async (c) => {
+    const into = archiveFolder(folder);
+    return this.run(`move ${name} to ${into}`, async (c) => {
       const here = (await c.list()).some((f) => f.isFile && f.name === name);
-      if ((await this.archiveNames(c)).includes(archivedName)) {
+      if ((await this.archiveNames(c, into)).includes(archivedName)) {
         if (!here) return; // archived by an earlier attempt
-        throw new FileStoreError(`${this.where}: ${ARCHIVE_DIR}/${archivedName} already exists`, 'EEXIST');
+        throw new FileStoreError(`${this.where}: ${into}/${archivedName} already exists`, 'EEXIST');
       }
-      const res = await c.sendIgnoringError(`MKD ${ARCHIVE_DIR}`);
-      if (res.code >= 400) this.logger.debug({ where: this.where, code: res.code }, 'archive folder exists');
-      await c.rename(name, `${ARCHIVE_DIR}/${archivedName}`);
+      const res = await c.sendIgnoringError(`MKD ${into}`);
+      if (res.code >= 400) this.logger.debug({ where: this.where, code: res.code, into }, 'folder exists');
+      await c.rename(name, `${into}/${archivedName}`);
     });
   }
 
-  listArchive(): Promise<string[]> {
-    return this.run('list archive', (c) => this.archiveNames(c));
+  async listArchive(folder: ArchiveFolder = ARCHIVE_DIR): Promise<string[]> {
+    const from = archiveFolder(folder);
+    return this.run(`list ${from}`, (c) => this.archiveNames(c, from));
   }
 
   async close(): Promise<void> {

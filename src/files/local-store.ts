@@ -6,7 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import {
   ARCHIVE_DIR,
   FileStoreError,
+  archiveFolder,
   fileListing,
+  type ArchiveFolder,
   type DownloadOptions,
   type FileListing,
   type FileStore,
@@ -74,9 +76,9 @@ export class LocalFileStore implements FileStore {
     });
   }
 
-  async archive(name: string, archivedName: string): Promise<void> {
+  async archive(name: string, archivedName: string, folder: ArchiveFolder = ARCHIVE_DIR): Promise<void> {
     const src = this.file(name);
-    const dest = this.file(archivedName, ARCHIVE_DIR);
+    const dest = this.file(archivedName, archiveFolder(folder));
     await mkdir(path.dirname(dest), { recursive: true });
     // link + unlink rather than rename: link fails if the archive already holds that name (no overwrite).
     try {
@@ -93,10 +95,10 @@ export class LocalFileStore implements FileStore {
       );
       if (!srcExists && destExists) return; // archived by an earlier attempt
       if (code === 'EEXIST')
-        throw new FileStoreError(`${this.dir}: archive/${archivedName} already exists`, code);
+        throw new FileStoreError(`${this.dir}: ${folder}/${archivedName} already exists`, code);
       if (code === 'EPERM' || code === 'EXDEV') {
         if (destExists)
-          throw new FileStoreError(`${this.dir}: archive/${archivedName} already exists`, 'EEXIST');
+          throw new FileStoreError(`${this.dir}: ${folder}/${archivedName} already exists`, 'EEXIST');
         await rename(src, dest);
         return;
       }
@@ -105,8 +107,8 @@ export class LocalFileStore implements FileStore {
     await unlink(src);
   }
 
-  async listArchive(): Promise<string[]> {
-    const entries = await readdir(path.join(this.dir, ARCHIVE_DIR), { withFileTypes: true }).catch(
+  async listArchive(folder: ArchiveFolder = ARCHIVE_DIR): Promise<string[]> {
+    const entries = await readdir(path.join(this.dir, archiveFolder(folder)), { withFileTypes: true }).catch(
       (e: unknown) => {
         if (errCode(e) === 'ENOENT') return [];
         throw e;

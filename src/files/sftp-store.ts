@@ -7,8 +7,10 @@ import { scrubber } from './scrub';
 import {
   ARCHIVE_DIR,
   FileStoreError,
+  archiveFolder,
   listingOf,
   OneAtATime,
+  type ArchiveFolder,
   type DownloadOptions,
   type FileListing,
   type FileStore,
@@ -165,30 +167,32 @@ export class SftpFileStore implements FileStore {
     });
   }
 
-  private async archiveNames(c: SftpClient): Promise<string[]> {
-    if ((await c.exists(this.path(ARCHIVE_DIR))) !== 'd') return [];
-    return (await c.list(this.path(ARCHIVE_DIR)))
+  private async archiveNames(c: SftpClient, folder: ArchiveFolder): Promise<string[]> {
+    if ((await c.exists(this.path(folder))) !== 'd') return [];
+    return (await c.list(this.path(folder)))
       .filter((f) => f.type === '-' && !remoteNameProblem(f.name) && !isHiddenName(f.name))
       .map((f) => f.name)
       .sort();
   }
 
-  async archive(name: string, archivedName: string): Promise<void> {
+  async archive(name: string, archivedName: string, folder: ArchiveFolder = ARCHIVE_DIR): Promise<void> {
     assertSafeRemoteName(name);
     assertSafeRemoteName(archivedName, 'archive name');
-    return this.run(`archive ${name}`, async (c) => {
+    const into = archiveFolder(folder);
+    return this.run(`move ${name} to ${into}`, async (c) => {
       const here = (await c.exists(this.path(name))) === '-';
-      if ((await this.archiveNames(c)).includes(archivedName)) {
+      if ((await this.archiveNames(c, into)).includes(archivedName)) {
         if (!here) return; // archived by an earlier attempt
-        throw new FileStoreError(`${this.where}: ${ARCHIVE_DIR}/${archivedName} already exists`, 'EEXIST');
+        throw new FileStoreError(`${this.where}: ${into}/${archivedName} already exists`, 'EEXIST');
       }
-      if ((await c.exists(this.path(ARCHIVE_DIR))) !== 'd') await c.mkdir(this.path(ARCHIVE_DIR), false);
-      await c.rename(this.path(name), this.path(ARCHIVE_DIR, archivedName));
+      if ((await c.exists(this.path(into))) !== 'd') await c.mkdir(this.path(into), false);
+      await c.rename(this.path(name), this.path(into, archivedName));
     });
   }
 
-  listArchive(): Promise<string[]> {
-    return this.run('list archive', (c) => this.archiveNames(c));
+  async listArchive(folder: ArchiveFolder = ARCHIVE_DIR): Promise<string[]> {
+    const from = archiveFolder(folder);
+    return this.run(`list ${from}`, (c) => this.archiveNames(c, from));
   }
 
   async close(): Promise<void> {

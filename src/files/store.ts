@@ -56,23 +56,37 @@ export class OneAtATime {
 /** The sub-folder processed files are moved to. */
 export const ARCHIVE_DIR = 'archive';
 
+/** The sub-folder files that could not be read are moved to (out of the pick-up folder, kept for a person). */
+export const REJECTED_DIR = 'rejected';
+
+/** The sub-folders a store moves files into: listings of the folder never include them. */
+export type ArchiveFolder = typeof ARCHIVE_DIR | typeof REJECTED_DIR;
+
+/** `folder`, checked at run time too: it becomes part of a path on the server. */
+export function archiveFolder(folder: ArchiveFolder = ARCHIVE_DIR): ArchiveFolder {
+  if (folder !== ARCHIVE_DIR && folder !== REJECTED_DIR)
+    throw new FileStoreError(`${JSON.stringify(String(folder).slice(0, 40))} is not an archive folder`);
+  return folder;
+}
+
 export interface DownloadOptions {
   /** Stop (and fail with code EFBIG) once more than this many bytes arrived. */
   maxBytes?: number;
 }
 
 export interface FileStore {
-  /** Regular files in the folder (not the archive sub-folder); unsafe names are in `.rejected`. */
+  /** Regular files in the folder (not the archive or rejected sub-folders); unsafe names are in `.rejected`. */
   list(): Promise<FileListing>;
   /** Copies the remote file to `localPath` (written under a temporary name, then renamed). */
   download(name: string, localPath: string, opts?: DownloadOptions): Promise<void>;
   /**
-   * Moves the file into `archive/archivedName` on the server, creating the folder. Done again after it
-   * succeeded (a retried activity) it does nothing; it never overwrites a different archived file.
+   * Moves the file into `<folder>/archivedName` on the server (folder `archive` unless given), creating the
+   * folder. Done again after it succeeded (a retried activity) it does nothing; it never overwrites a
+   * different archived file.
    */
-  archive(name: string, archivedName: string): Promise<void>;
-  /** Names of the files in the archive sub-folder. */
-  listArchive(): Promise<string[]>;
+  archive(name: string, archivedName: string, folder?: ArchiveFolder): Promise<void>;
+  /** Names of the files in the archive sub-folder (or in `folder`). */
+  listArchive(folder?: ArchiveFolder): Promise<string[]>;
   close(): Promise<void>;
 }
 

@@ -1,13 +1,14 @@
 /**
  * Vendor files into the worker: each file is downloaded under a content-addressed name (its SHA-256, never the
  * remote name), so a re-sent file under a new name is recognised, and archived on the server under
- * `<sha256 prefix>-<name>`, so the archive itself remembers which contents were processed.
+ * `<sha256 prefix>-<name>`, so the archive itself remembers which contents were processed. Files that could not
+ * be read go the same way into `rejected/`, so the server also remembers which contents were refused.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { FileSource } from '../config/schema';
-import { openFileStore, type FileStore } from '../files';
+import { REJECTED_DIR, openFileStore, type FileStore } from '../files';
 import type { Logger } from '../logging';
 
 export const HASH_PREFIX = 16;
@@ -28,6 +29,8 @@ export interface InboxFile {
   size: number;
   /** The contents were processed before (an archived file has the same hash). */
   duplicateOf?: string;
+  /** The contents were refused before as unreadable (a file in `rejected/` has the same hash): its name there. */
+  rejectedAs?: string;
 }
 
 export async function sha256File(file: string): Promise<string> {
@@ -36,6 +39,7 @@ export async function sha256File(file: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** The name a file gets in the server's archive (or rejected) folder: `<sha256 prefix>-<name>`. */
 export function archivedName(sha256: string, name: string): string {
   return `${sha256.slice(0, HASH_PREFIX)}-${name}`;
 }
@@ -97,8 +101,9 @@ export async function fetchToInbox(
 }
 
 /**
- * Lists the new files of a folder, downloading each to learn its hash; marks contents already archived.
- * Unsafe names and files listed larger than `maxBytes` are returned in `rejected`, not downloaded.
+ * Lists the new files of a folder, downloading each to learn its hash; marks contents already archived, and
+ * (with `withRejected`) contents already refused as unreadable. Unsafe names and files listed larger than
+ * `maxBytes` are returned in `rejected`, not downloaded.
  */
 export async function collect(
   store: FileStore,
@@ -107,10 +112,13 @@ export async function collect(
   kind: string,
   pattern?: RegExp,
   maxBytes = MAX_VENDOR_FILE_BYTES,
+  withRejected = false,
 ): Promise<{ files: InboxFile[]; rejected: { name: string; reason: string }[] }> {
   const listing = await store.list();
   const archived = await store.listArchive();
   const byHash = new Map(archived.map((a) => [a.slice(0, HASH_PREFIX), a] as const));
+  const refused = withRejected ? await store.listArchive(REJECTED_DIR) : [];
+  const refusedByHash = new Map(refused.map((a) => [a.slice(0, HASH_PREFIX), a] as const));
   const files: InboxFile[] = [];
   const rejected = listing.rejected.map((r) => ({ name: r.name, reason: r.reason }));
   for (const f of listing) {
@@ -121,7 +129,14 @@ export async function collect(
     }
     const { sha256 } = await fetchToInbox(store, dataDir, account, kind, f.name, undefined, maxBytes);
     const dup = byHash.get(sha256.slice(0, HASH_PREFIX));
-    files.push({ name: f.name, sha256, size: f.size, ...(dup ? { duplicateOf: dup } : {}) });
+    const refusedAs = dup ? undefined : refusedByHash.get(sha256.slice(0, HASH_PREFIX));
+    files.push({
+      name: f.name,
+      sha256,
+      size: f.size,
+      ...(dup ? { duplicateOf: dup } : {}),
+      ...(refusedAs ? { rejectedAs: refusedAs } : {}),
+    });
   }
   return { files, rejected };
 }
