@@ -19,6 +19,7 @@ import type { EdiRunReport } from '../src/workflows/edi';
 import type { OverlayRunReport } from '../src/workflows/overlay';
 import { exampleOrder, startSystem, type TestSystem } from './harness/system';
 import { recordHistory } from './harness/histories';
+import { ediFileWorkflowId } from '../src/order/ids';
 
 jest.setTimeout(180_000);
 
@@ -83,12 +84,22 @@ function drop(kind: 'edi' | 'marc', name: string, data: Buffer) {
   writeFileSync(path.join(vendorRoot, 'UNIV-MAIN', kind, name), data);
 }
 
-async function ediRun(): Promise<EdiRunReport> {
-  return sys.client.workflow.execute('ediPickupWorkflow', {
-    workflowId: `edi-test-${run}-${Date.now()}`,
+async function ediRun(): Promise<EdiRunReport & { workflowId: string }> {
+  const workflowId = `edi-test-${run}-${Date.now()}`;
+  const report: EdiRunReport = await sys.client.workflow.execute('ediPickupWorkflow', {
+    workflowId,
     taskQueue: sys.taskQueue,
-    args: [{ account: 'UNIV-MAIN' }],
+    // The account's test timing (as `rto edi run` and the Schedules pass it): a retried failure shows in seconds.
+    args: [{ account: 'UNIV-MAIN', retry: { initialMs: 200, maxMs: 1000 } }],
   });
+  return { ...report, workflowId };
+}
+
+/** A caught mail's text with quoted-printable soft breaks and escapes undone. */
+function mailText(raw: string): string {
+  return raw
+    .replace(/=\r?\n/g, '')
+    .replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
 test('an ORDRSP moves orders to their vendor statuses, ends a cancelled one, and reports an unmatched line', async () => {
@@ -135,6 +146,103 @@ test('an ORDRSP moves orders to their vendor statuses, ends a cancelled one, and
   // Staff were told about the unmatched line.
   const mails = await sys.catcher.messages();
   expect(mails.some((m) => m.raw.includes('POL-NOT-OURS'))).toBe(true);
+});
+
+test('news for an order that has ended is reported and mailed, and the file archived: no retries, no failure', async () => {
+  // B was cancelled by the vendor above: its workflow has completed, so a signal to it cannot be delivered.
+  drop(
+    'edi',
+    'ordrsp-ended.edi',
+    buildOrderResponse({
+      sender: '5013546025078',
+      recipient: '5412345000176',
+      documentNumber: `R-ENDED-${run}`,
+      lines: [{ vendorRef: ids.b, status: 'shipped', ordered: 1 }],
+    }),
+  );
+  drop(
+    'edi',
+    'invoice-ended.edi',
+    buildInvoice({
+      sender: '5013546025078',
+      recipient: '5412345000176',
+      number: `INV-ENDED-${run}`,
+      date: '2026-11-28',
+      currency: 'USD',
+      lines: [{ vendorRef: ids.b, quantity: 1, netUnitPrice: '10.00', lineAmount: '10.00' }],
+    }),
+  );
+  const started = Date.now();
+  const report = await ediRun();
+  // Not ten retries over minutes: one attempt.
+  expect(Date.now() - started).toBeLessThan(15_000);
+  for (const name of ['ordrsp-ended.edi', 'invoice-ended.edi']) {
+    const file = report.files.find((f) => f.name === name)!;
+    expect(file).toMatchObject({ outcome: 'processed' });
+    expect(file.report).toMatchObject({ matched: 0, unmatchedTotal: 0, endedTotal: 1 });
+    expect(file.report!.ended![0]).toMatchObject({ orderId: ids.b, stage: 'CANCELLED' });
+    expect(readdirSync(path.join(vendorRoot, 'UNIV-MAIN', 'edi'))).not.toContain(name);
+  }
+  const mails = await sys.catcher.messages();
+  const told = mails.filter((m) => mailText(m.raw).includes(`${ids.b} has ended: CANCELLED`));
+  expect(told.length).toBeGreaterThanOrEqual(2);
+  // The order is unchanged by the late news.
+  const b = await sys.orders.getStatus('UNIV-MAIN', ids.b);
+  expect(b.stage).toBe('CANCELLED');
+  expect(b.quantityInvoiced).toBe(0);
+  expect(b.vendorStatus?.status).toBe('cancelled');
+  await recordHistory(sys.client, report.workflowId, 'edi-pickup-processed');
+});
+
+test('an unreadable file is moved to rejected/ on the server, reported once, and not seen again', async () => {
+  const bytes = Buffer.from(
+    `UNA:+.? 'UNB+UNOC:3+5013546025078+5412345000176+261201:2125+${run}++ORDRSP'UNH+1+ORDRSP`,
+  );
+  drop('edi', 'broken.edi', bytes);
+  const first = await ediRun();
+  const file = first.files.find((f) => f.name === 'broken.edi')!;
+  expect(file.outcome).toBe('rejected');
+  const edi = path.join(vendorRoot, 'UNIV-MAIN', 'edi');
+  expect(readdirSync(edi)).not.toContain('broken.edi');
+  const moved = readdirSync(path.join(edi, 'rejected'));
+  const where = moved.find((n) => n.endsWith('-broken.edi'))!;
+  expect(where).toBe(`${file.sha256!.slice(0, 16)}-broken.edi`);
+  expect(file.report!.movedTo).toBe(`rejected/${where}`);
+  const told = (await sys.catcher.messages())
+    .map((m) => mailText(m.raw))
+    .filter((t) => t.includes('broken.edi'));
+  expect(told).toHaveLength(1);
+  expect(told[0]).toContain(`rejected/${where}`);
+  expect(told[0]).toContain(file.report!.error!.slice(0, 20));
+
+  // The next pick-up does not see it (nor call it "already processed"), and nobody is told again.
+  const second = await ediRun();
+  expect(second.files.find((f) => f.name === 'broken.edi')).toBeUndefined();
+  // The same bytes sent again under another name: recognised, moved beside the first, reported as rejected.
+  drop('edi', 'broken-again.edi', bytes);
+  const third = await ediRun();
+  const again = third.files.find((f) => f.name === 'broken-again.edi')!;
+  expect(again.outcome).toBe('rejected');
+  expect(again.detail).toContain(`rejected/${where}`);
+  expect(readdirSync(edi)).not.toContain('broken-again.edi');
+  expect(readdirSync(path.join(edi, 'rejected'))).toContain(`${file.sha256!.slice(0, 16)}-broken-again.edi`);
+
+  // A file an older version rejected and left (its file workflow done, nothing in rejected/): moved now, once.
+  rmSync(path.join(edi, 'rejected'), { recursive: true });
+  drop('edi', 'broken.edi', bytes);
+  const fourth = await ediRun();
+  const left = fourth.files.find((f) => f.name === 'broken.edi')!;
+  expect(left.outcome).toBe('rejected');
+  expect(left.detail).toContain(`moved to rejected/${where}`);
+  expect(readdirSync(edi)).not.toContain('broken.edi');
+  expect(readdirSync(path.join(edi, 'rejected'))).toEqual([where]);
+  expect((await ediRun()).files).toEqual([]);
+  const aside = (await sys.catcher.messages()).filter((m) =>
+    mailText(m.raw).includes('unreadable files moved to rejected/'),
+  );
+  expect(aside.length).toBeGreaterThanOrEqual(2);
+  await recordHistory(sys.client, first.workflowId, 'edi-pickup-rejected');
+  await recordHistory(sys.client, ediFileWorkflowId('UNIV-MAIN', file.sha256!), 'edi-file-rejected');
 });
 
 test('an INVOIC flags a price difference; the same file sent again under another name is processed once', async () => {

@@ -1,20 +1,23 @@
 /**
  * EDI follow-ups: collect the vendor's files, read each one (ORDRSP and INVOIC), tell each order its news,
- * archive the file. Workflows only ever see names, hashes and summaries: the documents stay on disk.
+ * archive the file (or, when it cannot be read, move it to `rejected/`). Workflows only ever see names, hashes
+ * and summaries: the documents stay on disk.
  */
 import { readFileSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, isGrpcServiceError, type Client } from '@temporalio/client';
 import type { Account, Config } from '../config/schema';
 import { normaliseIsbn } from '../contract/isbn';
 import { EdifactError, parseEdifact, readInvoices, readOrderResponses } from '../edi';
-import { FileStoreError } from '../files';
+import { ARCHIVE_DIR, FileStoreError, REJECTED_DIR, type ArchiveFolder } from '../files';
 import { archivedName, collect, fetchToInbox, withStore, type InboxFile } from '../followup/inbox';
 import { OrderLookup } from '../followup/order-lookup';
 import type { Logger } from '../logging';
 import { renderReport, type Mailer } from '../mail';
-import { invoiceSignal, vendorStatusSignal } from '../order/messages';
-import type { InvoiceNews, VendorStatusNews } from '../order/types';
+import { ediFileWorkflowId, orderWorkflowId } from '../order/ids';
+import { invoiceSignal, statusQuery, vendorStatusSignal } from '../order/messages';
+import { OasisOrderId, OrderStage } from '../order/search-attributes';
+import { STAGES, isFinal, type InvoiceNews, type Stage, type VendorStatusNews } from '../order/types';
 
 export interface FileRef {
   account: string;
@@ -33,11 +36,26 @@ export interface UnmatchedLine {
   reason: string;
 }
 
+/** A line whose order had already ended: its news can no longer be taken in, so a person is told. */
+export interface EndedOrderLine {
+  message: string;
+  segment: number;
+  line: string;
+  orderId: string;
+  workflowId: string;
+  /** The stage the order ended in (from its status, else its search attribute), or how its workflow closed. */
+  stage: string;
+  /** What the line brought: "vendor status shipped", "invoice INV-1". */
+  news: string;
+}
+
 export interface EdiFileReport {
   file: string;
   sha256: string;
   outcome: 'processed' | 'rejected';
   error?: string;
+  /** Where the file was moved on the server when it could not be read (`rejected/<hash prefix>-<name>`). */
+  movedTo?: string;
   messages: number;
   lines: number;
   statuses: number;
@@ -46,9 +64,31 @@ export interface EdiFileReport {
   /** The first unmatched lines (capped); `unmatchedTotal` counts them all. */
   unmatched: UnmatchedLine[];
   unmatchedTotal: number;
+  /**
+   * The first lines for orders that had already ended (capped); `endedTotal` counts them all. Absent in
+   * reports made before they were told apart (those runs failed on such lines instead).
+   */
+  ended?: EndedOrderLine[];
+  endedTotal?: number;
   mismatches: string[];
   warnings: string[];
 }
+
+/** What became of a file whose contents an earlier run already had (`settleSeenEdiFile`). */
+export interface SeenFileOutcome {
+  outcome: 'duplicate' | 'rejected';
+  detail: string;
+  /** `archive/…` or `rejected/…` when the file was moved; absent while another run is still on it. */
+  movedTo?: string;
+}
+
+/** The signal found no running workflow: it has closed (or is gone). Told by type, never by message text. */
+export function isWorkflowGone(e: unknown): boolean {
+  if (e instanceof WorkflowNotFoundError) return true;
+  return isGrpcServiceError(e) && e.code === GRPC_NOT_FOUND;
+}
+
+const GRPC_NOT_FOUND = 5;
 
 // Reports travel through workflow histories: lists are capped (counts stay exact).
 const MAX_LISTED = 200;
@@ -107,6 +147,16 @@ export function invoiceMismatches(
   return out;
 }
 
+/** The OASIS order id in an order's workflow id (`order:<account>:<order id>`). */
+function orderIdOf(workflowId: string, account: string): string {
+  const prefix = orderWorkflowId(account, '');
+  return workflowId.startsWith(prefix) ? workflowId.slice(prefix.length) : workflowId;
+}
+
+function isStage(v: string | undefined): v is Stage {
+  return v !== undefined && (STAGES as readonly string[]).includes(v);
+}
+
 export function ediActivities(deps: {
   config: Config;
   logger: Logger;
@@ -118,6 +168,57 @@ export function ediActivities(deps: {
     if (!deps.temporal) throw new Error('EDI activities need a Temporal client');
     return deps.temporal;
   };
+
+  /**
+   * How an order whose workflow would not take a signal ended: its final stage from the status query (a closed
+   * workflow still answers it), else from its OrderStage search attribute, else how its workflow closed.
+   */
+  async function endedOrder(
+    workflowId: string,
+    account: string,
+  ): Promise<{ orderId: string; stage: string }> {
+    const handle = client().workflow.getHandle(workflowId);
+    let desc;
+    try {
+      desc = await handle.describe();
+    } catch (e) {
+      if (isWorkflowGone(e))
+        return { orderId: orderIdOf(workflowId, account), stage: 'no longer kept by Temporal' };
+      throw e;
+    }
+    if (desc.status.name === 'RUNNING') {
+      // Closed when signalled, running now (started again under its id): the next attempt delivers the news.
+      throw ApplicationFailure.create({
+        type: 'OrderRunningAgain',
+        message: `the workflow ${workflowId} is running again: retrying its news`,
+      });
+    }
+    let stage: string | undefined = desc.typedSearchAttributes.get(OrderStage);
+    let orderId = desc.typedSearchAttributes.get(OasisOrderId) ?? orderIdOf(workflowId, account);
+    try {
+      const status = await handle.query(statusQuery);
+      stage = status.stage;
+      orderId = status.orderId;
+    } catch (e) {
+      deps.logger.warn(
+        { workflowId, err: (e as Error).message },
+        'the status of an ended order could not be read',
+      );
+    }
+    const closed = desc.status.name.toLowerCase().replace(/_/g, ' ');
+    return {
+      orderId,
+      stage: isStage(stage) && isFinal(stage) ? stage : `${stage ?? 'stage unknown'}, workflow ${closed}`,
+    };
+  }
+
+  async function moveTo(ref: FileRef, folder: ArchiveFolder): Promise<string> {
+    const { src } = source(deps.config, ref.account, ref.kind);
+    const target = archivedName(ref.sha256, ref.name);
+    await withStore(src, deps.logger, (store) => store.archive(ref.name, target, folder));
+    return `${folder}/${target}`;
+  }
+
   return {
     /** Lists the account's vendor folder and returns its files with their content hashes. */
     async collectVendorFiles(input: {
@@ -128,7 +229,8 @@ export function ediActivities(deps: {
       const pattern = input.kind === 'marc' ? /\.(mrc|marc|xml|iso|dat)$/i : undefined;
       try {
         return await withStore(src, deps.logger, (store) =>
-          collect(store, deps.dataDir, input.account, input.kind, pattern),
+          // EDI files that could not be read are kept in rejected/: the same contents sent again are known.
+          collect(store, deps.dataDir, input.account, input.kind, pattern, undefined, input.kind === 'edi'),
         );
       } catch (e) {
         // A local folder that is missing will not appear by retrying: fail the run at once, saying which.
@@ -141,10 +243,47 @@ export function ediActivities(deps: {
 
     /** Moves a processed file into the server's archive folder, named by its hash. */
     async archiveVendorFile(ref: FileRef): Promise<string> {
-      const { src } = source(deps.config, ref.account, ref.kind);
-      const target = archivedName(ref.sha256, ref.name);
-      await withStore(src, deps.logger, (store) => store.archive(ref.name, target));
-      return target;
+      return (await moveTo(ref, ARCHIVE_DIR)).slice(ARCHIVE_DIR.length + 1);
+    },
+
+    /**
+     * Moves a file that could not be read out of the pick-up folder, into `rejected/` named by its hash (so the
+     * same contents sent again are recognised); returns where it went (`rejected/<hash prefix>-<name>`).
+     */
+    async rejectVendorFile(ref: FileRef): Promise<string> {
+      const where = await moveTo(ref, REJECTED_DIR);
+      deps.logger.warn(
+        { account: ref.account, file: ref.name, movedTo: where },
+        'unreadable vendor file moved',
+      );
+      return where;
+    },
+
+    /**
+     * A file whose contents an earlier run already took (its file workflow exists) but which is still in the
+     * pick-up folder: moved where that run's outcome says (archive, or rejected/ if it could not be read), so
+     * it is not picked up again. Left alone while that run is still going.
+     */
+    async settleSeenEdiFile(ref: FileRef): Promise<SeenFileOutcome> {
+      const handle = client().workflow.getHandle(ediFileWorkflowId(ref.account, ref.sha256));
+      const desc = await handle.describe();
+      if (desc.status.name === 'RUNNING')
+        return { outcome: 'duplicate', detail: 'these contents are being processed by another run' };
+      const earlier = (await handle.result()) as EdiFileReport;
+      if (earlier.outcome === 'rejected') {
+        const movedTo = await moveTo(ref, REJECTED_DIR);
+        return {
+          outcome: 'rejected',
+          detail: `these contents could not be read (${earlier.error ?? 'unreadable'}); moved to ${movedTo}`,
+          movedTo,
+        };
+      }
+      const movedTo = await moveTo(ref, ARCHIVE_DIR);
+      return {
+        outcome: 'duplicate',
+        detail: `these contents were already processed; moved to ${movedTo}`,
+        movedTo,
+      };
     },
 
     /** Reads one EDI file and signals every order it speaks of; returns the file's report. */
@@ -164,6 +303,8 @@ export function ediActivities(deps: {
         matched: 0,
         unmatched: [],
         unmatchedTotal: 0,
+        ended: [],
+        endedTotal: 0,
         mismatches: [],
         warnings: [],
       };
@@ -172,7 +313,7 @@ export function ediActivities(deps: {
         parsed = parseEdifact(readFileSync(local.file), { fileName: ref.name });
       } catch (e) {
         if (!(e instanceof EdifactError)) throw e;
-        // Not retried: the same bytes will never parse. The file stays on the server for a person.
+        // Not retried: the same bytes will never parse. The workflow moves the file to rejected/ for a person.
         return { ...report, outcome: 'rejected', error: e.message };
       }
       const lookup = new OrderLookup(client(), ref.account);
@@ -181,6 +322,26 @@ export function ediActivities(deps: {
         if (report.unmatched.length < MAX_LISTED) report.unmatched.push(u);
       };
       const src0 = { file: ref.name, sha256: ref.sha256 };
+      /**
+       * Signals news to an order. An order that has ended takes none: that is a fact for the report (and for
+       * staff), not an error to retry. Returns whether the news was delivered.
+       */
+      const deliver = async (
+        workflowId: string,
+        send: () => Promise<void>,
+        line: { message: string; segment: number; line: string; news: string },
+      ): Promise<boolean> => {
+        try {
+          await send();
+          return true;
+        } catch (e) {
+          if (!isWorkflowGone(e)) throw e;
+        }
+        const ended = await endedOrder(workflowId, ref.account);
+        report.endedTotal = (report.endedTotal ?? 0) + 1;
+        if (report.ended!.length < MAX_LISTED) report.ended!.push({ ...line, ...ended, workflowId });
+        return false;
+      };
       for (const resp of readOrderResponses(parsed)) {
         report.messages++;
         for (const w of resp.warnings) listed(report.warnings, w);
@@ -211,8 +372,17 @@ export function ediActivities(deps: {
             ...(line.backordered !== undefined ? { quantityBackordered: line.backordered } : {}),
             source: { ...src0, message: resp.messageRef, segment: line.segment, line: line.lineNo },
           };
-          await client().workflow.getHandle(match.workflowId).signal(vendorStatusSignal, news);
-          report.matched++;
+          const delivered = await deliver(
+            match.workflowId,
+            () => client().workflow.getHandle(match.workflowId).signal(vendorStatusSignal, news),
+            {
+              message: resp.messageRef,
+              segment: line.segment,
+              line: line.lineNo,
+              news: `vendor status ${line.status}`,
+            },
+          );
+          if (delivered) report.matched++;
         }
       }
       for (const inv of readInvoices(parsed)) {
@@ -260,14 +430,30 @@ export function ediActivities(deps: {
             mismatches,
             source: { ...src0, message: inv.messageRef, segment: line.segment, line: line.lineNo },
           };
-          await client().workflow.getHandle(match.workflowId).signal(invoiceSignal, news);
+          const delivered = await deliver(
+            match.workflowId,
+            () => client().workflow.getHandle(match.workflowId).signal(invoiceSignal, news),
+            {
+              message: inv.messageRef,
+              segment: line.segment,
+              line: line.lineNo,
+              news: `${inv.kind.replace('-', ' ')} ${inv.number} line ${line.lineNo}`,
+            },
+          );
+          if (!delivered) continue;
           report.matched++;
           for (const m of mismatches)
             listed(report.mismatches, `${order?.orderId ?? match.workflowId}: ${m}`);
         }
       }
       deps.logger.info(
-        { account: ref.account, file: ref.name, matched: report.matched, unmatched: report.unmatched.length },
+        {
+          account: ref.account,
+          file: ref.name,
+          matched: report.matched,
+          unmatched: report.unmatchedTotal,
+          ended: report.endedTotal,
+        },
         'EDI file processed',
       );
       return report;
