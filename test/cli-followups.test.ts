@@ -146,3 +146,35 @@ test('mistakes in the command are reported without a Temporal server', async () 
   // No connection attempt (and its time-out) before the answer.
   expect(Date.now() - started).toBeLessThan(15_000);
 });
+
+test('edi run exits 1 when a file is rejected, and prints no control characters from vendor text', async () => {
+  const dir = vendorDir('edi');
+  // A name that clears the screen and sets the window title, on a file that cannot be read.
+  const hostileName = '\u001b[2J\u001b]0;pwned\u0007broken.edi';
+  writeFileSync(path.join(dir, hostileName), 'this is not EDIFACT');
+  // An order response whose PO line reference (and so the unmatched line's reason) carries escape sequences.
+  const ordrsp = buildOrderResponse({
+    sender: '5013546025078',
+    recipient: '5412345000176',
+    documentNumber: `R-ESC-${run}`,
+    lines: [{ poLine: 'POL-QQQ[31mRED', status: 'accepted', ordered: 1 }],
+  });
+  writeFileSync(
+    path.join(dir, 'ordrsp-esc.edi'),
+    Buffer.from(ordrsp.toString('latin1').replace(/QQQ/g, '\u001b'), 'latin1'),
+  );
+  // A name refused as unsafe (a line break), carrying a C1 control that JSON escaping lets through.
+  writeFileSync(path.join(dir, 'evil\n\u009b2J.edi'), 'x');
+  try {
+    const r = await rto(['edi', 'run', 'UNIV-MAIN']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('broken.edi: rejected');
+    expect(r.stdout).toContain('POL-\ufffd[31mRED');
+    expect(r.stdout).toContain('refused file name');
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
+    expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+  } finally {
+    for (const n of readdirSync(dir)) rmSync(path.join(dir, n), { recursive: true, force: true });
+  }
+});

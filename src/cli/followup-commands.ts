@@ -5,27 +5,46 @@ import { ediPickupWorkflow, type EdiRunReport } from '../workflows/edi';
 import { followUpRetry, syncSchedules } from '../temporal/schedules';
 import { EXIT, UsageError, parse, printJson } from './args';
 import { connectOrders, loadContext } from './context';
+import { printableLine } from './terminal';
 
 const USAGE = `Usage:
   rto edi run <account> [--json]            pick up the vendor's EDI files now and print the run's report
   rto overlay run <account> [file] [--json] run the MARC overlay now (all new files, or one by name)
   rto schedules sync                        create or update the EDI and overlay schedules`;
 
+/** Human-readable lines for a terminal: vendor text (names, references, reasons) made printable, one per line. */
+function print(lines: string[]): void {
+  process.stdout.write(lines.map(printableLine).join('\n') + '\n');
+}
+
 function printEdi(r: EdiRunReport) {
   const lines = [`EDI pick-up for ${r.account}: ${r.files.length} file(s)`];
   for (const f of r.files) {
     lines.push(`  ${f.name}: ${f.outcome}${f.detail ? ` (${f.detail})` : ''}`);
     if (f.report) {
+      const ended = f.report.endedTotal ? `, ${f.report.endedTotal} for orders that have ended` : '';
       lines.push(
-        `    ${f.report.lines} line(s), ${f.report.matched} matched, ${f.report.unmatchedTotal} unmatched${f.report.error ? `; ${f.report.error}` : ''}`,
+        `    ${f.report.lines} line(s), ${f.report.matched} matched${ended}, ${f.report.unmatchedTotal} unmatched${f.report.error ? `; ${f.report.error}` : ''}`,
       );
+      if (f.report.movedTo) lines.push(`    moved on the server to ${f.report.movedTo}`);
+      for (const e of f.report.ended ?? [])
+        lines.push(
+          `    line ${e.line} (segment ${e.segment}): order ${e.orderId} has ended: ${e.stage} (${e.news})`,
+        );
       for (const u of f.report.unmatched)
         lines.push(`    unmatched line ${u.line} (segment ${u.segment}): ${u.reason}`);
       for (const m of f.report.mismatches) lines.push(`    invoice difference: ${m}`);
     }
   }
   for (const n of r.rejectedNames) lines.push(`  refused file name ${JSON.stringify(n.name)}: ${n.reason}`);
-  process.stdout.write(lines.join('\n') + '\n');
+  print(lines);
+}
+
+/** A run a script must see as failed: a file failed or was rejected, or a file name was refused. */
+export function ediRunFailed(r: EdiRunReport): boolean {
+  return (
+    r.files.some((f) => f.outcome === 'failed' || f.outcome === 'rejected') || r.rejectedNames.length > 0
+  );
 }
 
 function printOverlay(r: OverlayRunReport) {
@@ -37,13 +56,13 @@ function printOverlay(r: OverlayRunReport) {
     for (const u of f.report?.unmatched ?? []) lines.push(`    record ${u.record} unmatched: ${u.reason}`);
     for (const u of f.report?.failed ?? []) lines.push(`    record ${u.record} failed: ${u.reason}`);
   }
-  process.stdout.write(lines.join('\n') + '\n');
+  print(lines);
 }
 
 export async function followUpCommand(cmd: string, args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } }, USAGE);
   if (values.help) {
-    process.stdout.write(USAGE + '\n');
+    print(USAGE.split('\n'));
     return EXIT.ok;
   }
   const ctx = loadContext();
@@ -67,7 +86,7 @@ export async function followUpCommand(cmd: string, args: string[]): Promise<numb
         config: ctx.config,
         taskQueue: ctx.settings.RTO_TASK_QUEUE,
       });
-      process.stdout.write(ids.join('\n') + '\n');
+      print(ids);
       return EXIT.ok;
     }
     const workflowId = manualRunWorkflowId(cmd === 'edi' ? 'edi' : 'overlay', account!, Date.now());
@@ -80,6 +99,8 @@ export async function followUpCommand(cmd: string, args: string[]): Promise<numb
       });
       if (values.json) printJson(r);
       else printEdi(r);
+      // A file that failed or could not be read is a failure a script must see (the report says which).
+      if (ediRunFailed(r)) return EXIT.failure;
     } else {
       const r = await conn.client.workflow.execute(overlayWorkflow, {
         workflowId,
