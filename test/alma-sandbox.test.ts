@@ -461,6 +461,9 @@ describe('lookups', () => {
     expect(locs.location.map((l) => l.code)).toEqual(['MATH', 'STACKS']);
     expect((await api('/acq/test')).status).toBe(200);
     expect((await api('/acq/vendors/NOPE')).status).toBe(400);
+    // A library named like an Object.prototype member is unknown, not a crash (500).
+    for (const name of ['constructor', 'toString', '__proto__'])
+      expect((await api(`/conf/libraries/${name}/locations`)).status).toBe(400);
   });
 
   it('builds its seed from the project configuration, resolving the key', () => {

@@ -69,7 +69,9 @@ export function listLibraries(ctx: Ctx): Answer {
 }
 
 export function listLocations(ctx: Ctx, library: string): Answer {
-  const locs = ctx.inst.seed.libraries[library];
+  // The library code comes from the request path: only the seed's own entries count (not "constructor").
+  const libs = ctx.inst.seed.libraries;
+  const locs = Object.prototype.hasOwnProperty.call(libs, library) ? libs[library] : undefined;
   // UNCONFIRMED error code for an unknown library; the client treats it as not-found.
   if (!locs) throw new AlmaFault(400, '402221', `Library ${library} was not found.`);
   const items = locs.map((code) => ({
