@@ -192,6 +192,8 @@ test('news for an order that has ended is reported and mailed, and the file arch
   expect(b.quantityInvoiced).toBe(0);
   expect(b.vendorStatus?.status).toBe('cancelled');
   await recordHistory(sys.client, report.workflowId, 'edi-pickup-processed');
+  const ended = report.files.find((f) => f.name === 'ordrsp-ended.edi')!;
+  await recordHistory(sys.client, ediFileWorkflowId('UNIV-MAIN', ended.sha256!), 'edi-file-ended-order');
 });
 
 test('an unreadable file is moved to rejected/ on the server, reported once, and not seen again', async () => {
@@ -236,6 +238,8 @@ test('an unreadable file is moved to rejected/ on the server, reported once, and
   expect(left.detail).toContain(`moved to rejected/${where}`);
   expect(readdirSync(edi)).not.toContain('broken.edi');
   expect(readdirSync(path.join(edi, 'rejected'))).toEqual([where]);
+  await recordHistory(sys.client, third.workflowId, 'edi-pickup-rejected-contents-again');
+  await recordHistory(sys.client, fourth.workflowId, 'edi-pickup-file-left-by-an-older-version');
   expect((await ediRun()).files).toEqual([]);
   const aside = (await sys.catcher.messages()).filter((m) =>
     mailText(m.raw).includes('unreadable files moved to rejected/'),

@@ -2,7 +2,8 @@
  * Recorded workflow histories for replay tests. With RTO_RECORD_HISTORIES=1, tests that finish a workflow write
  * its history (as `temporal workflow show -o json` prints it) to test/histories/<name>.json; the replay test
  * replays every file against the current code, so a change that would break running orders fails the suite
- * (make such changes with patched()).
+ * (make such changes with patched()). RTO_RECORD_HISTORIES=name,name records only those (new histories
+ * without rewriting the others a test file also records).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,9 @@ import { testAddress } from './temporal';
 export const HISTORIES_DIR = path.join(__dirname, '..', 'histories');
 
 export async function recordHistory(_client: unknown, workflowId: string, name: string): Promise<void> {
-  if (!process.env.RTO_RECORD_HISTORIES) return;
+  const wanted = process.env.RTO_RECORD_HISTORIES;
+  if (!wanted) return;
+  if (wanted !== '1' && !wanted.split(',').some((n) => n.trim() === name)) return;
   const cli = findTemporalCli();
   if (!cli) throw new Error('no Temporal CLI to export the history with');
   const out = spawnSync(
