@@ -2,6 +2,7 @@
  * Payload encryption: with a key, the order (the librarian's name and email, the title) never reaches the
  * server's history in readable form, while the workflow, its status query and the client work as before.
  */
+import { orderWorkflow } from '../src/workflows';
 import { randomBytes } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { AesGcmCodec, dataConverterFrom, PayloadKeyError } from '../src/temporal/codec';
@@ -43,7 +44,7 @@ test('orders run encrypted: the history holds no readable personal data, the sta
     const badId = `${orderId}-BAD`;
     const bad = exampleOrder('print-single-fund.json', badId);
     (bad.fundDistribution as { fund: string }[])[0]!.fund = 'SECRETFUND9';
-    const handle = await sys.client.workflow.start('orderWorkflow', {
+    const handle = await sys.client.workflow.start(orderWorkflow, {
       workflowId: `order:UNIV-MAIN:${badId}`,
       taskQueue: sys.taskQueue,
       args: [{ order: bad, account: 'UNIV-MAIN', orderId: badId }],

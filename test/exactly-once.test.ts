@@ -2,6 +2,7 @@
  * Exactly one PO line per order under the faults the Alma sandbox injects, through real Temporal retries,
  * and the institution's API budget: no 429 when the configured share is below the threshold.
  */
+import { orderWorkflow } from '../src/workflows';
 import { WorkflowIdReusePolicy } from '@temporalio/client';
 import { exampleOrder, startSystem, type TestSystem } from './harness/system';
 
@@ -90,7 +91,7 @@ describe('exactly-once PO lines', () => {
     const first = await sys.orders.getStatus('UNIV-MAIN', orderId);
     await sys.orders.handle('UNIV-MAIN', orderId).terminate('simulate an operator restarting the order');
     // The terminated order may be placed again: the new workflow must find, not duplicate, the PO line.
-    await sys.client.workflow.start('orderWorkflow', {
+    await sys.client.workflow.start(orderWorkflow, {
       workflowId: first.workflowId,
       taskQueue: sys.taskQueue,
       args: [{ order: exampleOrder('print-single-fund.json', orderId), account: 'UNIV-MAIN', orderId }],

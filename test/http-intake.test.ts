@@ -18,7 +18,13 @@ const id = (name: string) => `H-${run}-${name}`;
 
 beforeAll(async () => {
   sys = await startSystem();
-  intake = await startHttpIntake({ orders: sys.orders, token: TOKEN, port: 0, logger: sys.logger });
+  intake = await startHttpIntake({
+    orders: sys.orders,
+    config: sys.config,
+    token: TOKEN,
+    port: 0,
+    logger: sys.logger,
+  });
 });
 
 afterAll(async () => {
@@ -243,6 +249,15 @@ describe('a cancel request with fields it does not know', () => {
     const history = await sys.client.workflow.getHandle(workflowId).fetchHistory();
     const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes);
     expect(signals).toEqual([]);
+    // A reason code the account does not know is refused, naming the known ones (as rto does).
+    const bogus = await post(`/orders/UNIV-MAIN/${orderId}/cancel`, { reason: 'BOGUS' });
+    expect(bogus.status).toBe(422);
+    expect(bogus.body.problems).toEqual([
+      {
+        path: 'reason',
+        message: expect.stringMatching(/^BOGUS is not a known reason code \(known: LIBRARY_CANCELLED\)$/),
+      },
+    ]);
     // A correct request still cancels it.
     expect((await post(`/orders/UNIV-MAIN/${orderId}/cancel`, { reason: 'LIBRARY_CANCELLED' })).status).toBe(
       202,

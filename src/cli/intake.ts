@@ -49,6 +49,7 @@ export async function startIntake(
   const orders = new OrderClient(client, { config: o.config, taskQueue: o.settings.RTO_TASK_QUEUE });
   const intake = await startHttpIntake({
     orders,
+    config: o.config,
     token,
     host: o.settings.RTO_HTTP_HOST,
     port: o.settings.RTO_HTTP_PORT,

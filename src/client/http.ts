@@ -24,7 +24,7 @@ import { MAX_ORDER_BYTES, hasNoteControlCharacter, type Problem } from '../contr
 import { parseOrderText } from '../contract/validate';
 import type { Logger } from '../logging';
 import { cancelSignal } from '../order/messages';
-import { OrderNotFoundError, type OrderClient } from './orders';
+import { OrderNotFoundError, cancellationReasons, type OrderClient } from './orders';
 
 export interface HttpIntakeOptions {
   orders: OrderClient;
@@ -145,6 +145,26 @@ function parseCancelBody(body: Buffer): { reason?: string; comment?: string } {
   };
 }
 
+/**
+ * A reason must be one the account knows (its configured cancellation reason), as `rto order cancel` checks:
+ * an unknown one would otherwise be recorded as if it meant something. Case is not significant.
+ */
+function checkReason(
+  config: Pick<Config, 'accounts'> | undefined,
+  account: string,
+  reason: string | undefined,
+) {
+  if (!config || reason === undefined) return;
+  const known = cancellationReasons(config, account);
+  if (!known || known.some((k) => k.toUpperCase() === reason.toUpperCase())) return;
+  throw new HttpError(422, 'the cancel request is refused', {
+    outcome: 'refused',
+    problems: [
+      { path: 'reason', message: `${reason} is not a known reason code (known: ${known.join(', ')})` },
+    ],
+  });
+}
+
 /** What a 200 "existing" answer says of the content placed again. */
 export interface ContentComparison {
   sameContent?: boolean;
@@ -253,6 +273,7 @@ export async function startHttpIntake(
     if (parts[0] === 'orders' && parts.length === 4 && parts[3] === 'cancel' && req.method === 'POST') {
       const { reason, comment } = parseCancelBody(await readBody(req, 8 * 1024));
       const current = await o.orders.getStatus(parts[1]!, parts[2]!, { queryTimeoutMs: 3000 });
+      checkReason(o.config, parts[1]!, reason);
       // A signal, not the update: the answer must not wait for Alma's DELETE.
       if (current.workflowStatus === 'RUNNING') {
         await o.orders.handle(parts[1]!, parts[2]!).signal(cancelSignal, { reason, comment, by: 'http' });
