@@ -43,14 +43,40 @@ describe('koha-blsinv-msg1.CEI', () => {
       author: 'Beukes, Lauren',
       quantity: 1,
       lineAmount: '7.4',
+      lineAmounts: [{ amount: '7.4' }],
       discount: '5.59',
       netUnitPrice: '7.4',
       grossUnitPrice: '12.99',
+      prices: [
+        { qualifier: 'AAA', amount: '7.4' },
+        { qualifier: 'AAB', amount: '12.99' },
+      ],
+      references: [{ qualifier: 'LI', value: '2724/71178' }],
       poLine: '2724/71178',
       taxRate: '0',
       taxCategory: 'Z',
       taxAmount: '0',
-      charges: [{ kind: 'allowance', code: 'DI', percent: '43', amount: '5.59', segment: 23 }],
+      charges: [
+        {
+          level: 'line',
+          kind: 'allowance',
+          code: 'DI',
+          percent: '43',
+          amount: '5.59',
+          line: '1',
+          segment: 23,
+        },
+        {
+          level: 'line',
+          kind: 'tax',
+          code: 'VAT',
+          percent: '0',
+          description: '0% (Z)',
+          amount: '0',
+          line: '1',
+          segment: 21,
+        },
+      ],
       segment: 11,
     });
   });
@@ -58,8 +84,16 @@ describe('koha-blsinv-msg1.CEI', () => {
   it('keeps the 43% discount allowance with its line (it comes after LIN), not as an invoice-level charge', () => {
     // The ALC sits inside the line group, and MOA+203 7.4 = 12.99 − 5.59 already: counting it again at
     // invoice level would make the invoice 5.59 short.
-    expect(inv!.charges).toEqual([]);
-    expect(inv!.totals).toEqual({ due: '7.4', tax: '0' });
+    expect(inv!.charges.filter((c) => c.kind !== 'tax')).toEqual([]);
+    expect(inv!.totals).toEqual({ '129': '7.4', '9': '7.4', '125': '7.4', '124': '0' });
+    expect(inv!.reconciliation).toEqual({
+      stated: '7.4',
+      statedQualifier: '9',
+      computed: '7.4',
+      difference: '0.0',
+      ok: true,
+      explanation: 'MOA+9 7.4 agrees with lines 7.4, tax 0',
+    });
   });
 });
 
@@ -85,15 +119,16 @@ describe('invoice-level charges, totals and kinds', () => {
       'MOA+79:20.00',
       'MOA+124:1.40',
       'MOA+124:0.60',
-      'MOA+86:24.65',
-      'MOA+9:24.65',
+      'MOA+86:25.25',
+      'MOA+9:25.25',
     ]);
     const [inv] = readInvoices(parseEdifact(data));
     expect(inv!.kind).toBe('credit-note');
     expect(inv!.currency).toBe('EUR');
-    expect(inv!.charges).toEqual([
-      { kind: 'charge', code: 'DL', description: 'Freight', amount: '4.50', segment: 6 },
+    expect(inv!.charges.filter((c) => c.level === 'header')).toEqual([
+      { level: 'header', kind: 'charge', code: 'DL', description: 'Freight', amount: '4.50', segment: 6 },
       {
+        level: 'header',
         kind: 'allowance',
         code: 'DI',
         description: 'Loyalty discount',
@@ -112,8 +147,10 @@ describe('invoice-level charges, totals and kinds', () => {
       taxAmount: '1.40',
     });
     expect(inv!.lines[0]!.poLine).toBeUndefined();
-    // Without MOA+176 the tax total is the exact sum of the summary's MOA+124.
-    expect(inv!.totals).toEqual({ lines: '20.00', tax: '2.00', message: '24.65', due: '24.65' });
+    // Summary MOA amounts by qualifier; without MOA+176 the tax is the exact sum of the summary's MOA+124.
+    expect(inv!.totals).toEqual({ '79': '20.00', '124': '2.00', '86': '25.25', '9': '25.25' });
+    // 20.00 lines + 4.50 freight − 1.25 discount + 2.00 tax (the summary's, not the line's 1.40) = 25.25.
+    expect(inv!.reconciliation).toMatchObject({ stated: '25.25', computed: '25.25', ok: true });
   });
 
   it('normalises a comma decimal mark from UNA to "."', () => {
@@ -133,7 +170,7 @@ describe('invoice-level charges, totals and kinds', () => {
     );
     const [inv] = readInvoices(parseEdifact(data));
     expect(inv!.lines[0]).toMatchObject({ lineAmount: '1234.5', netUnitPrice: '0.99' });
-    expect(inv!.totals.due).toBe('-0.10');
+    expect(inv!.totals['9']).toBe('-0.10');
   });
 
   it('reports a debit note, a missing date and a line without order reference', () => {
@@ -141,7 +178,8 @@ describe('invoice-level charges, totals and kinds', () => {
     expect(inv!.kind).toBe('debit-note');
     expect(inv!.warnings).toEqual([
       'no invoice date (DTM+137), which Alma requires',
-      'line 1 (segment 4): no order line reference (RFF+LI or RFF+SLI)',
+      'line 1 (segment 4): no order line reference (RFF or PIA+1 …:SA)',
+      'nothing to reconcile against: no total stated; computed 0 from lines 0',
     ]);
   });
 });
@@ -181,8 +219,8 @@ describe('money is never guessed', () => {
   });
 
   it('an invoice-level charge without amount', () => {
-    expect(reject(['BGM+380+7+9', 'ALC+C++++DL', 'PCD+3:5', 'UNS+S']).message).toContain(
-      'segment 4 (ALC) of message I1: invoice-level charge without an amount (MOA+8)',
+    expect(reject(['BGM+380+7+9', 'ALC+C++++DL', 'UNS+S']).message).toContain(
+      'segment 4 (ALC) of message I1: invoice-level charge without an amount (MOA+8) or percentage',
     );
   });
 
@@ -206,6 +244,6 @@ describe('credit notes', () => {
     const [inv] = readInvoices(parseEdifact(data));
     expect(inv!.kind).toBe('credit-note');
     expect(inv!.lines[0]!.lineAmount).toBe('12.99');
-    expect(inv!.totals).toEqual({ lines: '12.99', message: '12.99', due: '12.99' });
+    expect(inv!.totals).toEqual({ '79': '12.99', '86': '12.99', '9': '12.99' });
   });
 });

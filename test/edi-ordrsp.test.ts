@@ -38,6 +38,7 @@ describe('koha-ordrsp1.CEA', () => {
       expectedDate: '1997-11-20',
       availability: 'NP',
       price: { amount: '15.99', qualifier: 'AAE' },
+      references: [{ qualifier: 'LI', value: 'P28837' }],
       poLine: 'P28837',
       status: 'backordered',
       statusText: 'Backordered: 2 copies, expected 1997-11-20 (not yet published)',

@@ -116,6 +116,10 @@ describe('buildOrderResponse', () => {
       availability: 'RP',
       lineStatus: '400',
       freeText: `Réimpression — 再版 ${TRICKY}`,
+      references: [
+        { qualifier: 'LI', value: `POL+${TRICKY}` },
+        { qualifier: 'SLI', value: 'OASIS:123?' },
+      ],
       poLine: `POL+${TRICKY}`,
       vendorRef: 'OASIS:123?',
       status: 'backordered',
@@ -206,6 +210,7 @@ describe('buildInvoice', () => {
       });
       expect(inv!.charges).toEqual([
         {
+          level: 'header',
           kind: 'charge',
           code: 'DL',
           description: "Freight: 'express'",
@@ -213,6 +218,7 @@ describe('buildInvoice', () => {
           segment: expect.any(Number),
         },
         {
+          level: 'header',
           kind: 'allowance',
           code: 'DI',
           description: 'Promo',
@@ -229,20 +235,41 @@ describe('buildInvoice', () => {
         author: 'Beukes, Lauren',
         quantity: 2,
         lineAmount: '14.80',
+        lineAmounts: [{ amount: '14.80' }],
         netUnitPrice: '7.40',
         grossUnitPrice: '12.99',
+        prices: [
+          { qualifier: 'AAA', amount: '7.40' },
+          { qualifier: 'AAB', amount: '12.99' },
+        ],
         discount: '11.18',
         taxRate: '20',
         taxCategory: 'S',
         taxAmount: '2.96',
+        references: [
+          { qualifier: 'LI', value: '2724/71178' },
+          { qualifier: 'SLI', value: 'OASIS+1' },
+        ],
         poLine: '2724/71178',
         vendorRef: 'OASIS+1',
-        charges: [],
+        charges: [
+          {
+            level: 'line',
+            kind: 'tax',
+            code: 'VAT',
+            percent: '20',
+            description: '20% (S)',
+            amount: '2.96',
+            line: '1',
+            segment: expect.any(Number),
+          },
+        ],
         segment: expect.any(Number),
       });
       expect(inv!.lines[1]).toMatchObject({ title: second, taxRate: '0', taxCategory: 'Z' });
       // 14.80 + 0.10 lines, + 2.96 tax, + 4.50 freight − 1.05 promo = 21.31, exactly.
-      expect(inv!.totals).toEqual({ lines: '14.90', tax: '2.96', message: '21.31', due: '21.31' });
+      expect(inv!.totals).toEqual({ '79': '14.90', '176': '2.96', '86': '21.31', '9': '21.31' });
+      expect(inv!.reconciliation).toMatchObject({ stated: '21.31', computed: '21.31', ok: true });
     },
   );
 
@@ -253,8 +280,10 @@ describe('buildInvoice', () => {
     expect(text).toContain('MOA+203:14,80');
     const [inv] = readInvoices(viaFile(data));
     expect(inv!.lines[0]!.lineAmount).toBe('14.80');
-    expect(inv!.totals.due).toBe('99.99');
-    expect(inv!.totals.message).toBe('21.31');
+    expect(inv!.totals['9']).toBe('99.99');
+    expect(inv!.totals['86']).toBe('21.31');
+    // The amount due no longer matches what the invoice adds up to: said, not hidden.
+    expect(inv!.reconciliation).toMatchObject({ stated: '99.99', computed: '21.31', ok: false });
   });
 
   it('rejects amounts that are not decimals', () => {

@@ -12,6 +12,7 @@ Usage:
   rto http                           run the HTTP intake only
   rto order ...                      submit, status, cancel, list orders (rto order --help)
   rto edi run <account> [--json]     pick up the vendor's EDI files now
+  rto edi read <file> [--json]       read an EDI file and print what it says (touches nothing)
   rto overlay run <account> [file] [--json]   run the MARC overlay now
   rto schedules sync                 create or update the EDI and overlay schedules
   rto sandbox alma [--port N] [--state FILE]  run the Alma sandbox alone
@@ -42,6 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     case 'order':
       return (require('./order-commands') as typeof import('./order-commands')).orderCommand(rest);
     case 'edi':
+      return (require('./edi-commands') as typeof import('./edi-commands')).ediCommand(rest);
     case 'overlay':
     case 'schedules':
       return (require('./followup-commands') as typeof import('./followup-commands')).followUpCommand(

@@ -1,6 +1,6 @@
 /** Header facts shared by ORDRSP and INVOIC: BGM, DTM, CUX, NAD, RFF, CNT. */
 import { EdifactError, vendorText } from './errors';
-import { comp, isoDate, quantity } from './values';
+import { comp, quantity, readDate } from './values';
 import type { EdifactFile, Interchange, Message, Segment } from './types';
 
 export interface MessageHeader {
@@ -17,7 +17,12 @@ export interface MessageHeader {
   buyer?: string;
 }
 
-export function readHeader(message: Message, header: Segment[], fileName: string | undefined): MessageHeader {
+export function readHeader(
+  message: Message,
+  header: Segment[],
+  fileName: string | undefined,
+  warn: (text: string) => void = () => undefined,
+): MessageHeader {
   const bgm = header.find((s) => s.tag === 'BGM');
   const documentType = bgm && comp(bgm, 0);
   const documentNumber = bgm && comp(bgm, 1);
@@ -33,8 +38,10 @@ export function readHeader(message: Message, header: Segment[], fileName: string
   if (fn !== undefined) out.messageFunction = fn;
   for (const seg of header) {
     if (seg.tag === 'DTM' && comp(seg, 0, 0) === '137' && out.date === undefined) {
-      const d = isoDate(comp(seg, 0, 1), comp(seg, 0, 2));
-      if (d !== undefined) out.date = d;
+      const d = readDate(comp(seg, 0, 1), comp(seg, 0, 2));
+      if (d.date !== undefined) out.date = d.date;
+      else warn(`document date "${vendorText(comp(seg, 0, 1))}" (DTM+137) is not a date`);
+      if (d.note) warn(d.note);
     } else if (seg.tag === 'CUX' && out.currency === undefined) {
       const el = seg.elements.find((e) => e[0] === '2') ?? seg.elements[0];
       if (el?.[1]) out.currency = el[1];

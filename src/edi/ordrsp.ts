@@ -7,8 +7,17 @@ import { vendorText } from './errors';
 import { declaredLineCount, messagesOfType, readHeader } from './message-header';
 import { deriveStatus, describeStatus, type StatusInput, type VendorStatus } from './ordrsp-status';
 import { readProductIds } from './product-id';
-import { comp, isoDate, normaliseDecimal, quantity, readLineReference, splitLines } from './values';
-import type { EdifactFile, Segment } from './types';
+import {
+  comp,
+  normaliseDecimal,
+  quantity,
+  readDate,
+  readLineReferences,
+  referenceOf,
+  splitLines,
+  type LineReference,
+} from './values';
+import type { EdifactFile, Message, Segment } from './types';
 
 export type { VendorStatus } from './ordrsp-status';
 
@@ -25,14 +34,19 @@ export interface OrderResponseLine {
   ordered?: number;
   despatched?: number;
   backordered?: number;
+  /** QTY+85, quantity cancelled. */
+  cancelled?: number;
   /** DTM+44 as yyyy-mm-dd. */
   expectedDate?: string;
-  price?: { amount: string; qualifier: string };
-  /** 8B code: NP, OP, OR, OB, RP, IP, TU, NK, AB, MD. */
+  /** The first PRI of the line (AAB, AAA, AAE, AAF, CAL, INV…), with its currency when given. */
+  price?: { amount: string; qualifier: string; currency?: string };
+  /** 8B (or 7B) availability code, e.g. NP, OP, OB, IB (see AVAILABILITY_TEXT). */
   availability?: string;
-  /** 12B (or old 1B) code: 100, 200, 220-223, 400, 401, 404, 800, 900, 999. */
+  /** 12B (or old 1B) order line status code, e.g. 100, 220, 400 (see LINE_STATUS_TEXT). */
   lineStatus?: string;
   freeText?: string;
+  /** Every RFF of the line and its PIA+1 …:SA identifiers, in file order. */
+  references: LineReference[];
   /** RFF+LI: the buyer's order line (Alma PO line; Evergreen writes PO/LINE). */
   poLine?: string;
   /** RFF+SLI: the vendor's own line reference. */
@@ -68,7 +82,11 @@ function readLine(group: Segment[], doc: StatusInput, warn: (t: string) => void)
   const lineNo = comp(lin, 0) ?? '';
   const w = (t: string): void => warn(`line ${lineNo} (segment ${lin.fileSegment}): ${t}`);
   const ids = readProductIds(lin, group, w);
-  const fields: Omit<OrderResponseLine, 'status' | 'statusText' | 'segment' | 'lineNo'> = { ...ids };
+  const references = readLineReferences(group);
+  const fields: Omit<OrderResponseLine, 'status' | 'statusText' | 'segment' | 'lineNo'> = {
+    ...ids,
+    references,
+  };
   const action = comp(lin, 1);
   if (action !== undefined) fields.action = action;
   const texts: string[] = [];
@@ -85,13 +103,15 @@ function readLine(group: Segment[], doc: StatusInput, warn: (t: string) => void)
         if (q === '21') fields.ordered = n;
         else if (q === '12') fields.despatched = n;
         else if (q === '83') fields.backordered = n;
+        else if (q === '85') fields.cancelled = n;
         break;
       }
       case 'DTM':
         if (comp(seg, 0, 0) === '44') {
-          const d = isoDate(comp(seg, 0, 1), comp(seg, 0, 2));
-          if (d !== undefined) fields.expectedDate = d;
+          const d = readDate(comp(seg, 0, 1), comp(seg, 0, 2));
+          if (d.date !== undefined) fields.expectedDate = d.date;
           else w(`expected date "${vendorText(seg.elements[0]?.slice(1).join(':'))}" is not a date`);
+          if (d.note) w(d.note);
         }
         break;
       case 'PRI': {
@@ -99,65 +119,72 @@ function readLine(group: Segment[], doc: StatusInput, warn: (t: string) => void)
         const raw = comp(seg, 0, 1);
         if (fields.price !== undefined || qualifier === undefined || raw === undefined) break;
         const amount = normaliseDecimal(raw);
+        const currency = comp(seg, 0, 4);
         if (amount === undefined) w(`price "${vendorText(raw)}" is not a number`);
-        else fields.price = { amount, qualifier };
+        else fields.price = { amount, qualifier, ...(currency !== undefined ? { currency } : {}) };
         break;
       }
       case 'FTX': {
         const code = comp(seg, 2, 0);
         const list = comp(seg, 2, 1);
-        if (code !== undefined && list === '8B') fields.availability = code;
-        else if (code !== undefined && (list === '12B' || list === '1B')) fields.lineStatus = code;
+        if (code !== undefined && (list === '8B' || list === '7B')) fields.availability ??= code;
+        else if (code !== undefined && (list === '12B' || list === '1B')) fields.lineStatus ??= code;
         const text = (seg.elements[3] ?? []).filter((t) => t !== '').join(' ');
         if (text !== '') texts.push(text);
         break;
       }
-      case 'RFF':
-        readLineReference(seg, fields);
-        break;
     }
   }
   if (texts.length > 0) fields.freeText = texts.join(' ');
+  const poLine = referenceOf(references, 'LI');
+  if (poLine !== undefined) fields.poLine = poLine;
+  const vendorRef = referenceOf(references, 'SLI');
+  if (vendorRef !== undefined) fields.vendorRef = vendorRef;
   const input: StatusInput = { ...doc, ...fields };
   const status = deriveStatus(input);
   if (status === 'unknown') w('the vendor status could not be worked out from the codes');
   return { lineNo, ...fields, status, statusText: describeStatus(status, input), segment: lin.fileSegment };
 }
 
-/** One OrderResponse per ORDRSP message in the file, in file order. */
+/** Reads one ORDRSP message; throws an EdifactError (with its place) when the message cannot be read. */
+export function readOrderResponseMessage(message: Message, fileName: string | undefined): OrderResponse {
+  const { header, lines, summary } = splitLines(message.segments);
+  const warnings: string[] = [];
+  const h = readHeader(message, header, fileName, (t) => warnings.push(t));
+  const response: OrderResponse = {
+    messageRef: message.ref,
+    documentNumber: h.documentNumber,
+    documentType: h.documentType,
+    lines: [],
+    warnings,
+  };
+  for (const k of ['messageFunction', 'date', 'currency', 'supplier', 'buyer'] as const) {
+    if (h[k] !== undefined) response[k] = h[k];
+  }
+  const on = header.find((s) => s.tag === 'RFF' && comp(s, 0, 0) === 'ON');
+  const orderNumber = on && comp(on, 0, 1);
+  if (orderNumber !== undefined) response.orderNumber = orderNumber;
+  const doc: StatusInput = { documentType: h.documentType };
+  if (h.messageFunction !== undefined) doc.messageFunction = h.messageFunction;
+  response.lines = lines.map((group) => readLine(group, doc, (t) => warnings.push(t)));
+  const declared = declaredLineCount(summary);
+  if (declared !== undefined) {
+    response.declaredLines = declared;
+    if (declared !== lines.length) {
+      warnings.push(`CNT+2 declares ${declared} lines but the message has ${lines.length}`);
+    }
+  }
+  if (!['231', '23C', '23S'].includes(h.documentType)) {
+    warnings.push(
+      `BGM document code ${vendorText(h.documentType)} is not an order response (231, 23C or 23S)`,
+    );
+  }
+  return response;
+}
+
+/** One OrderResponse per ORDRSP message of a file read whole (`parseEdifact`), in file order. */
 export function readOrderResponses(file: EdifactFile): OrderResponse[] {
-  return messagesOfType(file, 'ORDRSP').map(({ message }) => {
-    const { header, lines, summary } = splitLines(message.segments);
-    const h = readHeader(message, header, file.fileName);
-    const warnings: string[] = [];
-    const response: OrderResponse = {
-      messageRef: message.ref,
-      documentNumber: h.documentNumber,
-      documentType: h.documentType,
-      lines: [],
-      warnings,
-    };
-    for (const k of ['messageFunction', 'date', 'currency', 'supplier', 'buyer'] as const) {
-      if (h[k] !== undefined) response[k] = h[k];
-    }
-    const on = header.find((s) => s.tag === 'RFF' && comp(s, 0, 0) === 'ON');
-    const orderNumber = on && comp(on, 0, 1);
-    if (orderNumber !== undefined) response.orderNumber = orderNumber;
-    const doc: StatusInput = { documentType: h.documentType };
-    if (h.messageFunction !== undefined) doc.messageFunction = h.messageFunction;
-    response.lines = lines.map((group) => readLine(group, doc, (t) => warnings.push(t)));
-    const declared = declaredLineCount(summary);
-    if (declared !== undefined) {
-      response.declaredLines = declared;
-      if (declared !== lines.length) {
-        warnings.push(`CNT+2 declares ${declared} lines but the message has ${lines.length}`);
-      }
-    }
-    if (!['231', '23C', '23S'].includes(h.documentType)) {
-      warnings.push(
-        `BGM document code ${vendorText(h.documentType)} is not an order response (231, 23C or 23S)`,
-      );
-    }
-    return response;
-  });
+  return messagesOfType(file, 'ORDRSP').map(({ message }) =>
+    readOrderResponseMessage(message, file.fileName),
+  );
 }

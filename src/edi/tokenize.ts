@@ -11,23 +11,30 @@ import type { Separators } from './types';
 const CR = 0x0d;
 const LF = 0x0a;
 
-/** Byte offset of the first unreleased terminator at or after `pos`, or -1 if the data ends first. */
-export function findSegmentEnd(buf: Buffer, pos: number, seps: Separators): number {
+/**
+ * Byte offset of the first unreleased terminator at or after `pos` and before `end`, or -1 if the data ends
+ * first (a release character as the last byte before `end` counts as unfinished: more data may follow).
+ */
+export function findSegmentEnd(buf: Buffer, pos: number, seps: Separators, end = buf.length): number {
   const term = seps.terminator.charCodeAt(0);
   const rel = seps.release === '' ? -1 : seps.release.charCodeAt(0);
-  for (let i = pos; i < buf.length; i++) {
-    const b = buf[i];
-    if (b === rel) i++;
-    else if (b === term) return i;
+  // indexOf finds candidates fast; a terminator preceded by an odd run of release characters is released.
+  for (let from = pos; from < end;) {
+    const at = buf.indexOf(term, from);
+    if (at < 0 || at >= end) return -1;
+    let run = 0;
+    while (rel >= 0 && at - run - 1 >= pos && buf[at - run - 1] === rel) run++;
+    if (run % 2 === 0) return at;
+    from = at + 1;
   }
   return -1;
 }
 
 /** Skips line breaks (layout, not data) unless a line break is itself a separator. */
-export function skipLayout(buf: Buffer, pos: number, seps: Separators): number {
+export function skipLayout(buf: Buffer, pos: number, seps: Separators, end = buf.length): number {
   const keepCr = seps.terminator === '\r' || seps.element === '\r';
   const keepLf = seps.terminator === '\n' || seps.element === '\n';
-  while (pos < buf.length) {
+  while (pos < end) {
     const b = buf[pos];
     if ((b === CR && !keepCr) || (b === LF && !keepLf)) pos++;
     else break;
@@ -35,12 +42,14 @@ export function skipLayout(buf: Buffer, pos: number, seps: Separators): number {
   return pos;
 }
 
-/** True when only padding is left: whitespace, NUL or a DOS end-of-file mark (Ctrl-Z). */
-export function onlyPaddingLeft(buf: Buffer, pos: number): boolean {
-  for (let i = pos; i < buf.length; i++) {
-    const b = buf[i];
-    if (b !== CR && b !== LF && b !== 0x20 && b !== 0x09 && b !== 0x00 && b !== 0x1a) return false;
-  }
+/** Whitespace, NUL or a DOS end-of-file mark (Ctrl-Z): what may pad a file after its last segment. */
+export function isPadding(b: number | undefined): boolean {
+  return b === CR || b === LF || b === 0x20 || b === 0x09 || b === 0x00 || b === 0x1a;
+}
+
+/** True when only padding is left between `pos` and `end`. */
+export function onlyPaddingLeft(buf: Buffer, pos: number, end = buf.length): boolean {
+  for (let i = pos; i < end; i++) if (!isPadding(buf[i])) return false;
   return true;
 }
 

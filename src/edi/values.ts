@@ -65,19 +65,74 @@ function validYmd(y: number, m: number, d: number): boolean {
  * 101 YYMMDD (years < 70 are 20YY). Returns undefined for anything else or an impossible date.
  */
 export function isoDate(value: string | undefined, format: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
+  return readDate(value, format).date;
+}
+
+/**
+ * A DTM date read as vendors write it: as `isoDate`, and also 6 digits under format 102 (or no format) as
+ * YYMMDD and 8 digits under 101 as CCYYMMDD, with a note saying so.
+ */
+export function readDate(
+  value: string | undefined,
+  format: string | undefined,
+): { date?: string; note?: string } {
+  if (value === undefined) return {};
   let ymd: string | undefined;
+  let note: string | undefined;
   const f = format ?? '102';
+  const yy = (six: string) => (Number(six.slice(0, 2)) < 70 ? '20' : '19') + six;
   if ((f === '102' && /^\d{8}$/.test(value)) || ((f === '203' || f === '204') && /^\d{12,14}$/.test(value))) {
     ymd = value.slice(0, 8);
   } else if (f === '101' && /^\d{6}$/.test(value)) {
-    ymd = (Number(value.slice(0, 2)) < 70 ? '20' : '19') + value;
+    ymd = yy(value);
+  } else if (f === '102' && /^\d{6}$/.test(value)) {
+    ymd = yy(value);
+    note = `date "${vendorText(value)}" has 6 digits under format 102 (CCYYMMDD): read as YYMMDD`;
+  } else if (f === '101' && /^\d{8}$/.test(value)) {
+    ymd = value;
+    note = `date "${vendorText(value)}" has 8 digits under format 101 (YYMMDD): read as CCYYMMDD`;
   }
-  if (ymd === undefined) return undefined;
+  if (ymd === undefined) return {};
   const y = Number(ymd.slice(0, 4));
   const m = Number(ymd.slice(4, 6));
   const d = Number(ymd.slice(6, 8));
-  return validYmd(y, m, d) ? `${ymd.slice(0, 4)}-${ymd.slice(4, 6)}-${ymd.slice(6, 8)}` : undefined;
+  if (!validYmd(y, m, d)) return {};
+  const date = `${ymd.slice(0, 4)}-${ymd.slice(4, 6)}-${ymd.slice(6, 8)}`;
+  return note ? { date, note } : { date };
+}
+
+/** `-v` for a normalised decimal. */
+export function negateDecimal(value: string): string {
+  if (value.startsWith('-')) return value.slice(1);
+  return /^[0.]*$/.test(value) ? value : '-' + value;
+}
+
+/** `a - b`, exactly. */
+export function subtractDecimals(a: string, b: string): string {
+  return addDecimals([a, negateDecimal(b)]);
+}
+
+/** `value × n` for a whole number n, exactly. */
+export function multiplyDecimal(value: string, n: number): string {
+  const scale = value.split('.')[1]?.length ?? 0;
+  const neg = value.startsWith('-') !== n < 0;
+  const [int = '0', frac = ''] = value.replace(/^[+-]/, '').split('.');
+  const product = BigInt(int + frac) * BigInt(Math.abs(n));
+  const digits = product.toString().padStart(scale + 1, '0');
+  const body = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+  return product === 0n ? body : (neg ? '-' : '') + body;
+}
+
+/** Whether a normalised decimal is zero. */
+export function isZeroDecimal(value: string): boolean {
+  return /^-?[0.]*$/.test(value);
+}
+
+/** |value| <= limit, both normalised decimals. */
+export function withinDecimal(value: string, limit: string): boolean {
+  const abs = value.replace(/^-/, '');
+  const diff = subtractDecimals(limit, abs);
+  return !diff.startsWith('-') || isZeroDecimal(diff);
 }
 
 /** A quantity (QTY 6060): a non-negative or negative integer; undefined when it is not one. */
@@ -114,14 +169,33 @@ export function splitLines(segments: Segment[]): {
   return { header, lines, summary };
 }
 
+/** One reference of a line as the vendor wrote it: the RFF qualifier (or SA for a PIA+1 supplier code). */
+export interface LineReference {
+  qualifier: string;
+  value: string;
+}
+
 /**
- * An order line's references from `RFF+LI` (the buyer's order line: Alma's PO line number) and `RFF+SLI`
- * (the supplier's line reference: the OASIS order id); the first of each kind counts.
+ * Every reference of a line group, in file order: each RFF (qualifier and value, e.g. LI, SLI, ON, SNA, SNL)
+ * and each PIA+1 identifier coded SA (the supplier's article number, where many vendors put the buyer's
+ * order reference). Identical pairs are kept once.
  */
-export function readLineReference(seg: Segment, fields: { poLine?: string; vendorRef?: string }): void {
-  const q = comp(seg, 0, 0);
-  const v = comp(seg, 0, 1);
-  if (v === undefined) return;
-  if (q === 'LI' && fields.poLine === undefined) fields.poLine = v;
-  else if (q === 'SLI' && fields.vendorRef === undefined) fields.vendorRef = v;
+export function readLineReferences(group: Segment[]): LineReference[] {
+  const out: LineReference[] = [];
+  const add = (qualifier: string | undefined, value: string | undefined) => {
+    if (qualifier === undefined || value === undefined) return;
+    if (!out.some((r) => r.qualifier === qualifier && r.value === value)) out.push({ qualifier, value });
+  };
+  for (const seg of group) {
+    if (seg.tag === 'RFF') add(comp(seg, 0, 0), comp(seg, 0, 1));
+    else if (seg.tag === 'PIA' && comp(seg, 0) === '1') {
+      for (const el of seg.elements.slice(1)) if (el[1] === 'SA' && el[0]) add('SA', el[0]);
+    }
+  }
+  return out;
+}
+
+/** The first value of a qualifier among a line's references. */
+export function referenceOf(refs: LineReference[], qualifier: string): string | undefined {
+  return refs.find((r) => r.qualifier === qualifier)?.value;
 }

@@ -7,7 +7,19 @@
 import { normaliseIsbn } from '../contract/isbn';
 import { DEFAULT_SEPARATORS } from './syntax';
 import { addDecimals, normaliseDecimal } from './values';
-import type { InvoiceKind, InvoiceTotals } from './invoic';
+import type { InvoiceKind } from './invoic';
+
+/** Summary totals an invoice is written with (MOA+79, 176, 86, 9). */
+export interface InvoiceTotals {
+  /** MOA+79, total of the line amounts. */
+  lines?: string;
+  /** MOA+9, amount due. */
+  due?: string;
+  /** MOA+86, message total. */
+  message?: string;
+  /** MOA+176, tax total. */
+  tax?: string;
+}
 import type { VendorStatus } from './ordrsp-status';
 import type { Party, Separators } from './types';
 
