@@ -83,20 +83,27 @@ describe('ISO 2709 reading and writing', () => {
     expect(JSON.stringify(okRecords(results)[1])).toContain('Müller');
   });
 
-  it('rejects a MARC-8 record with a clear message and reads the next one', async () => {
+  it('reads a UTF-8 record whose leader/09 is blank as UTF-8, with a warning (MARC-8 would garble it)', async () => {
     const buf = Buffer.concat([writeIso2709(recs[0]!), marc8(recs[1]!), writeIso2709(recs[2]!)]);
     const results = await collect(readIso2709(chunks(buf, 7)));
-    expect(results).toHaveLength(3);
-    expect(results[0]!.ok).toBe(true);
-    const bad = results[1]!;
-    expect(bad.ok).toBe(false);
-    if (!bad.ok) {
-      expect(bad.error).toMatch(
-        /^record 2 is MARC-8 \(leader\/09 is blank\); only UTF-8 \(leader\/09 = a\) is accepted: convert the file to UTF-8/,
-      );
-      expect(bad.offset).toBe(writeIso2709(recs[0]!).length);
-    }
-    expect(results[2]!.ok && results[2]!.record.fields[0]).toEqual({ tag: '001', value: '3' });
+    expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+    const second = results[1]!;
+    if (!second.ok) throw new Error(second.error);
+    expect(second.encoding).toBe('utf8');
+    expect(second.warnings).toEqual([
+      'leader/09 is blank (MARC-8) but the record is valid UTF-8 with non-ASCII characters: read as UTF-8',
+    ]);
+    sameContent(second.record, recs[1]!);
+    expect(second.record.leader[9]).toBe('a');
+    expect(results[0]!.ok && results[0]!.warnings).toEqual([]);
+  });
+
+  it('reads a record with a blank leader/09 and only ASCII as MARC-8 (the same text)', async () => {
+    const ascii = record('7', 'Plain title', 'Smith, John');
+    (ascii.fields[4] as { subfields: { value: string }[] }).subfields[1]!.value = 'ed. by J. Smith';
+    const results = await collect(readIso2709(chunks(marc8(ascii), 64)));
+    expect(results[0]).toMatchObject({ ok: true, encoding: 'marc8', warnings: [] });
+    sameContent(okRecords(results)[0]!, ascii);
   });
 
   it('rejects bytes that are not UTF-8 in a record that claims UTF-8', async () => {
@@ -121,6 +128,59 @@ describe('ISO 2709 reading and writing', () => {
     );
   });
 
+  /** A record from raw field bytes (tag, data without the field terminator), lengths counted in bytes. */
+  function raw(leader09: string, fields: [string, Buffer | string][]): Buffer {
+    const bodies = fields.map(([, d]) =>
+      Buffer.concat([Buffer.from(d as string, 'latin1'), Buffer.from([0x1e])]),
+    );
+    const base = 24 + fields.length * 12 + 1;
+    let dir = '';
+    let offset = 0;
+    bodies.forEach((b, i) => {
+      dir += fields[i]![0] + String(b.length).padStart(4, '0') + String(offset).padStart(5, '0');
+      offset += b.length;
+    });
+    const length = base + offset + 1;
+    const leader = `${String(length).padStart(5, '0')}nam ${leader09}22${String(base).padStart(5, '0')}   4500`;
+    return Buffer.concat([Buffer.from(leader + dir + '\x1e', 'latin1'), ...bodies, Buffer.from([0x1d])]);
+  }
+  const withField100 = (data: string) =>
+    raw(' ', [
+      ['001', '1'],
+      ['100', data],
+    ]);
+
+  it('drops extra characters between the indicators and the first subfield (as pymarc), with a warning', async () => {
+    // Evergreen's sample_acq_order.mrc has `970 ␠␠\` this way.
+    const results = await collect(readIso2709(chunks(withField100('1 \\\x1faM\xe8uller, Hans'), 64)));
+    const r = results[0]!;
+    if (!r.ok) throw new Error(r.error);
+    expect(r.record.fields[1]).toEqual({
+      tag: '100',
+      ind1: '1',
+      ind2: ' ',
+      subfields: [{ code: 'a', value: 'Müller, Hans' }],
+    });
+    expect(r.warnings).toEqual(['field 100: "\\\\" between the indicators and the first subfield dropped']);
+  });
+
+  it.each([
+    ['no indicators', '\x1faX', [' ', ' '], 'field 100: no indicators; blank taken'],
+    ['one indicator', '1\x1faX', ['1', ' '], 'field 100: one indicator; blank taken'],
+    [
+      'an indicator that is not ASCII',
+      '\xb21\x1faX',
+      ['\ufffd', '1'],
+      'field 100: indicator 1 is byte 0xb2, not an ASCII character; shown as U+FFFD',
+    ],
+  ])('reads a field with %s, with a warning', async (_what, data, [ind1, ind2], warning) => {
+    const results = await collect(readIso2709(chunks(withField100(data), 64), { encoding: 'marc8' }));
+    const r = results[0]!;
+    if (!r.ok) throw new Error(r.error);
+    expect(r.record.fields[1]).toEqual({ tag: '100', ind1, ind2, subfields: [{ code: 'a', value: 'X' }] });
+    expect(r.warnings).toContain(warning);
+  });
+
   it('reports a truncated record in the middle and still reads the record after it', async () => {
     const first = writeIso2709(recs[0]!);
     const truncated = first.subarray(0, first.length - 40); // loses its end and its terminator
@@ -143,28 +203,51 @@ describe('ISO 2709 reading and writing', () => {
     );
   });
 
-  it('reports a bad directory and a bad length, and goes on', async () => {
+  it('reports a bad directory entry, reads a record whose leader has the wrong length, and goes on', async () => {
     const badDir = writeIso2709(recs[0]!);
     badDir.write('X', 27, 'latin1'); // a letter in the first entry's field length
     const badLen = writeIso2709(recs[1]!);
     badLen.write(String(badLen.length + 1).padStart(5, '0'), 0, 'latin1');
     const buf = Buffer.concat([badDir, badLen, writeIso2709(recs[2]!)]);
     const results = await collect(readIso2709(chunks(buf, 13)));
-    expect(results.map((r) => r.ok)).toEqual([false, false, true]);
+    expect(results.map((r) => r.ok)).toEqual([false, true, true]);
     expect(!results[0]!.ok && results[0]!.error).toMatch(/record 1 has a bad directory entry/);
-    expect(!results[1]!.ok && results[1]!.error).toMatch(/record 2 has a bad length/);
+    // Every field is where the directory says: only the leader's length is wrong.
+    expect(results[1]!.ok && results[1]!.warnings).toEqual([
+      `the leader says ${badLen.length + 1} bytes; the record has ${badLen.length} (every field is where the directory says)`,
+    ]);
+    sameContent(okRecords(results)[0]!, recs[1]!);
   });
 
-  it('reports a field whose length was counted in characters, not bytes', async () => {
+  /** The record with its 245 directory entry's length one byte short, as a character-counting writer gets it. */
+  function charactersCounted(): Buffer {
     const rec = writeIso2709(recs[0]!);
-    // Rewrite the 245 directory entry's length one byte short, as a character-counting writer would get wrong.
     const dir = rec.toString('latin1', 24, Number(rec.toString('latin1', 12, 17)) - 1);
     const at = 24 + dir.indexOf('245');
     const len = Number(rec.toString('latin1', at + 3, at + 7));
     rec.write(String(len - 1).padStart(4, '0'), at + 3, 'latin1');
-    const results = await collect(readIso2709(chunks(rec, 1000)));
+    return rec;
+  }
+
+  it('reads a record whose field lengths were counted in characters by its field terminators, with a warning', async () => {
+    const results = await collect(readIso2709(chunks(charactersCounted(), 1000)));
     expect(results).toHaveLength(1);
-    expect(!results[0]!.ok && results[0]!.error).toMatch(/field 245: does not end with a field terminator/);
+    const r = results[0]!;
+    if (!r.ok) throw new Error(r.error);
+    expect(r.warnings).toEqual([
+      'the directory does not match the data (field 245: does not end with a field terminator (lengths counted in characters, not bytes?)); each field was read up to its field terminator',
+    ]);
+    sameContent(r.record, recs[0]!);
+  });
+
+  it('refuses such a record when the field terminators do not match the directory either', async () => {
+    const rec = charactersCounted();
+    const at = rec.indexOf('Kaitai');
+    rec[at] = 0x1e; // one field terminator too many
+    const results = await collect(readIso2709(chunks(rec, 1000)));
+    expect(!results[0]!.ok && results[0]!.error).toMatch(
+      /^record 1 field 245: does not end with a field terminator \(lengths counted in characters, not bytes\?\)$/,
+    );
   });
 
   it('skips line breaks between records and ignores trailing blank bytes', async () => {

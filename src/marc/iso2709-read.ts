@@ -7,8 +7,9 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
+import { Marc8Decoder } from './marc8';
 import type { DataField, MarcField, MarcReadResult, MarcRecord, Subfield } from './record';
-import { isControlTag } from './record';
+import { isControlTag, withUnicodeLeader } from './record';
 
 const RECORD_TERMINATOR = 0x1d;
 const FIELD_TERMINATOR = 0x1e;
@@ -19,12 +20,37 @@ const MAX_RECORD_LENGTH = 99999;
 
 export type ByteSource = AsyncIterable<Buffer | Uint8Array | string> | Readable;
 
-/** What to do with a file that is MARC-8: said in every rejection so the operator knows the fix. */
-export const MARC8_ADVICE =
-  'convert the file to UTF-8 (e.g. yaz-marcdump -f MARC-8 -t UTF-8 -o marc -l 9=97 in.mrc > out.mrc, ' +
-  'or MarcEdit\'s "MARC-8 to UTF-8") and load it again';
+/** The character encodings a reader can be told to use; `auto` follows leader/09 (and the bytes). */
+export type MarcEncoding = 'auto' | 'utf8' | 'marc8';
+
+export interface Iso2709Options {
+  /** `auto` (the default): leader/09 `a` is UTF-8, blank is MARC-8 unless the bytes are UTF-8 (see below). */
+  encoding?: MarcEncoding;
+}
+
+/** A record read from its bytes, with what was odd about it and the encoding its text was read in. */
+export interface Iso2709Reading {
+  record: MarcRecord;
+  warnings: string[];
+  encoding: 'utf8' | 'marc8';
+}
 
 class RecordError extends Error {}
+
+/** Warnings of one record: repeats counted, not listed, and at most MAX_WARNINGS kinds kept. */
+const MAX_WARNINGS = 20;
+class Warnings {
+  private readonly seen = new Map<string, number>();
+  add(message: string): void {
+    const n = this.seen.get(message);
+    if (n !== undefined) this.seen.set(message, n + 1);
+    else if (this.seen.size < MAX_WARNINGS) this.seen.set(message, 1);
+    else this.seen.set('(more warnings not listed)', 1);
+  }
+  list(): string[] {
+    return [...this.seen].map(([m, n]) => (n > 1 ? `${m} (${n} times)` : m));
+  }
+}
 
 function digits(buf: Buffer, start: number, length: number): number | null {
   let n = 0;
@@ -56,38 +82,161 @@ function looksLikeLeaderAt(buf: Buffer, pos: number, available: number): boolean
   return buf[pos + 20] === 0x34 && buf[pos + 21] === 0x35; // "45" of the entry map "4500"
 }
 
+interface Entry {
+  tag: string;
+  from: number;
+  /** Exclusive, before the field terminator. */
+  to: number;
+}
+
+/** True when the record's bytes hold a byte of 0x80 or more. */
+function hasNonAscii(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i]! >= 0x80) return true;
+  return false;
+}
+
 /**
- * Parses one record: `buf` runs from the first byte of the leader to the record terminator inclusive.
+ * Which encoding the record's text is read in. `auto`: leader/09 `a` is UTF-8; blank is MARC-8, unless the bytes
+ * are valid UTF-8 and not all ASCII (a UTF-8 record whose leader was not updated: decoding it as MARC-8 would
+ * garble every non-ASCII character); anything else is read as UTF-8 if the bytes are UTF-8.
+ */
+function chooseEncoding(
+  buf: Buffer,
+  leader: string,
+  index: number,
+  wanted: MarcEncoding,
+  warn: Warnings,
+): 'utf8' | 'marc8' {
+  const coding = leader[9] ?? '';
+  if (wanted === 'marc8') {
+    if (coding === 'a') warn.add('leader/09 says UTF-8 (a); read as MARC-8 as asked');
+    return 'marc8';
+  }
+  const utf8 = isUtf8(buf);
+  if (wanted === 'utf8') {
+    if (!utf8) {
+      throw new RecordError(
+        `record ${index} holds bytes that are not UTF-8, and UTF-8 was asked for (is the file MARC-8? try --encoding auto or marc8)`,
+      );
+    }
+    if (coding !== 'a') warn.add(`leader/09 is ${printable(coding)}, not a; read as UTF-8 as asked`);
+    return 'utf8';
+  }
+  if (coding === 'a') {
+    if (!utf8) {
+      throw new RecordError(
+        `record ${index} says it is UTF-8 (leader/09 = a) but holds bytes that are not UTF-8: if it is MARC-8 ` +
+          'under a wrong leader/09, read it with --encoding marc8 (rto marc read FILE --encoding marc8 shows the result)',
+      );
+    }
+    return 'utf8';
+  }
+  const nonAscii = hasNonAscii(buf);
+  if (coding === ' ') {
+    if (utf8 && nonAscii) {
+      warn.add(
+        'leader/09 is blank (MARC-8) but the record is valid UTF-8 with non-ASCII characters: read as UTF-8',
+      );
+      return 'utf8';
+    }
+    return 'marc8';
+  }
+  if (utf8) {
+    warn.add(`leader/09 is ${printable(coding)}, neither a (UTF-8) nor blank (MARC-8); read as UTF-8`);
+    return 'utf8';
+  }
+  throw new RecordError(
+    `record ${index} has leader/09 ${printable(coding)}, neither a (UTF-8) nor blank (MARC-8), and bytes that are not UTF-8: ` +
+      'its encoding cannot be told (read it with --encoding marc8 if it is MARC-8)',
+  );
+}
+
+/**
+ * The fields' places from the directory. When the directory does not match the data (lengths counted in
+ * characters instead of bytes, a byte too many somewhere) but the data holds exactly one field terminator per
+ * entry, the fields are taken between the terminators, in the order of their starting positions, with a warning.
+ */
+function locateFields(
+  buf: Buffer,
+  index: number,
+  base: number,
+  entryLength: number,
+  lenDigits: number,
+  posDigits: number,
+  warn: Warnings,
+): Entry[] {
+  const dataEnd = buf.length - 1; // the record terminator
+  const raw: { tag: string; length: number; start: number }[] = [];
+  for (let e = LEADER_LENGTH; e < base - 1; e += entryLength) {
+    const tag = buf.toString('latin1', e, e + 3);
+    const length = digits(buf, e + 3, lenDigits);
+    const start = digits(buf, e + 3 + lenDigits, posDigits);
+    if (!/^[0-9A-Za-z]{3}$/.test(tag) || length === null || start === null) {
+      throw new RecordError(
+        `record ${index} has a bad directory entry ${printable(buf.toString('latin1', e, e + entryLength))}`,
+      );
+    }
+    raw.push({ tag, length, start });
+  }
+  let problem: string | null = null;
+  const entries: Entry[] = [];
+  for (const r of raw) {
+    const from = base + r.start;
+    const to = from + r.length;
+    if (r.length < 1 || to > dataEnd) {
+      problem ??= `record ${index} field ${r.tag}: length ${r.length} at ${r.start} runs past the end of the record`;
+    } else if (buf[to - 1] !== FIELD_TERMINATOR) {
+      problem ??= `record ${index} field ${r.tag}: does not end with a field terminator (lengths counted in characters, not bytes?)`;
+    }
+    entries.push({ tag: r.tag, from, to: to - 1 });
+  }
+  const declared = digits(buf, 0, 5);
+  if (problem === null) {
+    if (declared !== buf.length) {
+      warn.add(
+        `the leader says ${declared} bytes; the record has ${buf.length} (every field is where the directory says)`,
+      );
+    }
+    return entries;
+  }
+  // Recovery: one field per terminator, in the order the directory's starting positions give.
+  const segments: [number, number][] = [];
+  let from = base;
+  for (let i = base; i < dataEnd; i++) {
+    if (buf[i] === FIELD_TERMINATOR) {
+      segments.push([from, i]);
+      from = i + 1;
+    }
+  }
+  const tail = from < dataEnd;
+  if (segments.length !== raw.length || tail) {
+    throw new RecordError(
+      declared !== buf.length
+        ? `record ${index} has a bad length: its leader says ${declared} bytes, the record terminator comes after ${buf.length}; ${problem.replace(/^record \d+ /, '')}`
+        : problem,
+    );
+  }
+  const order = raw.map((r, i) => ({ r, i })).sort((a, b) => a.r.start - b.r.start || a.i - b.i);
+  const out: Entry[] = new Array<Entry>(raw.length);
+  order.forEach(({ r, i }, k) => {
+    out[i] = { tag: r.tag, from: segments[k]![0], to: segments[k]![1] };
+  });
+  warn.add(
+    `the directory does not match the data (${problem.replace(/^record \d+ /, '')}); each field was read up to its field terminator`,
+  );
+  return out;
+}
+
+/**
+ * Reads one record: `buf` runs from the first byte of the leader to the record terminator inclusive.
  * Throws RecordError with a message that names the problem.
  */
-export function parseIso2709Record(buf: Buffer, index: number): MarcRecord {
+export function readIso2709Record(buf: Buffer, index: number, opts: Iso2709Options = {}): Iso2709Reading {
   if (buf.length < LEADER_LENGTH + 2)
     throw new RecordError(`record ${index} is too short (${buf.length} bytes)`);
   const leader = buf.toString('latin1', 0, LEADER_LENGTH);
-  const recordLength = digits(buf, 0, 5);
-  if (recordLength === null) {
+  if (digits(buf, 0, 5) === null) {
     throw new RecordError(`record ${index} has no record length in its leader (${printable(leader)})`);
-  }
-  if (recordLength !== buf.length) {
-    throw new RecordError(
-      `record ${index} has a bad length: its leader says ${recordLength} bytes, the record terminator comes after ${buf.length}`,
-    );
-  }
-  const coding = leader[9];
-  if (coding === ' ') {
-    throw new RecordError(
-      `record ${index} is MARC-8 (leader/09 is blank); only UTF-8 (leader/09 = a) is accepted: ${MARC8_ADVICE}`,
-    );
-  }
-  if (coding !== 'a') {
-    throw new RecordError(
-      `record ${index} has leader/09 ${printable(coding ?? '')}; only UTF-8 (leader/09 = a) is accepted`,
-    );
-  }
-  if (!isUtf8(buf)) {
-    throw new RecordError(
-      `record ${index} says it is UTF-8 (leader/09 = a) but holds bytes that are not UTF-8 (MARC-8 or Latin-1?): ${MARC8_ADVICE}`,
-    );
   }
   const base = digits(buf, 12, 5);
   if (base === null || base < LEADER_LENGTH + 1 || base >= buf.length) {
@@ -108,47 +257,91 @@ export function parseIso2709Record(buf: Buffer, index: number): MarcRecord {
       `record ${index} has a bad directory: ${directoryLength} bytes is not a whole number of ${entryLength}-byte entries`,
     );
   }
-  const dataEnd = buf.length - 1; // the record terminator
+  const warn = new Warnings();
+  const entries = locateFields(buf, index, base, entryLength, lenDigits, posDigits, warn);
+  const encoding = chooseEncoding(buf, leader, index, opts.encoding ?? 'auto', warn);
+  const marc8 = encoding === 'marc8' ? new Marc8Decoder() : null;
+  const text = (from: number, to: number): string => {
+    if (!marc8) return buf.toString('utf8', from, to);
+    return marc8.decode(buf, from, to);
+  };
   const fields: MarcField[] = [];
-  for (let e = LEADER_LENGTH; e < base - 1; e += entryLength) {
-    const tag = buf.toString('latin1', e, e + 3);
-    const fieldLength = digits(buf, e + 3, lenDigits);
-    const start = digits(buf, e + 3 + lenDigits, posDigits);
-    if (!/^[0-9A-Za-z]{3}$/.test(tag) || fieldLength === null || start === null) {
-      throw new RecordError(
-        `record ${index} has a bad directory entry ${printable(buf.toString('latin1', e, e + entryLength))}`,
-      );
-    }
-    const from = base + start;
-    const to = from + fieldLength;
-    if (fieldLength < 1 || to > dataEnd) {
-      throw new RecordError(
-        `record ${index} field ${tag}: length ${fieldLength} at ${start} runs past the end of the record`,
-      );
-    }
-    if (buf[to - 1] !== FIELD_TERMINATOR) {
-      throw new RecordError(
-        `record ${index} field ${tag}: does not end with a field terminator (lengths counted in characters, not bytes?)`,
-      );
-    }
+  const invalid = new Warnings();
+  for (const { tag, from, to } of entries) {
+    marc8?.startField();
     fields.push(
       isControlTag(tag)
-        ? { tag, value: buf.toString('utf8', from, to - 1) }
-        : parseDataField(buf, tag, from, to - 1, index),
+        ? { tag, value: text(from, to) }
+        : parseDataField(buf, tag, from, to, index, text, warn),
     );
+    if (marc8 && marc8.problems.length) {
+      for (const p of marc8.problems) warn.add(`field ${tag}: ${p}`);
+      marc8.problems.length = 0;
+    }
+    if (marc8 && marc8.invalid.length) {
+      for (const p of marc8.invalid) invalid.add(`field ${tag}: ${p}`);
+      marc8.invalid.length = 0;
+    }
   }
-  return { leader, fields };
+  const bad = invalid.list();
+  if (bad.length) {
+    // Told the file is MARC-8, the operator sees the text with U+FFFD; otherwise such a record is refused.
+    if (opts.encoding === 'marc8') for (const b of bad) warn.add(`${b} (shown as U+FFFD)`);
+    else {
+      throw new RecordError(
+        `record ${index} is not MARC-8 (leader/09 ${printable(leader[9] ?? '')}): ${bad.slice(0, 3).join('; ')}` +
+          `${bad.length > 3 ? `; and ${bad.length - 3} more` : ''}. Another 8-bit character set (Latin-1, Windows-1251, ` +
+          'CP866?) cannot be read; --encoding marc8 shows it read as MARC-8 anyway',
+      );
+    }
+  }
+  // The text is Unicode now, whatever the file had: leader/09 says so (as yaz-marcdump -l 9=97 does).
+  return { record: { leader: withUnicodeLeader(leader), fields }, warnings: warn.list(), encoding };
 }
 
-function parseDataField(buf: Buffer, tag: string, from: number, to: number, index: number): DataField {
-  if (to - from < 2) throw new RecordError(`record ${index} field ${tag}: no indicators`);
-  const ind1 = String.fromCharCode(buf[from]!);
-  const ind2 = String.fromCharCode(buf[from + 1]!);
-  const subfields: Subfield[] = [];
-  let pos = from + 2;
-  if (pos < to && buf[pos] !== SUBFIELD_DELIMITER) {
-    throw new RecordError(`record ${index} field ${tag}: data before the first subfield delimiter`);
+/** Parses one record (see readIso2709Record) and returns it without its warnings. */
+export function parseIso2709Record(buf: Buffer, index: number, opts: Iso2709Options = {}): MarcRecord {
+  return readIso2709Record(buf, index, opts).record;
+}
+
+function parseDataField(
+  buf: Buffer,
+  tag: string,
+  from: number,
+  to: number,
+  index: number,
+  text: (from: number, to: number) => string,
+  warn: Warnings,
+): DataField {
+  // The indicators are the first two bytes; a field whose first delimiter comes sooner lacks them (blank).
+  let first = buf.indexOf(SUBFIELD_DELIMITER, from);
+  if (first === -1 || first > to) first = to;
+  const indicatorBytes = Math.min(2, first - from);
+  if (indicatorBytes < 2)
+    warn.add(`field ${tag}: ${indicatorBytes === 0 ? 'no indicators' : 'one indicator'}; blank taken`);
+  // An indicator is one ASCII character; a byte of 0x80 or more is no character of its own (U+FFFD, as yaz).
+  const indicator = (k: number): string => {
+    if (k >= indicatorBytes) return ' ';
+    const b = buf[from + k]!;
+    if (b < 0x80) return String.fromCharCode(b);
+    warn.add(
+      `field ${tag}: indicator ${k + 1} is byte 0x${b.toString(16)}, not an ASCII character; shown as U+FFFD`,
+    );
+    return '\ufffd';
+  };
+  const ind1 = indicator(0);
+  const ind2 = indicator(1);
+  // Extra characters before the first delimiter (e.g. `970 ␠␠\`): dropped, as pymarc does.
+  if (first > from + 2) {
+    const extra = buf.toString('latin1', from + 2, first);
+    warn.add(
+      first === to
+        ? `field ${tag}: no subfield delimiter; ${printable(extra)} after the indicators dropped`
+        : `field ${tag}: ${printable(extra)} between the indicators and the first subfield dropped`,
+    );
   }
+  const subfields: Subfield[] = [];
+  let pos = first;
   while (pos < to) {
     let next = buf.indexOf(SUBFIELD_DELIMITER, pos + 1);
     if (next === -1 || next > to) next = to;
@@ -159,11 +352,8 @@ function parseDataField(buf: Buffer, tag: string, from: number, to: number, inde
           `record ${index} field ${tag}: a subfield code that is not an ASCII character (byte 0x${buf[pos + 1]!.toString(16)})`,
         );
       }
-      subfields.push({
-        code: String.fromCharCode(buf[pos + 1]!),
-        value: buf.toString('utf8', pos + 2, next),
-      });
-    } // else: a lone delimiter with no code; nothing to keep
+      subfields.push({ code: String.fromCharCode(buf[pos + 1]!), value: text(pos + 2, next) });
+    } else warn.add(`field ${tag}: a subfield delimiter with no code dropped`);
     pos = next;
   }
   return { tag, ind1, ind2, subfields };
@@ -176,7 +366,10 @@ function asBuffer(chunk: Buffer | Uint8Array | string): Buffer {
 }
 
 /** Reads ISO 2709 records from a byte stream, one result per record (good or bad), in file order. */
-export async function* readIso2709(input: ByteSource): AsyncGenerator<MarcReadResult> {
+export async function* readIso2709(
+  input: ByteSource,
+  opts: Iso2709Options = {},
+): AsyncGenerator<MarcReadResult> {
   let pending: Buffer[] = [];
   let pendingLength = 0;
   let pendingOffset = 0; // stream offset of pending[0][0]
@@ -211,7 +404,15 @@ export async function* readIso2709(input: ByteSource): AsyncGenerator<MarcReadRe
     }
     index++;
     try {
-      yield { ok: true, record: parseIso2709Record(rec, index), index, offset: recOffset };
+      const r = readIso2709Record(rec, index, opts);
+      yield {
+        ok: true,
+        record: r.record,
+        index,
+        offset: recOffset,
+        warnings: r.warnings,
+        encoding: r.encoding,
+      };
     } catch (e) {
       if (!(e instanceof RecordError)) throw e;
       yield { ok: false, index, offset: recOffset, error: e.message };

@@ -1,6 +1,6 @@
 /** Reading a MARC file from disk, ISO 2709 or MARCXML, detected from its first non-blank byte. */
 import { createReadStream, promises as fsp } from 'node:fs';
-import { readIso2709 } from './iso2709-read';
+import { readIso2709, type Iso2709Options } from './iso2709-read';
 import { readMarcXml } from './marcxml-read';
 import type { MarcReadResult } from './record';
 
@@ -24,12 +24,18 @@ export async function detectMarcFormat(path: string): Promise<MarcFileFormat> {
   }
 }
 
+/** `encoding` applies to ISO 2709; MARCXML is read as the XML it is (UTF-8). */
+export type ReadMarcFileOptions = Iso2709Options;
+
 /** Streams the records of a file, whichever format it is in. */
-export async function* readMarcFile(path: string): AsyncGenerator<MarcReadResult> {
+export async function* readMarcFile(
+  path: string,
+  opts: ReadMarcFileOptions = {},
+): AsyncGenerator<MarcReadResult> {
   const format = await detectMarcFormat(path);
   const stream = createReadStream(path, { highWaterMark: HIGH_WATER_MARK });
   try {
-    yield* format === 'marcxml' ? readMarcXml(stream) : readIso2709(stream);
+    yield* format === 'marcxml' ? readMarcXml(stream) : readIso2709(stream, opts);
   } finally {
     stream.destroy();
   }

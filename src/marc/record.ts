@@ -29,9 +29,19 @@ export interface MarcRecord {
   fields: MarcField[];
 }
 
-/** The result of reading one record from a file: a bad record is reported in place and reading goes on. */
+/**
+ * The result of reading one record from a file: a bad record is reported in place and reading goes on. A record
+ * read may carry warnings (what was odd and how it was read) and, from ISO 2709, the encoding its text was in.
+ */
 export type MarcReadResult =
-  | { ok: true; record: MarcRecord; index: number; offset: number }
+  | {
+      ok: true;
+      record: MarcRecord;
+      index: number;
+      offset: number;
+      warnings?: string[];
+      encoding?: 'utf8' | 'marc8';
+    }
   | { ok: false; index: number; offset: number; error: string };
 
 export function isControlField(field: MarcField): field is ControlField {
