@@ -6,6 +6,7 @@ import {
   overlayRecord,
   parseAlmaBibXml,
   parseFieldSpec,
+  readAlmaBibXml,
   subfieldValues,
   tagMatches,
   toAlmaBibXml,
@@ -197,5 +198,50 @@ describe('record helpers', () => {
       poLines: ['PUL'],
       isbns: [],
     });
+  });
+});
+
+describe('Alma bibs with fields that are not valid MARC (real exports)', () => {
+  const read = (name: string) => readAlmaBibXml(readFileSync(fixturePath('marc', 'alma', name), 'utf8'));
+
+  it('reads an indicator such as § as it is, with a warning, and writes it back unchanged', () => {
+    const { record, warnings } = read('broken_indicator.xml');
+    expect(warnings).toEqual(['field 700: ind2 "§", kept as it is']);
+    const odd = getFields(record, '700').find((f) => (f as DataField).ind2 === '§') as DataField;
+    expect(odd.subfields[0]).toEqual({ code: 'a', value: expect.stringMatching(/\S/) });
+    expect(readAlmaBibXml(toAlmaBibXml(record))).toEqual({
+      record: { ...record, leader: record.leader },
+      warnings,
+    });
+    // As a local field (7XX kept by the library) the overlay writes it back exactly.
+    const merged = overlayRecord({ ...opts, current: record, localTags: ['7XX', '9XX'] });
+    expect(merged.fields).toContainEqual(odd);
+    expect(toAlmaBibXml(merged)).toContain('<datafield tag="700" ind1="1" ind2="§">');
+  });
+
+  it('keeps a field with an empty tag where it was (it cannot be told whose it is), and writes it back', () => {
+    const { record, warnings } = read('field_with_no_tag.xml');
+    expect(warnings).toEqual(['a datafield with tag "", kept as it is']);
+    const odd = record.fields.find((f) => f.tag === '') as DataField;
+    expect(odd).toEqual({
+      tag: '',
+      ind1: '1',
+      ind2: '7',
+      subfields: [
+        { code: 'a', value: 'Truesdell, Edward D.' },
+        { code: '4', value: 'dnr' },
+        { code: '2', value: 'local' },
+      ],
+    });
+    const merged = overlayRecord({ ...opts, current: record });
+    const tags = merged.fields.map((f) => f.tag);
+    // After the 98X it followed in Alma, before the next tag.
+    expect(tags.indexOf('')).toBeGreaterThan(tags.lastIndexOf('982'));
+    expect(merged.fields[tags.indexOf('')]).toBe(odd);
+    const xml = toAlmaBibXml(merged);
+    expect(xml).toContain(
+      '<datafield tag="" ind1="1" ind2="7"><subfield code="a">Truesdell, Edward D.</subfield>',
+    );
+    expect(readAlmaBibXml(xml).record.fields).toEqual(merged.fields);
   });
 });

@@ -3,12 +3,14 @@ import { readFileSync } from 'node:fs';
 import {
   getDataFields,
   parseAlmaBibXml,
+  readAlmaBibXml,
   readMarcXml,
   subfieldValues,
   toAlmaBibXml,
   toMarcXml,
 } from '../src/marc';
 import type { DataField, MarcReadResult, MarcRecord } from '../src/marc';
+import { MAX_RECORD_BYTES } from '../src/marc/marcxml-read';
 
 const fixture = JSON.parse(readFileSync(fixturePath('alma', 'bib-99111299423506421.json'), 'utf8')) as {
   bib: { mms_id: string; anies: string[] }[];
@@ -180,8 +182,8 @@ describe('MARCXML reading', () => {
   it.each([
     [
       'a datafield tag',
-      '<datafield tag="24" ind1=" " ind2=" "><subfield code="a">x</subfield></datafield>',
-      /record 1: a datafield with tag "24"/,
+      '<datafield tag="2 4" ind1=" " ind2=" "><subfield code="a">x</subfield></datafield>',
+      /record 1: a datafield with tag "2 4"/,
     ],
     [
       'a controlfield tag',
@@ -218,18 +220,66 @@ describe('MARCXML reading', () => {
     expect(results[0]!.ok && results[0]!.record).toEqual(expected);
   });
 
-  it('reports a record over 99,999 bytes and reads the next one', async () => {
+  it('reads a tag that lost its leading zeros (42 for 042) as the tag it is, with a warning', async () => {
+    const xml = toMarcXml(expected, { namespace: false })
+      .replace('tag="245"', 'tag="24"')
+      .replace('tag="001"', 'tag="1"');
+    const results = await collect(readMarcXml(chunks(xml, 4096)));
+    const r = results[0]!;
+    if (!r.ok) throw new Error(r.error);
+    expect(r.record.fields.map((f) => f.tag)).toEqual(
+      expected.fields.map((f) => (f.tag === '245' ? '024' : f.tag)),
+    );
+    expect(r.warnings).toEqual([
+      'a controlfield with tag "1" read as 001',
+      'a datafield with tag "24" read as 024',
+    ]);
+  });
+
+  it('reads a record over 99,999 bytes (valid MARCXML) with a warning, and refuses one over 16 MiB', async () => {
     const big = (n: number): string =>
       `<record><leader>00000nam a2200000 i 4500</leader><datafield tag="500" ind1=" " ind2=" ">${'<subfield code="a">é</subfield>'.repeat(n)}</datafield></record>`;
-    // Each subfield costs 4 bytes (delimiter, code, two bytes of é): 25,000 of them are over the limit.
-    const xml = `<collection>${big(25000)}${big(20000)}${toMarcXml(expected, { namespace: false })}</collection>`;
+    // Each subfield costs 4 bytes (delimiter, code, two bytes of é): 25,000 of them are over the ISO 2709 limit.
+    const huge = `<record><leader>00000nam a2200000 i 4500</leader><datafield tag="500" ind1=" " ind2=" "><subfield code="a">${'x'.repeat(MAX_RECORD_BYTES)}</subfield></datafield></record>`;
+    const xml = `<collection>${big(25000)}${huge}${big(20000)}${toMarcXml(expected, { namespace: false })}</collection>`;
     const results = await collect(readMarcXml(chunks(xml, 65536)));
-    expect(results.map((r) => r.ok)).toEqual([false, true, true]);
-    expect(!results[0]!.ok && results[0]!.error).toMatch(/record 1: the record is larger than 99999 bytes/);
-    // Nothing but markup also counts: a field per element.
-    const empty = `<collection><record><leader>00000nam a2200000 i 4500</leader>${'<datafield tag="500" ind1=" " ind2=" "/>'.repeat(7000)}</record></collection>`;
-    const r2 = await collect(readMarcXml(chunks(empty, 65536)));
-    expect(!r2[0]!.ok && r2[0]!.error).toMatch(/larger than 99999 bytes/);
+    expect(results.map((r) => r.ok)).toEqual([true, false, true, true]);
+    const first = results[0]!;
+    if (!first.ok) throw new Error(first.error);
+    expect(first.record.fields[0]).toMatchObject({
+      tag: '500',
+      subfields: expect.arrayContaining([{ code: 'a', value: 'é' }]),
+    });
+    expect((first.record.fields[0] as DataField).subfields).toHaveLength(25000);
+    expect(first.warnings).toEqual([
+      "the record is 100041 bytes as ISO 2709 would count it, more than ISO 2709's 99999: it can be kept as MARCXML, not written as ISO 2709",
+    ]);
+    expect(!results[1]!.ok && results[1]!.error).toMatch(
+      /record 2: the record is larger than 16777216 bytes/,
+    );
+    expect(results[2]!.ok && results[2]!.warnings).toEqual([]);
+  });
+
+  it('reads a file of <record> elements with no <collection> around them (several roots)', async () => {
+    const one = toMarcXml(expected);
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<!-- records -->\n${one}\n${one}\n${one}\n`;
+    const results = await collect(readMarcXml(chunks(xml, 3)));
+    expect(results.map((r) => r.ok && r.record)).toEqual([expected, expected, expected]);
+    // Offsets are the document's own, whatever the reader put around it.
+    expect(results[0]!.offset).toBe(xml.indexOf('<record') + one.indexOf('>') + 1);
+  });
+
+  it('loses only the record that holds a character XML does not allow, and reads on', async () => {
+    const bad = toMarcXml(expected, { namespace: false }).replace(
+      '<subfield code="a">',
+      '<subfield code="\x07">',
+    );
+    const xml = `<collection>${toMarcXml(expected, { namespace: false })}${bad}${toMarcXml(expected, { namespace: false })}</collection>`;
+    const results = await collect(readMarcXml(chunks(xml, 16)));
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(!results[1]!.ok && results[1]!.error).toMatch(
+      /^record 2: a character XML does not allow \(.*disallowed character\)/,
+    );
   });
 });
 
@@ -253,8 +303,13 @@ describe('MARCXML writing', () => {
     expect(xml).toContain('ind1="&quot;" ind2="&apos;"');
     // eslint-disable-next-line no-control-regex
     expect(xml).not.toMatch(/[\x00-\x08\x0b\x0c\x0e-\x1f]/);
-    // Such indicators are escaped on the way out but are not MARC: reading refuses them.
-    expect(() => parseAlmaBibXml(xml)).toThrow(/record 1: field 500: ind1 "\\""/);
+    // Such indicators are escaped on the way out and are not MARC: a vendor's record with them is refused, an
+    // Alma bib keeps them as they are (Alma holds such fields), with a warning.
+    expect(readAlmaBibXml(xml).warnings).toEqual([
+      'field 500: ind1 "\\"", kept as it is',
+      'field 500: ind2 "\'", kept as it is',
+    ]);
+    expect((readAlmaBibXml(xml).record.fields.at(-1) as DataField).ind1).toBe('"');
     const back = parseAlmaBibXml(
       toAlmaBibXml({ ...rec, fields: [...expected.fields, { ...nasty, ind1: '1', ind2: ' ' }] }),
     );

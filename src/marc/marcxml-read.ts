@@ -15,8 +15,13 @@ export const MARCXML_NAMESPACE = 'http://www.loc.gov/MARC21/slim';
 
 /** MARCXML needs 4 levels (collection, record, datafield, subfield); Alma's `<bib>` wrapper adds one. */
 export const MAX_XML_DEPTH = 32;
-/** The ISO 2709 limit (five-digit record length), counted the same way for a MARCXML record. */
-const MAX_RECORD_BYTES = 99999;
+/** The ISO 2709 limit (five-digit record length): a larger MARCXML record is valid and read, with a warning. */
+const ISO2709_MAX_BYTES = 99999;
+/**
+ * What one MARCXML record may take (counted as ISO 2709 would count it): bounds the memory a record can take,
+ * far above any real bibliographic record (the largest real ones are a few hundred kilobytes).
+ */
+export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 /** ISO 2709 costs of a field beyond its text: a 12-byte directory entry and a field terminator. */
 const FIELD_OVERHEAD = 13;
 
@@ -24,6 +29,8 @@ const TAG = /^[0-9A-Za-z]{3}$/;
 /** Alma adds its own fields to the records it returns, some with four-letter tags (INST). */
 const ALMA_TAG = /^[0-9A-Za-z]{3,4}$/;
 const INDICATOR = /^[ 0-9a-z]$/;
+/** A tag that lost its leading zeros (`42` for 042), as spreadsheets and some converters write it. */
+const SHORT_NUMERIC_TAG = /^[0-9]{1,2}$/;
 const SUBFIELD_CODE = /^[a-z0-9]$/;
 
 /** Thrown from a saxes handler to stop parsing at once (saxes would otherwise finish the chunk). */
@@ -61,8 +68,20 @@ class MarcXmlCollector {
   private capture: Capture = null;
   private text = '';
   readonly parser = new SaxesParser({ xmlns: true, position: true });
+  /** Characters the reader inserted before the document's first element (the wrapper): offsets leave them out. */
+  shift = 0;
 
-  constructor(private readonly tagPattern: RegExp = TAG) {
+  /** Warnings of the record being read. */
+  private warnings: string[] = [];
+
+  /**
+   * `lenient` (Alma's own bibs): any tag (even empty) and any indicator are kept as they are, with a warning, so
+   * that a record Alma holds can be written back unchanged.
+   */
+  constructor(
+    private readonly tagPattern: RegExp = TAG,
+    private readonly lenient = false,
+  ) {
     const p = this.parser;
     // After a well-formedness error saxes goes on parsing; nothing it reports then is kept.
     p.on('opentag', (tag) => {
@@ -82,6 +101,12 @@ class MarcXmlCollector {
     p.on('cdata', (t) => this.addText(t));
     p.on('error', (err) => {
       if (this.fatal !== null) return;
+      // A character XML does not allow (a control character in a value): saxes reads on correctly, so only the
+      // record that holds it is lost.
+      if (this.inRecord && /disallowed character\.$/.test(err.message)) {
+        this.fail(`a character XML does not allow (${err.message.replace(/\.$/, '')})`);
+        return;
+      }
       this.fatal = `is not well-formed (${err.message})`;
       // On a mismatched end tag saxes closes the open elements (our record) before it reports the error:
       // that record was not closed properly, so it is withdrawn and the error is reported in its place.
@@ -129,7 +154,7 @@ class MarcXmlCollector {
     this.recordBytes += bytes;
     if (this.recordBytes > MAX_RECORD_BYTES) {
       this.oversize = true;
-      this.fail(`the record is larger than ${MAX_RECORD_BYTES} bytes (the ISO 2709 limit)`);
+      this.fail(`the record is larger than ${MAX_RECORD_BYTES} bytes (the most one record may take here)`);
       this.fields = [];
       this.field = null;
       this.capture = null;
@@ -156,12 +181,13 @@ class MarcXmlCollector {
     if (name === 'record') {
       if (this.inRecord) return this.fail('a record inside a record');
       this.inRecord = true;
-      this.recordOffset = this.parser.position;
+      this.recordOffset = this.parser.position - this.shift;
       this.leader = null;
       this.fields = [];
       this.problem = null;
       this.recordBytes = 2; // the directory's field terminator and the record terminator
       this.oversize = false;
+      this.warnings = [];
       return;
     }
     if (!this.inRecord || this.oversize) return;
@@ -170,22 +196,19 @@ class MarcXmlCollector {
         this.startCapture('leader');
         return;
       case 'controlfield': {
-        const t = this.attr(tag, 'tag');
-        if (t === undefined) return this.fail('a controlfield without a tag attribute');
-        if (!this.tagPattern.test(t)) return this.fail(`a controlfield with tag ${shown(t)}`);
+        const t = this.tag(tag, 'controlfield');
+        if (t === null) return;
         this.grow(FIELD_OVERHEAD);
         this.controlTag = t;
         this.startCapture('controlfield');
         return;
       }
       case 'datafield': {
-        const t = this.attr(tag, 'tag');
-        if (t === undefined) return this.fail('a datafield without a tag attribute');
-        if (!this.tagPattern.test(t)) return this.fail(`a datafield with tag ${shown(t)}`);
-        const ind1 = indicator(this.attr(tag, 'ind1'));
-        const ind2 = indicator(this.attr(tag, 'ind2'));
-        if (ind1 === null) return this.fail(`field ${t}: ind1 ${shown(this.attr(tag, 'ind1'))}`);
-        if (ind2 === null) return this.fail(`field ${t}: ind2 ${shown(this.attr(tag, 'ind2'))}`);
+        const t = this.tag(tag, 'datafield');
+        if (t === null) return;
+        const ind1 = this.indicator(t, tag, 'ind1');
+        const ind2 = this.indicator(t, tag, 'ind2');
+        if (ind1 === null || ind2 === null) return;
         this.grow(FIELD_OVERHEAD + 2);
         if (!this.oversize) this.field = { tag: t, ind1, ind2, subfields: [] };
         return;
@@ -203,6 +226,41 @@ class MarcXmlCollector {
         return;
       }
     }
+  }
+
+  /** The element's tag, a short numeric one given its leading zeros; null (and the record failed) if unusable. */
+  private tag(tag: SaxesTagNS, element: string): string | null {
+    const t = this.attr(tag, 'tag');
+    if (this.lenient) {
+      if (t === undefined || !ALMA_TAG.test(t))
+        this.warnings.push(`a ${element} with tag ${shown(t)}, kept as it is`);
+      return t ?? '';
+    }
+    if (t === undefined) {
+      this.fail(`a ${element} without a tag attribute`);
+      return null;
+    }
+    if (this.tagPattern.test(t)) return t;
+    if (SHORT_NUMERIC_TAG.test(t)) {
+      const padded = t.padStart(3, '0');
+      this.warnings.push(`a ${element} with tag ${shown(t)} read as ${padded}`);
+      return padded;
+    }
+    this.fail(`a ${element} with tag ${shown(t)}`);
+    return null;
+  }
+
+  /** A missing or empty indicator is a blank; an invalid one fails the record (or, lenient, is kept). */
+  private indicator(field: string, tag: SaxesTagNS, name: 'ind1' | 'ind2'): string | null {
+    const value = this.attr(tag, name);
+    if (value === undefined || value === '') return ' ';
+    if (INDICATOR.test(value)) return value;
+    if (this.lenient) {
+      this.warnings.push(`field ${field}: ${name} ${shown(value)}, kept as it is`);
+      return value;
+    }
+    this.fail(`field ${field}: ${name} ${shown(value)}`);
+    return null;
   }
 
   private startCapture(kind: Capture): void {
@@ -253,8 +311,20 @@ class MarcXmlCollector {
     if (this.problem !== null) {
       this.results.push({ ok: false, index, offset, error: `record ${index}: ${this.problem}` });
     } else {
-      this.results.push({ ok: true, index, offset, record: { leader: this.leader!, fields: this.fields } });
+      if (this.recordBytes > ISO2709_MAX_BYTES) {
+        this.warnings.push(
+          `the record is ${this.recordBytes} bytes as ISO 2709 would count it, more than ISO 2709's ${ISO2709_MAX_BYTES}: it can be kept as MARCXML, not written as ISO 2709`,
+        );
+      }
+      this.results.push({
+        ok: true,
+        index,
+        offset,
+        record: { leader: this.leader!, fields: this.fields },
+        warnings: this.warnings,
+      });
     }
+    this.warnings = [];
     this.fields = [];
     this.field = null;
     this.capture = null;
@@ -266,16 +336,10 @@ class MarcXmlCollector {
     return {
       ok: false,
       index,
-      offset: this.parser.position,
+      offset: this.parser.position - this.shift,
       error: `the MARCXML ${this.fatal ?? 'cannot be read'}; reading stopped at record ${index}`,
     };
   }
-}
-
-/** A missing or empty indicator is a blank; null when the value is not a valid indicator. */
-function indicator(value: string | undefined): string | null {
-  if (value === undefined || value === '') return ' ';
-  return INDICATOR.test(value) ? value : null;
 }
 
 /**
@@ -305,22 +369,42 @@ class Utf8Input {
   }
 }
 
+/** The element that wraps the document so that a file of several `<record>` roots (no collection) reads. */
+const WRAPPER = 'rto-records';
+/** How much of the start of a document is looked at for its first element (declaration, comments, DOCTYPE). */
+const PROLOGUE_LIMIT = 4096;
+
 /**
  * Reads MARCXML from a byte (or string) stream. Bytes are decoded as strict UTF-8. `offset` is the character
  * position just after the record's start tag (saxes counts characters, not bytes).
+ *
+ * A file of several `<record>` elements with no `<collection>` around them (not one XML document, but a common
+ * way of writing records) is read as if they had one: the document is wrapped in an element of no namespace,
+ * unless it has a DOCTYPE, which must precede the root.
  */
 export async function* readMarcXml(input: ByteSource): AsyncGenerator<MarcReadResult> {
   const c = new MarcXmlCollector();
   const utf8 = new Utf8Input(c);
-  let first = true;
-  for await (const raw of input as AsyncIterable<Buffer | Uint8Array | string>) {
-    let text = typeof raw === 'string' ? raw : utf8.decode(raw);
-    if (text !== null && first) {
-      // A byte order mark or blank lines before `<?xml` are tolerated (saxes wants the declaration first).
-      text = text.replace(/^\uFEFF?\s*/, '');
-      first = text.length === 0;
+  let prologue: string | null = '';
+  let wrapped = false;
+  const feed = (text: string) => {
+    if (prologue === null) return c.write(text);
+    // A byte order mark or blank lines before `<?xml` are tolerated (saxes wants the declaration first).
+    prologue = (prologue + text).replace(/^\uFEFF?\s*/, '');
+    const root = /<[A-Za-z_]/.exec(prologue);
+    if (!root && prologue.length < PROLOGUE_LIMIT) return true;
+    const head = prologue;
+    prologue = null;
+    if (root && !/<!DOCTYPE/i.test(head.slice(0, root.index))) {
+      wrapped = true;
+      c.shift = WRAPPER.length + 2;
+      return c.write(`${head.slice(0, root.index)}<${WRAPPER}>${head.slice(root.index)}`);
     }
-    if (text) c.write(text);
+    return c.write(head);
+  };
+  for await (const raw of input as AsyncIterable<Buffer | Uint8Array | string>) {
+    const text = typeof raw === 'string' ? raw : utf8.decode(raw);
+    if (text) feed(text);
     yield* c.results.splice(0);
     if (c.fatal !== null) {
       yield c.fatalResult();
@@ -328,23 +412,42 @@ export async function* readMarcXml(input: ByteSource): AsyncGenerator<MarcReadRe
     }
   }
   const tail = utf8.decode(undefined);
-  if (tail) c.write(tail);
+  if (tail) feed(tail);
+  if (prologue !== null && c.fatal === null) {
+    const head: string = prologue;
+    prologue = null;
+    if (head) c.write(head);
+  }
+  if (wrapped && c.fatal === null) c.write(`</${WRAPPER}>`);
   c.end();
   yield* c.results.splice(0);
   if (c.fatal !== null) yield c.fatalResult();
 }
 
+/** One Alma bib read: the record and what was odd in it (kept as it was). */
+export interface AlmaBibReading {
+  record: MarcRecord;
+  warnings: string[];
+}
+
 /**
- * Parses the MARCXML string of one Alma bib (`anies[0]` of the JSON answer, or a `<bib>…<record>…</record></bib>`
+ * Reads the MARCXML string of one Alma bib (`anies[0]` of the JSON answer, or a `<bib>…<record>…</record></bib>`
  * document). Alma declares encoding="UTF-16" on a string that is already decoded: the declaration is ignored.
- * Throws when there is no record or it is not usable.
+ * Alma holds (and exports) fields that are not valid MARC, an empty tag or an indicator such as `§`: they are
+ * kept exactly as they are, with a warning, so that the record can be written back unchanged. Throws when there
+ * is no record or the XML is not well-formed.
  */
-export function parseAlmaBibXml(xml: string): MarcRecord {
-  const c = new MarcXmlCollector(ALMA_TAG);
+export function readAlmaBibXml(xml: string): AlmaBibReading {
+  const c = new MarcXmlCollector(ALMA_TAG, true);
   if (c.write(xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml)) c.end();
   if (c.fatal !== null) throw new Error(`Alma bib XML ${c.fatal}`);
   const first = c.results[0];
   if (!first) throw new Error('Alma bib XML holds no MARC record');
   if (!first.ok) throw new Error(`Alma bib XML: ${first.error}`);
-  return first.record;
+  return { record: first.record, warnings: first.warnings ?? [] };
+}
+
+/** readAlmaBibXml without the warnings. */
+export function parseAlmaBibXml(xml: string): MarcRecord {
+  return readAlmaBibXml(xml).record;
 }

@@ -34,6 +34,11 @@ export interface OverlayOptions {
   orderFields: OrderFieldValue[];
 }
 
+/** A MARC tag, or one of Alma's own (AVA, INST): anything else (an empty tag) is a field nobody can classify. */
+function isMarcTag(tag: string): boolean {
+  return /^[0-9A-Za-z]{3,4}$/.test(tag);
+}
+
 /** Control fields that identify the record in Alma (001 the MMS id, 003 its source, 005 the version). */
 const CURRENT_CONTROL_TAGS = ['001', '003', '005'];
 
@@ -78,6 +83,9 @@ export function overlayRecord(opts: OverlayOptions): MarcRecord {
   );
 
   const fromCurrent = current.fields.filter((f) => {
+    // A field Alma holds under a tag that is not a MARC tag (an empty one, real Alma exports have them) cannot be
+    // told to be the vendor's or the library's: it stays, exactly as it was.
+    if (!isMarcTag(f.tag)) return true;
     if (isControlField(f)) return CURRENT_CONTROL_TAGS.includes(f.tag) || tagMatchesAny(f.tag, localTags);
     if (!tagMatchesAny(f.tag, localTags) && !orderTags.includes(f.tag)) return false;
     // An order field written by an earlier run (or a part of it) is replaced, not repeated. A field with the same
@@ -86,9 +94,17 @@ export function overlayRecord(opts: OverlayOptions): MarcRecord {
     return !(ours && heldIn(f, ours.subfields));
   });
 
+  // Fields are put in tag order; a field with no MARC tag goes where it was, after the field it followed.
+  const sortKey = new Map<MarcField, string>();
+  let previous = '';
+  for (const f of current.fields) {
+    if (isMarcTag(f.tag)) previous = f.tag;
+    else sortKey.set(f, previous);
+  }
+  const key = (f: MarcField) => sortKey.get(f) ?? f.tag;
   const fields: MarcField[] = [...fromIncoming, ...fromCurrent, ...orderFields];
   // Array.prototype.sort is stable: fields with the same tag keep incoming, current, order-data order.
-  fields.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+  fields.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   return { leader: withUnicodeLeader(incoming.leader), fields };
 }
 
