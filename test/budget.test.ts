@@ -1,7 +1,15 @@
-/** An institution's API budget, on a fake clock: the per-second window, 429 pauses, the daily budget. */
-import { DailyBudgetExhausted, InstitutionBudget, type BudgetOptions } from '../src/institution/budget';
+/**
+ * An institution's API budget, on a fake clock: even pacing, yielding to 429s (halve, then recover), and the
+ * daily budget (stop, probe once per interval, resume on the first answer that shows budget left).
+ */
+import {
+  DailyBudgetExhausted,
+  InstitutionBudget,
+  institutionRates,
+  type BudgetOptions,
+} from '../src/institution/budget';
 
-/** A clock that only moves when the budget sleeps. */
+/** A clock that only moves when the budget sleeps (or the test moves it). */
 function fakeClock(start: number) {
   const clock = { t: start, slept: [] as number[] };
   const opts = {
@@ -22,99 +30,133 @@ function budget(name: string, start: number, o: Partial<BudgetOptions> = {}) {
 
 const at = (iso: string) => Date.parse(iso);
 
-describe('the per-second window', () => {
-  it('a burst of 100 takes never has more than perSecond in any one-second window', async () => {
+async function refused(b: InstitutionBudget): Promise<DailyBudgetExhausted> {
+  try {
+    await b.take();
+  } catch (e) {
+    expect(e).toBeInstanceOf(DailyBudgetExhausted);
+    return e as DailyBudgetExhausted;
+  }
+  throw new Error('take() should have thrown DailyBudgetExhausted');
+}
+
+describe('pacing', () => {
+  it('spaces calls evenly at the rate: never two closer than 1/rate, never a burst at the start of a second', async () => {
     const { b, clock } = budget('01UNIV_INST', at('2026-11-28T12:00:00Z'));
-    const start = clock.t;
     const times: number[] = [];
     await Promise.all(Array.from({ length: 100 }, () => b.take().then(() => times.push(clock.t))));
     expect(times).toHaveLength(100);
-    for (let i = 0; i < times.length; i++) {
-      const inWindow = times.filter((t) => t >= times[i]! && t < times[i]! + 1000).length;
-      expect(inWindow).toBeLessThanOrEqual(10);
-    }
-    // And it does not wait much longer than needed: 100 calls at 10/s take about 9-10 s.
-    expect(clock.t - start).toBeGreaterThanOrEqual(9000);
-    expect(clock.t - start).toBeLessThan(10_500);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(100);
+    // Hence at most `rate` calls in any one-second window, and no idle waiting either: 100 calls at 10/s ≈ 9.9 s.
+    for (const t of times) expect(times.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(10);
+    expect(times[99]! - times[0]!).toBe(9900);
     expect(b.counters.calls).toBe(100);
   });
 
-  it('the first perSecond takes do not wait', async () => {
+  it('an idle budget lets one call go at once, but not a second within the spacing', async () => {
     const { b, clock } = budget('X', 0, { perSecond: 5 });
-    for (let i = 0; i < 5; i++) await b.take();
+    await b.take();
     expect(clock.slept).toEqual([]);
     await b.take();
-    expect(clock.t).toBeGreaterThanOrEqual(1000);
+    expect(clock.t).toBe(200);
+  });
+
+  it('the rates are derived once from the institution: threshold × share, split across processes', () => {
+    expect(institutionRates({ perSecondThreshold: 25, budgetShare: 0.4, workerProcesses: 2 })).toEqual({
+      callsPerSecond: 10,
+      perProcess: 5,
+    });
   });
 });
 
-describe('rateLimited', () => {
-  it('pauses the next take for the back-off', async () => {
-    const { b, clock } = budget('X', 0, { backoffMs: 2500 });
+describe('yielding to 429s', () => {
+  it('halves the rate on a 429 (once per burst), spaces the next call by it, and recovers a tenth a second', async () => {
+    const { b, clock } = budget('X', 0, { perSecond: 10 });
     await b.take();
     b.rateLimited();
+    b.rateLimited(); // the same burst: one halving
+    expect(b.rate).toBe(5);
     await b.take();
-    expect(clock.t).toBe(2500);
-    expect(b.counters.rateLimited).toBe(1);
-    // The default back-off is one second.
-    const d = budget('Y', 0);
-    d.b.rateLimited();
-    await d.b.take();
-    expect(d.clock.t).toBe(1000);
+    expect(clock.t).toBe(200); // spaced by the halved rate, not a fixed second
+    clock.t += 250;
+    b.rateLimited(); // a later 429: halved again
+    expect(b.rate).toBe(2.5);
+    clock.t += 3000;
+    await b.take();
+    expect(b.rate).toBe(5.5); // three quiet seconds: +3 × 10%
+    clock.t += 60_000;
+    await b.take();
+    expect(b.rate).toBe(10); // never above the configured rate
+    expect(b.counters.rateLimited).toBe(3);
+  });
+
+  it('a run of 429s never stops the institution altogether', () => {
+    const { b, clock } = budget('X', 0, { perSecond: 10, minPerSecond: 0.5 });
+    for (let i = 0; i < 50; i++) {
+      clock.t += 10_000;
+      b.rateLimited();
+    }
+    expect(b.rate).toBe(0.5);
   });
 });
 
 describe('the daily budget', () => {
-  async function refused(b: InstitutionBudget): Promise<DailyBudgetExhausted> {
-    try {
-      await b.take();
-    } catch (e) {
-      expect(e).toBeInstanceOf(DailyBudgetExhausted);
-      return e as DailyBudgetExhausted;
-    }
-    throw new Error('take() should have thrown DailyBudgetExhausted');
-  }
-
-  it.each([
-    [0, '2026-11-28T15:00:00Z', '2026-11-29T00:00:00Z'],
-    [0, '2026-11-28T00:00:00Z', '2026-11-29T00:00:00Z'],
-    [5, '2026-11-28T03:00:00Z', '2026-11-28T05:00:00Z'],
-    [5, '2026-11-28T06:00:00Z', '2026-11-29T05:00:00Z'],
-    [5, '2026-12-31T23:59:00Z', '2027-01-01T05:00:00Z'],
-  ])('reset hour %i, spent at %s: take() throws until %s', async (hour, now, reset) => {
-    const { b, clock } = budget('01UNIV_INST', at(now), { dailyResetHourUtc: hour });
+  it('stops calls once Alma says it is spent, naming the expected reset, until a probe finds it back', async () => {
+    const { b, clock } = budget('01UNIV_INST', at('2026-11-28T15:00:00Z'), {
+      probeIntervalMs: 60_000,
+      dailyResetHourUtc: 5,
+    });
     b.observeRemaining(0);
     const e = await refused(b);
-    expect(new Date(e.resumeAt).toISOString()).toBe(new Date(at(reset)).toISOString());
     expect(e.institution).toBe('01UNIV_INST');
-    expect(e.message).toContain(new Date(at(reset)).toISOString());
-    // Still refused a minute before the reset; allowed from the reset on.
-    clock.t = at(reset) - 60_000;
+    expect(e.resetAt).toBe(at('2026-11-29T05:00:00Z'));
+    expect(e.retryAt).toBe(at('2026-11-28T15:01:00Z'));
+    expect(e.message).toContain('2026-11-29T05:00:00.000Z');
+    // Before the probe interval: refused without calling.
+    clock.t += 59_000;
     await refused(b);
-    clock.t = at(reset);
+    // At the interval one call goes (the probe); others asking meanwhile are refused and come back soon.
+    clock.t += 1_000;
+    await expect(b.take()).resolves.toBeUndefined();
+    const meanwhile = await refused(b);
+    expect(meanwhile.retryAt - clock.t).toBeLessThanOrEqual(10_000 + 1_000);
+    expect(b.counters.probes).toBe(1);
+    // Alma answers with budget left: calls resume at once, for everyone.
+    b.observeRemaining(9000);
+    await expect(b.take()).resolves.toBeUndefined();
+    expect(b.exhaustedUntilTime()).toBeUndefined();
+  });
+
+  it('a probe refused again (DAILY_THRESHOLD) waits another interval; one that got no answer may go again at the next', async () => {
+    const { b, clock } = budget('X', 0, { probeIntervalMs: 1000 });
+    b.dailyExhausted();
+    clock.t = 1000;
+    await b.take(); // the probe
+    expect(b.dailyExhausted().retryAt).toBe(2000); // Alma: still spent; the probe itself comes back first
+    expect((await refused(b)).retryAt).toBe(2000 + 100);
+    clock.t = 2000;
+    await b.take(); // the next probe
+    b.noAnswer(); // the network ate it
+    await refused(b);
+    clock.t = 3000;
+    await expect(b.take()).resolves.toBeUndefined();
+    b.answered(); // any answer but DAILY_THRESHOLD shows Alma counting again
     await expect(b.take()).resolves.toBeUndefined();
   });
 
-  it('dailyExhausted() (Alma said DAILY_THRESHOLD) stops calls the same way and returns the reset', async () => {
-    const { b } = budget('X', at('2026-11-28T04:00:00Z'), { dailyResetHourUtc: 5 });
-    expect(b.dailyExhausted()).toBe(at('2026-11-28T05:00:00Z'));
-    expect((await refused(b)).resumeAt).toBe(at('2026-11-28T05:00:00Z'));
-    expect(b.exhaustedUntilTime()).toBe(at('2026-11-28T05:00:00Z'));
-  });
-
-  it('a remaining count above zero does not stop calls', async () => {
-    const { b } = budget('X', 0);
-    b.observeRemaining(1);
-    expect(b.remaining).toBe(1);
-    await expect(b.take()).resolves.toBeUndefined();
+  it('parked calls come back in the order they were parked, one spacing apart', async () => {
+    const { b } = budget('X', 0, { perSecond: 4, probeIntervalMs: 60_000 });
+    b.observeRemaining(0);
+    const times = [];
+    for (let i = 0; i < 4; i++) times.push((await refused(b)).retryAt);
+    expect(times).toEqual([60_000, 60_250, 60_500, 60_750]);
   });
 
   it('a refused take does not block the ones queued behind it once the budget is back', async () => {
-    const { b, clock } = budget('X', at('2026-11-28T23:00:00Z'));
+    const { b } = budget('X', 0);
     b.observeRemaining(0);
-    const first = b.take();
-    await expect(first).rejects.toBeInstanceOf(DailyBudgetExhausted);
-    clock.t = at('2026-11-29T00:00:01Z');
+    await expect(b.take()).rejects.toBeInstanceOf(DailyBudgetExhausted);
+    b.observeRemaining(100);
     await expect(b.take()).resolves.toBeUndefined();
   });
 });
@@ -126,12 +168,10 @@ describe('institutions', () => {
     const b = new InstitutionBudget('01B_INST', { perSecond: 2, dailyResetHourUtc: 0, ...opts });
     a.observeRemaining(0);
     await expect(a.take()).rejects.toBeInstanceOf(DailyBudgetExhausted);
-    await b.take();
-    await b.take();
-    expect(clock.slept).toEqual([]); // b's two calls did not wait for anything of a's
     a.rateLimited();
-    await b.take(); // the third within the second waits for b's own window only
-    expect(clock.t - at('2026-11-28T12:00:00Z')).toBeLessThanOrEqual(1001);
+    await b.take();
+    expect(clock.slept).toEqual([]); // b's call did not wait for anything of a's
+    expect(b.rate).toBe(2);
     expect(b.counters.rateLimited).toBe(0);
     expect(b.exhaustedUntilTime()).toBeUndefined();
   });

@@ -42,7 +42,8 @@ jest.setTimeout(120_000);
 /** How the fake Alma and mail behave for one order. */
 interface Script {
   poLine?: 'ok' | 'in-review' | 'unauthorised' | 'invalid' | 'unavailable' | 'hold';
-  bib?: 'ok' | 'late' | 'unauthorised' | 'hold';
+  bib?: 'ok' | 'late' | 'unauthorised' | 'hold' | 'parked';
+  validate?: 'ok' | 'fail';
   mail?: 'ok' | 'fail' | 'hold';
   cancel?: 'ok' | 'fail';
   staff?: 'ok' | 'hold';
@@ -71,6 +72,11 @@ const callsOf = (orderId: string): Calls => {
 const held = new Map<string, () => void>();
 async function hold(orderId: string): Promise<void> {
   await new Promise<void>((resolve) => held.set(orderId, resolve));
+}
+/** Lets a held activity go, once it is being held (the stage is set just before its activity starts). */
+async function release(orderId: string): Promise<void> {
+  for (let i = 0; i < 400 && !held.has(orderId); i++) await new Promise((r) => setTimeout(r, 25));
+  held.get(orderId)!();
 }
 
 const refused = (type: string, message: string) =>
@@ -103,6 +109,13 @@ beforeAll(async () => {
   const activities: Partial<Activities> = {
     // The real validation (pure), with the Alma steps on this queue and timings short enough to see every deadline.
     async validateOrderActivity(raw: unknown): Promise<ValidationOutcome> {
+      const id = (raw as { orderId: string }).orderId;
+      if (scripts.get(id)?.validate === 'fail')
+        throw ApplicationFailure.create({
+          type: 'WorkerLost',
+          message: 'the worker was lost',
+          nonRetryable: true,
+        });
       const out = await real.validateOrderActivity(raw);
       if (!out.ok) return out;
       const t = out.plan.timing;
@@ -166,6 +179,14 @@ beforeAll(async () => {
         }
       }
       if (how === 'unauthorised') throw refused(FailureType.AlmaUnauthorised, 'Alma refused the API key');
+      if (how === 'parked' && callsOf(id).awaitBriefBib <= 4)
+        // The daily budget is spent: the activity ends at once, the workflow waits outside the poll's deadline.
+        throw ApplicationFailure.create({
+          type: FailureType.AlmaBudgetSpent,
+          message: 'the daily Alma API budget is spent',
+          nonRetryable: true,
+          details: [{ retryAt: Date.now() + 700 }],
+        });
       if (how === 'late')
         throw ApplicationFailure.create({ type: FailureType.BibNotLinked, message: 'no bib yet' });
       return { mmsId: '9912345' };
@@ -193,7 +214,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const release of held.values()) release();
+  for (const letGo of held.values()) letGo();
   worker?.shutdown();
   await running;
   await env?.teardown();
@@ -287,6 +308,27 @@ describe('every alert', () => {
     expect(o.calls().awaitBriefBib).toBeGreaterThan(1);
     expect(o.calls().confirmations).toBe(1);
     await o.handle.terminate();
+  });
+
+  test('a bib poll parked for a spent daily budget is not BIB_LATE, however long the budget stays out', async () => {
+    // Four parks of 0.7 s: longer than the poll's whole deadline (2.5 s), and still no BIB_LATE.
+    const o = await start('bib-parked', { bib: 'parked' });
+    const s = await stageReached(o.handle, 'FOLLOWING_UP');
+    expect(s.alerts).toEqual([]);
+    expect(s.mmsId).toBe('9912345');
+    expect(o.calls().awaitBriefBib).toBe(5);
+    expect(s.history.filter((h) => h.event === 'bib poll parked')).toHaveLength(4);
+    await o.handle.terminate();
+  });
+
+  test('VALIDATION_FAILED: validation that cannot run ends the order FAILED, staff told, nothing in Alma', async () => {
+    const o = await start('validation', { validate: 'fail' });
+    const s = await failedStatus(o.handle.result());
+    expect(s.stage).toBe('FAILED');
+    expect(s.alerts).toEqual(['VALIDATION_FAILED']);
+    expect(s.error?.kind).toBe('validation-failed');
+    expect(alertsMailed(o.calls())).toEqual(['VALIDATION_FAILED']);
+    expect(o.calls().createPoLine).toBe(0);
   });
 
   test('a refused key while polling for the bib ends the order FAILED', async () => {
@@ -400,7 +442,7 @@ describe('a cancellation at every stage', () => {
       const o = await start(`c-ordering-${by}`, { poLine: 'hold' });
       await stageReached(o.handle, 'ORDERING');
       await cancel(o);
-      held.get(o.orderId)?.();
+      await release(o.orderId);
       const s = await o.handle.result();
       expect(s.stage).toBe('CANCELLED');
       expect(o.calls().cancelPoLine.map((c) => c.poLine)).toEqual([`POL-${o.orderId}`]);
@@ -422,7 +464,7 @@ describe('a cancellation at every stage', () => {
       const o = await start(`c-confirm-${by}`, { mail: 'hold' });
       await stageReached(o.handle, 'CONFIRMING');
       await cancel(o);
-      held.get(o.orderId)?.();
+      await release(o.orderId);
       const s = await o.handle.result();
       expect(s.stage).toBe('CANCELLED');
       expect(o.calls().cancelPoLine).toHaveLength(1);
@@ -450,7 +492,7 @@ describe('a cancellation at every stage', () => {
     );
     expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
     expect((err as WorkflowUpdateFailedError).cause?.message).toBe(`order ${o.orderId} has ended: FAILED`);
-    held.get(o.orderId)?.();
+    await release(o.orderId);
     const s = await failedStatus(o.handle.result());
     expect(s.history.map((h) => h.event)).not.toContain('cancellation requested');
   });

@@ -6,7 +6,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { PoLine } from '../src/alma/client';
 import { parseConfig } from '../src/config/load';
 import type { Order } from '../src/contract/order';
-import { findOrderPoLine, MAX_SEARCHED, poLineBody, titleWords } from '../src/activities/po-line';
+import {
+  findOrderPoLine,
+  isThisOrdersLine,
+  MAX_SEARCHED,
+  poLineBody,
+  titleWords,
+} from '../src/activities/po-line';
 import { exampleConfigRaw } from './harness/system';
 
 const config = parseConfig(exampleConfigRaw('http://127.0.0.1:1/almaws/v1', '/tmp/rto-po-line-test'));
@@ -87,4 +93,16 @@ test('the PO line body carries the order for Alma', () => {
     fund_distribution: [{ fund_code: { value: 'GEN01' }, percent: 100 }],
     resource_metadata: { isbn: '9780596520687' },
   });
+});
+
+test('another account on the same vendor that reuses the order id: its line is not this order’s', () => {
+  const base = { number: 'POL-9', vendor_reference_number: 'OAS-1', vendor: { value: acc.alma.vendorCode } };
+  const otherAccount = { ...base, vendor_account: `${acc.alma.vendorAccount}-OTHER` } as PoLine;
+  const sameAccount = { ...base, vendor_account: acc.alma.vendorAccount } as PoLine;
+  const codedAccount = { ...base, vendor_account: { value: acc.alma.vendorAccount } } as unknown as PoLine;
+  expect(isThisOrdersLine(otherAccount, acc, order)).toBe(false);
+  expect(isThisOrdersLine(sameAccount, acc, order)).toBe(true);
+  expect(isThisOrdersLine(codedAccount, acc, order)).toBe(true);
+  // An answer that leaves the account out is taken as a match: never a second POST beside it.
+  expect(isThisOrdersLine(base as PoLine, acc, order)).toBe(true);
 });

@@ -24,7 +24,18 @@ export function bibActivities(deps: { alma: AlmaAccess }) {
         await client.getBib(mmsId);
         return { mmsId };
       } catch (e) {
-        throw toFailure(e);
+        const failure = toFailure(e);
+        // A spent daily budget is no sign of a late bib: end this poll at once, so that the workflow waits for
+        // the budget outside the poll's deadline and polls again after (no BIB_LATE for a parked poll).
+        if (failure.type === FailureType.AlmaBudgetSpent) {
+          throw ApplicationFailure.create({
+            type: failure.type,
+            message: failure.message,
+            nonRetryable: true,
+            details: failure.details ? [...failure.details] : [],
+          });
+        }
+        throw failure;
       }
     },
   };

@@ -107,16 +107,26 @@ export async function findOrderPoLine(
     }
     const page = await client.searchPoLines(q, { limit: 100, offset, status: 'ALL' });
     calls++;
-    const line = page.poLines.find(
-      (pl) =>
-        pl.vendor_reference_number === order.orderId &&
-        (pl.vendor?.value === undefined || pl.vendor.value === acc.alma.vendorCode) &&
-        pl.status?.value !== 'CANCELLED',
-    );
+    const line = page.poLines.find((pl) => isThisOrdersLine(pl, acc, order));
     if (line) return { line, calls };
     if (offset + 100 >= page.total) break;
   }
   return { calls };
+}
+
+/**
+ * Whether a PO line is this order's: the same OASIS order id (vendor reference), vendor and vendor account. The
+ * vendor account tells apart two OASIS accounts on one vendor that reuse an order id; a line whose answer
+ * leaves vendor or account out is taken as a match (stricter: never post a second one beside it).
+ */
+export function isThisOrdersLine(pl: PoLine, acc: Account, order: Order): boolean {
+  const account = typeof pl.vendor_account === 'string' ? pl.vendor_account : pl.vendor_account?.value;
+  return (
+    pl.vendor_reference_number === order.orderId &&
+    (pl.vendor?.value == null || pl.vendor.value === acc.alma.vendorCode) &&
+    (account == null || account === acc.alma.vendorAccount) &&
+    pl.status?.value !== 'CANCELLED'
+  );
 }
 
 function describe(line: PoLine, found: boolean, calls: number): CreatedPoLine {
@@ -134,6 +144,14 @@ function describe(line: PoLine, found: boolean, calls: number): CreatedPoLine {
   };
 }
 
+/** The wait before concluding from a search that a POST whose answer was lost did not reach Alma. */
+export function settleTimeOf(institution: { settleTime: number; requestTimeout: number }): number {
+  return Math.max(institution.settleTime, 2 * institution.requestTimeout);
+}
+
+/** How many POSTs one attempt may make, each after the previous one's answer was lost and a settle wait. */
+const POSTS_PER_ATTEMPT = 2;
+
 export function poLineActivities(deps: { alma: AlmaAccess; logger: Logger }) {
   return {
     async createPoLine(input: CreatePoLineInput): Promise<CreatedPoLine> {
@@ -144,58 +162,80 @@ export function poLineActivities(deps: { alma: AlmaAccess; logger: Logger }) {
         orderId: input.order.orderId,
         attempt: ctx.info.attempt,
       });
-      // A request we gave up on may still be arriving at Alma: look only after it has surely landed or died.
-      const settleMs = institution.requestTimeout * 2;
-      const prior = (ctx.info.heartbeatDetails ?? {}) as PostMarker;
+      const settleMs = settleTimeOf(institution);
+      // The marker the next attempt reads: heartbeated all through the attempt (searches and budget waits
+      // included), so Temporal never starts a second attempt beside a live one.
+      let marker: PostMarker = (ctx.info.heartbeatDetails ?? {}) as PostMarker;
+      const beat = setInterval(() => ctx.heartbeat(marker), 5_000);
+      ctx.heartbeat(marker);
+      let calls = 0;
+      /** Waits until `postedAt` is a settle time old, heartbeating (a lost answer waits once, in this attempt). */
+      const settle = async (postedAt: number) => {
+        const left = postedAt + settleMs - Date.now();
+        if (left <= 0) return;
+        log.info({ waitMs: left }, 'an earlier POST may still reach Alma: waiting before looking again');
+        await ctx.sleep(left);
+      };
+      const find = async () => {
+        const r = await findOrderPoLine(client, account, input.order);
+        calls += r.calls;
+        return r.line;
+      };
       try {
-        const existing = await findOrderPoLine(client, account, input.order);
-        if (existing.line) {
-          log.info({ poLine: existing.line.number }, 'PO line already exists: an earlier attempt created it');
-          return describe(existing.line, true, existing.calls);
-        }
-        if (prior.postedAt && Date.now() - prior.postedAt < settleMs) {
-          throw ApplicationFailure.create({
-            type: FailureType.AlmaUnavailable,
-            message:
-              'an earlier attempt posted this PO line and may still be arriving at Alma; looking again shortly',
-            nextRetryDelay: settleMs - (Date.now() - prior.postedAt),
-          });
-        }
-        ctx.heartbeat({ postedAt: Date.now() } satisfies PostMarker);
-        let created: PoLine;
-        try {
-          created = await client.createPoLine(poLineBody(input.order, account), {
-            profileCode: account.alma.profileCode,
-          });
-        } catch (e) {
-          if (e instanceof AlmaError && e.code === '401870') {
-            // "PoLine already exists": Alma says it has it; find it rather than post again.
-            const again = await findOrderPoLine(client, account, input.order);
-            if (again.line) return describe(again.line, true, existing.calls + 1 + again.calls);
-            // Not visible yet: never post again; look again after the settle time (the marker stays).
+        for (let posts = 0; ; posts++) {
+          const existing = await find();
+          if (existing) {
+            log.info({ poLine: existing.number }, 'PO line already exists: an earlier POST created it');
+            return describe(existing, true, calls);
+          }
+          // A POST of an earlier attempt (its worker lost) may still be arriving: let it land or die, look again.
+          if (marker.postedAt && Date.now() - marker.postedAt < settleMs) {
+            await settle(marker.postedAt);
+            posts--;
+            continue;
+          }
+          if (posts >= POSTS_PER_ATTEMPT) {
             throw ApplicationFailure.create({
               type: FailureType.AlmaUnavailable,
-              message: `Alma says the PO line exists (401870) but the search does not show it yet`,
-              nextRetryDelay: settleMs,
+              message: `no answer from Alma to ${posts} POSTs of this PO line, and no PO line found after waiting`,
             });
           }
-          if (e instanceof AlmaError && !e.ambiguous) ctx.heartbeat({} satisfies PostMarker);
-          if (e instanceof AlmaError && e.ambiguous && e.kind === 'network') {
-            // A timeout: Alma may commit later. The next attempt waits out the settle time before it searches.
-            throw ApplicationFailure.create({
-              type: FailureType.AlmaUnavailable,
-              message: e.message,
-              nextRetryDelay: settleMs,
+          marker = { postedAt: Date.now() };
+          ctx.heartbeat(marker);
+          try {
+            calls++;
+            const created = await client.createPoLine(poLineBody(input.order, account), {
+              profileCode: account.alma.profileCode,
             });
+            log.info({ poLine: created.number, status: created.status?.value }, 'PO line created');
+            return describe(created, false, calls);
+          } catch (e) {
+            if (e instanceof AlmaError && e.code === '401870') {
+              // "PoLine already exists": Alma has it. Never post again: find it, after the settle time if need be.
+              await settle(marker.postedAt!);
+              const again = await find();
+              if (again) return describe(again, true, calls);
+              throw ApplicationFailure.create({
+                type: FailureType.AlmaUnavailable,
+                message: 'Alma says the PO line exists (401870) but the search does not show it yet',
+              });
+            }
+            if (!(e instanceof AlmaError) || !e.ambiguous) {
+              // Alma surely did not take it (refused, or never sent): a later attempt may post at once.
+              marker = {};
+              ctx.heartbeat(marker);
+              throw e;
+            }
+            // The answer was lost: Alma may commit it later. The loop waits the settle time, then looks again.
+            log.warn({ err: e.message }, 'the POST may have reached Alma; waiting the settle time');
           }
-          throw e;
         }
-        log.info({ poLine: created.number, status: created.status?.value }, 'PO line created');
-        return describe(created, false, existing.calls + 1);
       } catch (e) {
         const failure = toFailure(e);
         log.warn({ type: failure.type, err: failure.message }, 'creating the PO line failed');
         throw failure;
+      } finally {
+        clearInterval(beat);
       }
     },
 

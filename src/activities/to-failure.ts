@@ -11,11 +11,12 @@ import { ALMA_ERROR_FAILURE, FAILURES, FailureType, type AlmaFailureDetails } fr
 export function toFailure(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   if (err instanceof DailyBudgetExhausted) {
-    // Do not hammer: the next attempt is scheduled for the reset, and the order simply waits.
+    // Parked: the next attempt comes when the budget may ask Alma again (in the order calls were parked).
     return ApplicationFailure.create({
-      type: FailureType.AlmaUnavailable,
+      type: FailureType.AlmaBudgetSpent,
       message: err.message,
-      nextRetryDelay: Math.max(1000, err.resumeAt - Date.now()),
+      nextRetryDelay: Math.max(1000, err.retryAt - Date.now()),
+      details: [{ retryAt: err.retryAt }],
     });
   }
   if (err instanceof AlmaError) {
@@ -28,8 +29,7 @@ export function toFailure(err: unknown): ApplicationFailure {
       message: err.message,
       nonRetryable: !FAILURES[type].retryable,
       details,
-      // A per-second threshold: the budget has paused the institution; come back when the window has moved.
-      ...(err.kind === 'rate-limited' ? { nextRetryDelay: 1000 } : {}),
+      // No fixed delay, a 429 included: the activity's back-off decides (the budget already slowed the pace).
     });
   }
   return ApplicationFailure.create({

@@ -3,6 +3,7 @@ import { own } from '../config/lookup';
 import type { Config } from '../config/schema';
 import { validateOrder } from '../contract/validate';
 import { almaTaskQueue } from '../order/ids';
+import { settleTimeOf } from './po-line';
 import type { ValidationOutcome } from '../order/types';
 
 export function validateActivities(deps: { config: Config; taskQueue: string }) {
@@ -34,6 +35,8 @@ export function validateActivities(deps: { config: Config; taskQueue: string }) 
             almaGiveUpAfterMs: Math.max(2 * 86_400_000, inst.requestTimeout * 10),
             almaRetryInitialMs: inst.retryInitial,
             almaRetryMaxMs: inst.retryMax,
+            // Up to three settle waits (an earlier attempt's POST, then two lost answers) and the calls between.
+            almaAttemptMs: 3 * settleTimeOf(inst) + 10 * inst.requestTimeout,
           },
         },
       };

@@ -101,6 +101,12 @@ function clipped(code: string | undefined, message: string | undefined, tracking
   return out;
 }
 
+/**
+ * 5xx error codes that say the request was not processed: the API gateway answers ROUTING_ERROR when it could
+ * not pass the request on to Alma (seen as a 503 in public fixtures). Anything else in a 5xx may have been done.
+ */
+const NOT_PROCESSED_CODES: ReadonlySet<string> = new Set(['ROUTING_ERROR']);
+
 /** Reads Alma's error envelope from a JSON, XML, HTML or plain-text body, every field clipped. */
 export function parseErrorBody(body: string): ParsedAlmaError {
   const text = body.trim();
@@ -152,10 +158,11 @@ export function errorFromResponse(method: string, path: string, status: number, 
     retryable = true;
   } else if ((p.code && NOT_FOUND_CODES.has(p.code)) || status === 404) kind = 'not-found';
   else if (status >= 500) {
-    // Alma may have done the work before failing: a POST must look before it retries.
+    // Alma may have done the work before failing: a POST must look before it retries. Only an answer that
+    // says the request never reached Alma (the gateway could not route it) is known to have done nothing.
     kind = 'server';
     retryable = true;
-    ambiguous = true;
+    ambiguous = !(p.code !== undefined && NOT_PROCESSED_CODES.has(p.code));
   } else kind = 'invalid-request';
   const what = p.code
     ? `${p.code} ${p.message ?? ''}`.trim()

@@ -118,9 +118,17 @@ export const institution = z.strictObject({
    * (the overlay) and retries stay inside the share too.
    */
   workerProcesses: z.number().int().positive().default(1),
-  /** Hour (UTC) at which Alma's daily budget is assumed to reset; calls stop until then once it is gone. */
+  /** Hour (UTC) at which Alma's daily budget is expected to reset (reported to people; probing decides). */
   dailyResetHourUtc: z.number().int().min(0).max(23).default(0),
+  /** While the daily budget is spent: how often one call asks Alma whether it is back. */
+  dailyProbeInterval: duration.prefault('5m'),
   requestTimeout: duration.prefault(30_000),
+  /**
+   * After a POST whose answer was lost (timeout, 5xx, cut connection), how long to wait before concluding from
+   * a search that Alma did not take it. A lost answer is rare, and waiting minutes then is harmless for a
+   * library order; buying twice is not. At least twice the request timeout is used whatever is set.
+   */
+  settleTime: duration.prefault('3m'),
   /** Retries of Alma calls (outage, 5xx): first wait and longest wait, doubling in between. */
   retryInitial: duration.prefault('2s'),
   retryMax: duration.prefault('10m'),

@@ -1,6 +1,6 @@
 /**
- * Alma clients per account, every call passing through its institution's budget: the call waits for a slot,
- * a 429 pauses the institution, and a spent daily budget stops calls until the reset without calling Alma.
+ * Alma clients per account, every call passing through its institution's budget: the call waits for its turn,
+ * a 429 slows the institution down, and a spent daily budget stops calls (but a probe) without calling Alma.
  */
 import { createAlmaClient, type AlmaClient } from '../alma/client';
 import { AlmaError } from '../alma/errors';
@@ -8,7 +8,7 @@ import type { Account, Config, Institution } from '../config/schema';
 import { resolveSecret } from '../config/load';
 import { own } from '../config/lookup';
 import type { Logger } from '../logging';
-import { DailyBudgetExhausted, InstitutionBudget } from './budget';
+import { InstitutionBudget, institutionRates } from './budget';
 
 export interface AccountAlma {
   account: Account;
@@ -32,8 +32,9 @@ export class AlmaAccess {
       const inst = own(this.config.institutions, institutionCode);
       if (!inst) throw new Error(`institution ${institutionCode} is not configured`);
       b = new InstitutionBudget(institutionCode, {
-        perSecond: (inst.perSecondThreshold * inst.budgetShare) / inst.workerProcesses,
+        perSecond: institutionRates(inst).perProcess,
         dailyResetHourUtc: inst.dailyResetHourUtc,
+        probeIntervalMs: inst.dailyProbeInterval,
       });
       this.budgets.set(institutionCode, b);
     }
@@ -59,22 +60,37 @@ export class AlmaAccess {
   }
 }
 
-/** Wraps every method of the client: take a budget slot first, tell the budget about 429s. */
+/** How often one call is tried again in-process after a 429 before the activity's own back-off takes over. */
+export const RATE_LIMITED_TRIES = 6;
+
+/**
+ * Wraps every method of the client: each call waits for its turn in the budget; a 429 (refused before Alma
+ * processed anything) lowers the institution's rate and the same call is tried again at the lowered pace, so a
+ * step that needs two calls keeps the first one's answer; a spent daily budget stops the call without calling.
+ */
 function throughBudget(client: AlmaClient, budget: InstitutionBudget): AlmaClient {
   return new Proxy(client, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
+      const method = value as (...a: unknown[]) => Promise<unknown>;
       return async (...args: unknown[]) => {
-        await budget.take();
-        try {
-          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        } catch (e) {
-          if (e instanceof AlmaError && e.kind === 'rate-limited') budget.rateLimited();
-          // The day's budget is gone: the caller waits for the reset, not a guess.
-          if (e instanceof AlmaError && e.kind === 'daily-budget')
-            throw new DailyBudgetExhausted(budget.institution, budget.dailyExhausted());
-          throw e;
+        for (let attempt = 1; ; attempt++) {
+          await budget.take();
+          try {
+            const result = await method.apply(target, args);
+            budget.answered();
+            return result;
+          } catch (e) {
+            if (!(e instanceof AlmaError)) throw e;
+            // The day's budget is gone: the caller parks until a probe finds it back.
+            if (e.kind === 'daily-budget') throw budget.dailyExhausted();
+            if (e.kind === 'network') budget.noAnswer();
+            else budget.answered();
+            if (e.kind !== 'rate-limited') throw e;
+            budget.rateLimited();
+            if (attempt >= RATE_LIMITED_TRIES) throw e;
+          }
         }
       };
     },

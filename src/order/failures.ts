@@ -15,6 +15,8 @@ export const FailureType = {
   AlmaNotFound: 'AlmaNotFound',
   /** Alma busy, down, rate limited, or the daily budget is spent: try again later. */
   AlmaUnavailable: 'AlmaUnavailable',
+  /** The institution's daily API budget is spent: parked until a probe finds it back (not an outage). */
+  AlmaBudgetSpent: 'AlmaBudgetSpent',
   /** The bib is not linked to the PO line yet (polling by retry). */
   BibNotLinked: 'BibNotLinked',
   /** Too many PO lines match to prove none exists for this order: posting could buy twice. */
@@ -41,6 +43,7 @@ export const FAILURES: Readonly<Record<FailureType, FailureMeaning>> = {
   AlmaInvalidRequest: { retryable: false, orderErrorKind: 'invalid-request', alert: 'ALMA_REJECTED' },
   AlmaNotFound: { retryable: false, orderErrorKind: 'not-found', alert: 'ALMA_REJECTED' },
   AlmaUnavailable: { retryable: true, orderErrorKind: 'unavailable', alert: 'ALMA_UNAVAILABLE' },
+  AlmaBudgetSpent: { retryable: true, orderErrorKind: 'unavailable', alert: 'ALMA_UNAVAILABLE' },
   BibNotLinked: { retryable: true, orderErrorKind: 'bib-late', alert: 'BIB_LATE' },
   DuplicateCheckInconclusive: {
     retryable: false,

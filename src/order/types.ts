@@ -46,6 +46,7 @@ export const ALERTS = [
   'VENDOR_PROBLEM',
   'FOLLOW_UP_EXPIRED',
   'CANCEL_FAILED',
+  'VALIDATION_FAILED',
 ] as const;
 export type Alert = (typeof ALERTS)[number];
 
@@ -70,6 +71,8 @@ export interface OrderPlan {
     /** Retry back-off of the Alma steps (absent in plans of orders started before it was configurable). */
     almaRetryInitialMs?: number;
     almaRetryMaxMs?: number;
+    /** How long one attempt of the PO line step may take, settle waits included (absent in older plans). */
+    almaAttemptMs?: number;
   };
 }
 

@@ -9,6 +9,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import type { ActivityDeps } from '../activities';
 import { createActivities } from '../activities';
 import type { Config } from '../config/schema';
+import { institutionRates } from '../institution/budget';
 import { almaTaskQueue } from '../order/ids';
 
 /**
@@ -62,7 +63,8 @@ export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
     }),
   ];
   for (const [code, inst] of Object.entries(o.config.institutions)) {
-    const callsPerSecond = inst.perSecondThreshold * inst.budgetShare;
+    // The same figures the in-process budget paces by (src/institution/budget.ts).
+    const { callsPerSecond } = institutionRates(inst);
     workers.push(
       await Worker.create({
         ...common,

@@ -44,6 +44,7 @@ export function exampleConfigRaw(gateway: string, dataDir: string): ConfigFileIn
   inst.requestTimeout = '2s';
   inst.retryInitial = '200ms';
   inst.retryMax = '2s';
+  inst.settleTime = '4s';
   inst.perSecondThreshold = 25;
   inst.budgetShare = 0.8;
   for (const acc of Object.values(raw.accounts)) {

@@ -8,10 +8,11 @@ import { NON_RETRYABLE } from '../../order/failures';
 import type { OrderPlan } from '../../order/types';
 
 // Validation is pure and deterministic: its "problems" are a result, never an exception, so they are never
-// retried; the retries below only cover a worker lost mid-task.
+// retried; the retries below only cover a worker lost or overloaded mid-task (under load a task can wait long
+// for the event loop). If every attempt fails, the order ends FAILED with VALIDATION_FAILED (stages/validating).
 export const { validateOrderActivity } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 // Mail: a few quick retries (the SMTP relay may blip), then the order goes on with an EMAIL_FAILED alert.
@@ -34,7 +35,8 @@ export function almaActivities(plan: OrderPlan) {
   // exactly-once), never on a refused key or an invalid request, and only for as long as the account allows.
   const write = proxyActivities<Activities>({
     taskQueue,
-    startToCloseTimeout: '2 minutes',
+    // One attempt may wait out a lost POST's settle time (more than once): plans say how long that can take.
+    startToCloseTimeout: plan.timing.almaAttemptMs ?? '2 minutes',
     heartbeatTimeout: '1 minute',
     scheduleToCloseTimeout: plan.timing.almaGiveUpAfterMs,
     retry: {
@@ -45,21 +47,24 @@ export function almaActivities(plan: OrderPlan) {
     },
   });
   // Polling for the brief bib by activity retry (fixed interval): the history stays small however long it takes.
-  const poll = proxyActivities<Activities>({
-    taskQueue,
-    startToCloseTimeout: '1 minute',
-    scheduleToCloseTimeout: plan.timing.bibPollTimeoutMs,
-    retry: {
-      initialInterval: plan.timing.bibPollIntervalMs,
-      backoffCoefficient: 1,
-      maximumInterval: plan.timing.bibPollIntervalMs,
-      nonRetryableErrorTypes: NON_RETRYABLE,
-    },
-  });
+  const pollFor = (withinMs: number) =>
+    proxyActivities<Activities>({
+      taskQueue,
+      startToCloseTimeout: '1 minute',
+      scheduleToCloseTimeout: withinMs,
+      retry: {
+        initialInterval: plan.timing.bibPollIntervalMs,
+        backoffCoefficient: 1,
+        maximumInterval: plan.timing.bibPollIntervalMs,
+        nonRetryableErrorTypes: NON_RETRYABLE,
+      },
+    }).awaitBriefBib;
   return {
     createPoLine: write.createPoLine,
     cancelPoLine: write.cancelPoLine,
-    awaitBriefBib: poll.awaitBriefBib,
+    awaitBriefBib: pollFor(plan.timing.bibPollTimeoutMs),
+    /** The poll again after a budget wait, with what is left of its deadline. */
+    awaitBriefBibWithin: pollFor,
   };
 }
 

@@ -123,7 +123,8 @@ export class OrderState {
     if (!this.status.alerts.includes(alert)) this.status.alerts.push(alert);
     this.note(`alert ${alert}`, summary);
     upsertSearchAttributes([{ key: OrderAlerts, value: [...this.status.alerts] }]);
-    if (!this.plan?.email.staff.length) return;
+    // Without a plan (validation never returned) the activity finds the account's staff itself.
+    if (this.plan ? !this.plan.email.staff.length : !patched('alert-without-plan')) return;
     const { account, orderId, workflowId } = this.status;
     // Staff mail is best effort: an SMTP outage must not hold the order up.
     this.staffAlerts.push(

@@ -2,7 +2,13 @@
  * AWAITING_BIB: a first wait (Alma links the brief bib asynchronously), then polling until it is linked. A
  * cancellation stops the wait and the poll at once; a bib that never comes raises BIB_LATE and the order goes on.
  */
-import { CancellationScope, condition, isCancellation, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  isCancellation,
+  patched,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import { FailureType, meaningOf } from '../../../order/failures';
 import { AlmaMmsId } from '../../../order/search-attributes';
 import type { AlmaActivities } from '../proxies';
@@ -17,19 +23,43 @@ export async function awaitingBib(
 ): Promise<'linked' | 'late' | 'cancelled'> {
   o.setStage('AWAITING_BIB');
   if (await condition(() => o.cancelled, o.plan!.timing.firstLookDelayMs)) return 'cancelled';
-  try {
-    const bib = await unlessCancelled(o, () => alma.awaitBriefBib({ account: o.input.account, poLine }));
-    if (bib === CANCELLED) return 'cancelled';
-    o.status.mmsId = bib.mmsId;
-    upsertSearchAttributes([{ key: AlmaMmsId, value: bib.mmsId }]);
-    o.note('brief bib linked', bib.mmsId);
-    return 'linked';
-  } catch (err) {
-    if (meaningOf(appFailure(err)?.type).type === FailureType.AlmaUnauthorised)
-      return endFailedByAlma(o, err);
-    o.raise('BIB_LATE', `no bib linked to PO line ${poLine} in time: ${messageOf(err)}`);
-    return 'late';
+  // What is left of the poll's deadline: time parked for a spent daily budget does not count against it.
+  let pollLeftMs = o.plan!.timing.bibPollTimeoutMs;
+  let poll = alma.awaitBriefBib;
+  for (;;) {
+    const started = Date.now();
+    try {
+      const bib = await unlessCancelled(o, () => poll({ account: o.input.account, poLine }));
+      if (bib === CANCELLED) return 'cancelled';
+      o.status.mmsId = bib.mmsId;
+      upsertSearchAttributes([{ key: AlmaMmsId, value: bib.mmsId }]);
+      o.note('brief bib linked', bib.mmsId);
+      return 'linked';
+    } catch (err) {
+      const type = meaningOf(appFailure(err)?.type).type;
+      if (type === FailureType.AlmaUnauthorised) return endFailedByAlma(o, err);
+      if (type === FailureType.AlmaBudgetSpent && patched('bib-poll-parks-for-budget')) {
+        pollLeftMs -= Date.now() - started;
+        const retryAt = budgetRetryAt(err);
+        o.note(
+          'bib poll parked',
+          `the daily Alma budget is spent; polling again at ${new Date(retryAt).toISOString()}`,
+        );
+        if (await condition(() => o.cancelled, Math.max(1000, retryAt - Date.now()))) return 'cancelled';
+        poll = alma.awaitBriefBibWithin(Math.max(pollLeftMs, o.plan!.timing.bibPollIntervalMs));
+        continue;
+      }
+      o.raise('BIB_LATE', `no bib linked to PO line ${poLine} in time: ${messageOf(err)}`);
+      return 'late';
+    }
   }
+}
+
+/** When a budget-parked call may come back (the failure's detail), else a minute from now. */
+function budgetRetryAt(err: unknown): number {
+  const detail: unknown = appFailure(err)?.details?.[0];
+  const at = typeof detail === 'object' && detail !== null ? Reflect.get(detail, 'retryAt') : undefined;
+  return typeof at === 'number' ? at : Date.now() + 60_000;
 }
 
 const CANCELLED: unique symbol = Symbol('cancelled');

@@ -2,11 +2,24 @@
 import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
 import { Isbn } from '../../../order/search-attributes';
 import type { OrderPlan } from '../../../order/types';
+import { endFailed, messageOf } from '../endings';
 import { validateOrderActivity } from '../proxies';
 import type { OrderState } from '../state';
 
 export async function validating(o: OrderState): Promise<OrderPlan> {
-  const outcome = await validateOrderActivity(o.input.order);
+  let outcome;
+  try {
+    outcome = await validateOrderActivity(o.input.order);
+  } catch (err) {
+    // Validation is pure, so only a lost or overloaded worker fails it, every attempt: the order must not stay
+    // in VALIDATING with nobody told. It ends FAILED (nothing was created), so OASIS may place it again.
+    return endFailed(
+      o,
+      { kind: 'validation-failed', message: `the order could not be validated: ${messageOf(err)}` },
+      'VALIDATION_FAILED',
+      `order ${o.input.orderId} could not be validated (nothing was created in Alma): ${messageOf(err)}`,
+    );
+  }
   if (!outcome.ok) {
     o.status.problems = outcome.problems;
     o.setStage('REJECTED');
