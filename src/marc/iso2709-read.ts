@@ -67,9 +67,9 @@ function isFiller(byte: number): boolean {
   return byte === 0x0a || byte === 0x0d || byte === 0x20 || byte === 0x09 || byte === 0x00 || byte === 0x1a;
 }
 
+/** Bytes (read as latin1) for a message: quoted, anything but printable ASCII shown as `?`. */
 function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return JSON.stringify(text.replace(/[\x00-\x1f\x7f]/g, '?'));
+  return JSON.stringify(text.replace(/[^\x20-\x7e]/g, '?'));
 }
 
 /** A leader whose record length equals `available` and whose fixed positions look right: used to resync. */
@@ -160,6 +160,7 @@ function locateFields(
   buf: Buffer,
   index: number,
   base: number,
+  directoryEnd: number,
   entryLength: number,
   lenDigits: number,
   posDigits: number,
@@ -167,7 +168,7 @@ function locateFields(
 ): Entry[] {
   const dataEnd = buf.length - 1; // the record terminator
   const raw: { tag: string; length: number; start: number }[] = [];
-  for (let e = LEADER_LENGTH; e < base - 1; e += entryLength) {
+  for (let e = LEADER_LENGTH; e < directoryEnd; e += entryLength) {
     const tag = buf.toString('latin1', e, e + 3);
     const length = digits(buf, e + 3, lenDigits);
     const start = digits(buf, e + 3 + lenDigits, posDigits);
@@ -252,13 +253,25 @@ export function readIso2709Record(buf: Buffer, index: number, opts: Iso2709Optio
     throw new RecordError(`record ${index} has a bad directory: it does not end with a field terminator`);
   }
   const directoryLength = base - 1 - LEADER_LENGTH;
-  if (directoryLength % entryLength !== 0) {
-    throw new RecordError(
-      `record ${index} has a bad directory: ${directoryLength} bytes is not a whole number of ${entryLength}-byte entries`,
+  const warn = new Warnings();
+  const extra = directoryLength % entryLength;
+  const directoryEnd = base - 1 - extra;
+  if (extra !== 0) {
+    // A few bytes after the last whole entry: harmless when every field of the data has its entry (as many
+    // field terminators as entries), otherwise a field would be lost.
+    const entriesCount = (directoryEnd - LEADER_LENGTH) / entryLength;
+    let terminators = 0;
+    for (let i = base; i < buf.length - 1; i++) if (buf[i] === FIELD_TERMINATOR) terminators++;
+    if (terminators !== entriesCount) {
+      throw new RecordError(
+        `record ${index} has a bad directory: ${directoryLength} bytes is not a whole number of ${entryLength}-byte entries`,
+      );
+    }
+    warn.add(
+      `the directory has ${extra} byte(s) after its last entry (${printable(buf.toString('latin1', directoryEnd, base - 1))}), ignored: every field has its entry`,
     );
   }
-  const warn = new Warnings();
-  const entries = locateFields(buf, index, base, entryLength, lenDigits, posDigits, warn);
+  const entries = locateFields(buf, index, base, directoryEnd, entryLength, lenDigits, posDigits, warn);
   const encoding = chooseEncoding(buf, leader, index, opts.encoding ?? 'auto', warn);
   const marc8 = encoding === 'marc8' ? new Marc8Decoder() : null;
   const text = (from: number, to: number): string => {
