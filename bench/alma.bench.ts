@@ -53,6 +53,8 @@ export async function waitForAll(
   ids: string[],
   done: (stage: Stage) => boolean,
   timeoutMs: number,
+  /** Called once per order when it first satisfies `done` (for per-order latencies). */
+  onDone?: (id: string) => void,
 ): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   let pending = ids;
@@ -65,7 +67,9 @@ export async function waitForAll(
           .catch((): Stage => 'VALIDATING'),
       ),
     );
-    pending = pending.filter((_, i) => !done(stages[i]!));
+    const still = pending.filter((_, i) => !done(stages[i]!));
+    if (onDone) for (const id of pending) if (!still.includes(id)) onDone(id);
+    pending = still;
     if (pending.length) await new Promise((r) => setTimeout(r, 250));
   }
   return pending;
@@ -98,6 +102,9 @@ export interface OrderingFigures {
   calls: CallCounts;
   wallSeconds: number;
   ordersPerSecond: number;
+  /** Placed → past ORDERING, per order (seen by polling every 250 ms): median and max, seconds. */
+  latencyMedianSeconds: number;
+  latencyMaxSeconds: number;
 }
 
 export interface AlmaBenchResult {
@@ -122,8 +129,13 @@ async function orderingPhase(
   const before = await callCounts(sys);
   const started = process.hrtime.bigint();
   await placeAll(sys, orders);
-  const stuck = await waitForAll(sys, ids, pastOrdering, timeoutMs);
+  const placedAt = Date.now();
+  const latencies: number[] = [];
+  const stuck = await waitForAll(sys, ids, pastOrdering, timeoutMs, () =>
+    latencies.push((Date.now() - placedAt) / 1000),
+  );
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  latencies.sort((x, y) => x - y);
   const state = await sys.sandboxState();
   const calls = callsBetween(before, (state as { calls?: CallCounts }).calls ?? {});
   const mine = new Set(ids);
@@ -143,6 +155,8 @@ async function orderingPhase(
       calls,
       wallSeconds,
       ordersPerSecond: done / wallSeconds,
+      latencyMedianSeconds: latencies.length ? latencies[Math.floor(latencies.length / 2)]! : NaN,
+      latencyMaxSeconds: latencies.length ? latencies[latencies.length - 1]! : NaN,
     },
   };
 }

@@ -5,6 +5,7 @@
  *   MARC reading       records/s for ISO 2709 and MARCXML, peak RSS       (bench/marc.bench.ts)
  *   ordering           Alma calls per created PO line, with and without faults  (bench/alma.bench.ts)
  *   MARC overlay       Alma calls per overlaid record                      (bench/overlay.bench.ts)
+ *   API budget         pacing, 429s beside a foreign load and when misconfigured, daily resume (bench/budget.bench.ts)
  *
  * The ordering and overlay benches run the real system against a Temporal dev server started here (headless,
  * free port, in memory) and stopped at the end, with everything else, so the process exits.
@@ -13,6 +14,7 @@ import { parse, EXIT, UsageError } from '../src/cli/args';
 import { resolveTemporalCli } from '../src/temporal/cli-binary';
 import { startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { FAULTS, runAlmaBench, type AlmaBenchResult } from './alma.bench';
+import { runBudgetBench, type BudgetBenchResult } from './budget.bench';
 import { runMarcBench, type MarcBenchResult } from './marc.bench';
 import { runOverlayBench, type OverlayBenchResult } from './overlay.bench';
 
@@ -37,8 +39,28 @@ function table(
   marc: MarcBenchResult | undefined,
   alma: AlmaBenchResult,
   overlay: OverlayBenchResult,
+  budget: BudgetBenchResult,
 ): string {
   const rows: [string, string][] = [];
+  rows.push(
+    [
+      'Budget pacing: configured / peak calls in any second',
+      `${budget.configuredPerSecond} / ${budget.peakPerSecond}`,
+    ],
+    [
+      'Foreign app at 20/s of 25/s: its 429 share alone / with the project at 10/s',
+      `${fixed(budget.foreignRefusedShareWithoutProject * 100, 1)}% / ${fixed(budget.foreignRefusedShare * 100, 1)}%`,
+    ],
+    ["  the project's refused calls per accepted one beside it", fixed(budget.projectRefusedPerAccepted)],
+    [
+      'Configured 4x too high (100/s vs 25/s): refused per accepted / accepted per s',
+      `${fixed(budget.misconfiguredRefusedPerAccepted)} / ${fixed(budget.misconfiguredAcceptedPerSecond, 1)}`,
+    ],
+    [
+      `Daily budget back: delay to the first call through (probe every ${budget.dailyProbeIntervalMs} ms), ms`,
+      String(budget.dailyResumeDelayMs),
+    ],
+  );
   if (marc) {
     rows.push(
       [`MARC reading, ISO 2709 (${marc.records} records), records/s`, String(marc.iso2709RecordsPerSec)],
@@ -57,6 +79,10 @@ function table(
       [`Orders past ORDERING (${label})`, `${f.orders - f.stuck} of ${f.orders}`],
       [`Ordering wall time (${label}), s`, fixed(f.wallSeconds, 1)],
       [`Orders per second (${label})`, fixed(f.ordersPerSecond)],
+      [
+        `Placed -> past ORDERING, median / max (${label}), s`,
+        `${fixed(f.latencyMedianSeconds, 1)} / ${fixed(f.latencyMaxSeconds, 1)}`,
+      ],
     );
   }
   rows.push(
@@ -115,6 +141,9 @@ export async function benchCommand(args: string[]): Promise<number> {
     marc = await runMarcBench({ records: marcRecords });
   }
 
+  log('API budget: pacing, 429s, daily budget (no Temporal)');
+  const budget = await runBudgetBench({ log });
+
   const cli = await resolveTemporalCli({ log });
   log(`starting the Temporal dev server (${cli.source}: ${cli.path})`);
   const previousAddress = process.env.TEMPORAL_TEST_ADDRESS;
@@ -134,7 +163,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   }
   const totalSeconds = (Date.now() - started) / 1000;
 
-  process.stdout.write(`\n${table(marc, alma, overlay)}\n`);
+  process.stdout.write(`\n${table(marc, alma, overlay, budget)}\n`);
   process.stdout.write(`Total bench time, s  ${fixed(totalSeconds, 1)}\n`);
   for (const note of incomplete(alma, overlay)) process.stdout.write(`NOTE: ${note}\n`);
   process.stdout.write('\n');
@@ -150,6 +179,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     bench: 'oasis-alma-rto',
     at: new Date(started).toISOString(),
     marc: marc ?? null,
+    budget,
     ordering: {
       noFaults: ordering(alma.noFaults),
       withFaults: { faults: FAULTS, ...ordering(alma.withFaults) },
