@@ -14,6 +14,7 @@ Usage:
   rto edi run <account> [--json]     pick up the vendor's EDI files now
   rto edi read <file> [--json]       read an EDI file and print what it says (touches nothing)
   rto overlay run <account> [file] [--json]   run the MARC overlay now
+  rto marc read <file> [--json] [--encoding auto|utf8|marc8]   read a MARC file and print its records (touches nothing)
   rto schedules sync                 create or update the EDI and overlay schedules
   rto sandbox alma [--port N] [--state FILE]  run the Alma sandbox alone
   rto temporal-cli                   print the Temporal CLI's path (building it if needed)
@@ -44,6 +45,8 @@ export async function run(argv: string[]): Promise<number> {
       return (require('./order-commands') as typeof import('./order-commands')).orderCommand(rest);
     case 'edi':
       return (require('./edi-commands') as typeof import('./edi-commands')).ediCommand(rest);
+    case 'marc':
+      return (require('./marc-commands') as typeof import('./marc-commands')).marcCommand(rest);
     case 'overlay':
     case 'schedules':
       return (require('./followup-commands') as typeof import('./followup-commands')).followUpCommand(

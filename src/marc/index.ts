@@ -20,5 +20,13 @@ export {
 } from './marcxml-read';
 export { toMarcXml, toMarcXmlCollection, toAlmaBibXml, type MarcXmlOptions } from './marcxml-write';
 export { escapeXml, stripIllegalXmlChars } from './xml-text';
-export { readMarcFile, detectMarcFormat, type MarcFileFormat, type ReadMarcFileOptions } from './read-file';
+export {
+  readMarcFile,
+  detectMarcFormat,
+  sniffMarcFile,
+  type MarcFileFormat,
+  type MarcFileSniff,
+  type ReadMarcFileOptions,
+} from './read-file';
 export * from './overlay';
+export { toMarcJson, type MarcJson, type MarcJsonField } from './marc-json';
