@@ -35,6 +35,7 @@ import * as keys from '../src/order/search-attributes';
 import type { Alert, OrderStatus, Stage, ValidationOutcome, VendorStatusNews } from '../src/order/types';
 import { findTemporalCli } from '../src/temporal/cli-binary';
 import { orderWorkflow } from '../src/workflows';
+import { recordHistory } from './harness/histories';
 import { exampleConfigRaw, exampleOrder, quietRuntime } from './harness/system';
 
 jest.setTimeout(120_000);
@@ -319,6 +320,7 @@ describe('every alert', () => {
     expect(o.calls().awaitBriefBib).toBe(5);
     expect(s.history.filter((h) => h.event === 'bib poll parked')).toHaveLength(4);
     await o.handle.terminate();
+    await recordHistory(env.client, o.handle.workflowId, 'order-bib-poll-parked', env.address);
   });
 
   test('VALIDATION_FAILED: validation that cannot run ends the order FAILED, staff told, nothing in Alma', async () => {
@@ -329,6 +331,7 @@ describe('every alert', () => {
     expect(s.error?.kind).toBe('validation-failed');
     expect(alertsMailed(o.calls())).toEqual(['VALIDATION_FAILED']);
     expect(o.calls().createPoLine).toBe(0);
+    await recordHistory(env.client, o.handle.workflowId, 'order-validation-failed', env.address);
   });
 
   test('a refused key while polling for the bib ends the order FAILED', async () => {
@@ -458,6 +461,12 @@ describe('a cancellation at every stage', () => {
       expect(o.calls().cancelPoLine).toHaveLength(1);
       expect(o.calls().confirmations).toBe(0);
       if (by === 'vendor') expect(o.calls().cancelPoLine[0]!.comment).toMatch(/cancelled by the vendor/);
+      await recordHistory(
+        env.client,
+        o.handle.workflowId,
+        `order-cancelled-awaiting-bib-by-${by}`,
+        env.address,
+      );
     });
 
     test(`CONFIRMING, by the ${by}: the mail in flight goes, then the order ends CANCELLED`, async () => {
@@ -469,6 +478,12 @@ describe('a cancellation at every stage', () => {
       expect(s.stage).toBe('CANCELLED');
       expect(o.calls().cancelPoLine).toHaveLength(1);
       expect(s.history.map((h) => h.event)).not.toContain('stage FOLLOWING_UP');
+      await recordHistory(
+        env.client,
+        o.handle.workflowId,
+        `order-cancelled-confirming-by-${by}`,
+        env.address,
+      );
     });
 
     test(`FOLLOWING_UP, by the ${by}: the PO line is cancelled in Alma`, async () => {

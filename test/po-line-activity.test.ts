@@ -782,7 +782,7 @@ describe('a cancellation during the settle wait', () => {
 
   // BUG (reported, not fixed): toFailure wraps the CancelledFailure that ctx.sleep throws into an
   // ApplicationFailure AlmaUnavailable ("CANCELLED"), so the worker reports the attempt as failed, not cancelled.
-  test.failing('surfaces as a CancelledFailure, so Temporal records the attempt as cancelled', async () => {
+  test('surfaces as a CancelledFailure, so Temporal records the attempt as cancelled', async () => {
     const alma = fakeAlma({ posts: [created] });
     const { env, run } = start(alma, { postedAt: Date.now() - 10 });
     setTimeout(() => env.cancel(), 20);

@@ -3,7 +3,7 @@
  * looks for a PO line this order already created (an earlier attempt whose response was lost), and only then
  * posts. The design, and what it does not cover, is in docs/exactly-once.md.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { PoLine, PoLineInput } from '../alma/client';
 import { AlmaError } from '../alma/errors';
 import type { Account } from '../config/schema';
@@ -231,6 +231,8 @@ export function poLineActivities(deps: { alma: AlmaAccess; logger: Logger }) {
           }
         }
       } catch (e) {
+        // Cancelled (the order was cancelled, or the worker shuts down) during a wait: say so, not "Alma failed".
+        if (e instanceof CancelledFailure) throw e;
         const failure = toFailure(e);
         log.warn({ type: failure.type, err: failure.message }, 'creating the PO line failed');
         throw failure;

@@ -13,7 +13,13 @@ import { testAddress } from './temporal';
 
 export const HISTORIES_DIR = path.join(__dirname, '..', 'histories');
 
-export async function recordHistory(_client: unknown, workflowId: string, name: string): Promise<void> {
+/** `address`: another server than the run's (the fast tier's local test server). */
+export async function recordHistory(
+  _client: unknown,
+  workflowId: string,
+  name: string,
+  address = testAddress(),
+): Promise<void> {
   const wanted = process.env.RTO_RECORD_HISTORIES;
   if (!wanted) return;
   if (wanted !== '1' && !wanted.split(',').some((n) => n.trim() === name)) return;
@@ -27,7 +33,7 @@ export async function recordHistory(_client: unknown, workflowId: string, name: 
       '--workflow-id',
       workflowId,
       '--address',
-      testAddress(),
+      address,
       '--namespace',
       'default',
       '--output',
