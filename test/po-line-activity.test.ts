@@ -780,8 +780,8 @@ describe('a cancellation during the settle wait', () => {
     expect(heartbeats(alma.events)).toEqual([prior]);
   });
 
-  // BUG (reported, not fixed): toFailure wraps the CancelledFailure that ctx.sleep throws into an
-  // ApplicationFailure AlmaUnavailable ("CANCELLED"), so the worker reports the attempt as failed, not cancelled.
+  // Once a bug: toFailure wrapped the CancelledFailure that ctx.sleep throws into an ApplicationFailure
+  // AlmaUnavailable ("CANCELLED"), so the worker reported the attempt as failed, not cancelled.
   test('surfaces as a CancelledFailure, so Temporal records the attempt as cancelled', async () => {
     const alma = fakeAlma({ posts: [created] });
     const { env, run } = start(alma, { postedAt: Date.now() - 10 });
