@@ -58,7 +58,7 @@ test('a 429 on the second call of the bib poll: only that call is tried again, t
       account: 'UNIV-MAIN',
       poLine: 'POL-1',
     });
-    expect(result).toEqual({ mmsId: '99123' });
+    expect(result).toMatchObject({ mmsId: '99123', status: 'ACTIVE', inReview: false });
     expect(g.hits).toEqual(['/acq/po-lines/POL-1', '/bibs/99123', '/bibs/99123']);
     const budget = g.access.budget('01UNIV_INST');
     expect(budget.counters.rateLimited).toBe(1);

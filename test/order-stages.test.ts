@@ -43,7 +43,7 @@ jest.setTimeout(120_000);
 /** How the fake Alma and mail behave for one order. */
 interface Script {
   poLine?: 'ok' | 'in-review' | 'unauthorised' | 'invalid' | 'unavailable' | 'hold';
-  bib?: 'ok' | 'late' | 'unauthorised' | 'hold' | 'parked';
+  bib?: 'ok' | 'late' | 'unauthorised' | 'hold' | 'parked' | 'in-review';
   validate?: 'ok' | 'fail';
   mail?: 'ok' | 'fail' | 'hold';
   cancel?: 'ok' | 'fail';
@@ -55,6 +55,7 @@ interface Calls {
   cancelPoLine: CancelPoLineInput[];
   awaitBriefBib: number;
   confirmations: number;
+  confirmedInReview?: boolean;
   staff: StaffAlertInput[];
 }
 
@@ -168,7 +169,7 @@ beforeAll(async () => {
       if (scripts.get(id)?.cancel === 'fail')
         throw refused(FailureType.AlmaInvalidRequest, 'PO line is closed');
     },
-    async awaitBriefBib(input: { account: string; poLine: string }): Promise<{ mmsId: string }> {
+    async awaitBriefBib(input: { account: string; poLine: string }) {
       const id = input.poLine.replace(/^POL-/, '');
       callsOf(id).awaitBriefBib++;
       const how = scripts.get(id)?.bib ?? 'ok';
@@ -190,11 +191,15 @@ beforeAll(async () => {
         });
       if (how === 'late')
         throw ApplicationFailure.create({ type: FailureType.BibNotLinked, message: 'no bib yet' });
-      return { mmsId: '9912345' };
+      if (how === 'in-review')
+        // Alma decided after the POST's answer (which said ACTIVE, as an asynchronous POST may).
+        return { mmsId: '9912345', status: 'IN_REVIEW', inReview: true, almaAlerts: ['Price is missing'] };
+      return { mmsId: '9912345', status: 'ACTIVE', inReview: false, almaAlerts: [] };
     },
     async sendConfirmation(input: ConfirmationInput): Promise<{ messageId: string }> {
       const id = input.plan.order.orderId;
       callsOf(id).confirmations++;
+      callsOf(id).confirmedInReview = input.inReview;
       const how = scripts.get(id)?.mail ?? 'ok';
       if (how === 'hold') await hold(id);
       if (how === 'fail') throw refused(FailureType.MailNotConfigured, 'no SMTP server is configured');
@@ -281,6 +286,23 @@ describe('every alert', () => {
     const s = await stageReached(o.handle, 'FOLLOWING_UP');
     expect(s.alerts).toContain('ALMA_IN_REVIEW');
     expect(o.calls().staff.find((a) => a.alert === 'ALMA_IN_REVIEW')?.summary).toMatch(/Fund is not active/);
+    await o.handle.terminate();
+  });
+
+  test('ALMA_IN_REVIEW decided after the POST: seen by the bib poll, alerted once, and the mail says so', async () => {
+    const o = await start('review-later', { bib: 'in-review' });
+    const s = await stageReached(o.handle, 'FOLLOWING_UP');
+    expect(s.alerts).toEqual(['ALMA_IN_REVIEW']);
+    expect(o.calls().staff.find((a) => a.alert === 'ALMA_IN_REVIEW')?.summary).toMatch(/Price is missing/);
+    expect(o.calls().confirmedInReview).toBe(true);
+    await o.handle.terminate();
+  });
+
+  test('In Review at the POST and again at the poll: one alert', async () => {
+    const o = await start('review-both', { poLine: 'in-review', bib: 'in-review' });
+    const s = await stageReached(o.handle, 'FOLLOWING_UP');
+    expect(s.alerts).toEqual(['ALMA_IN_REVIEW']);
+    expect(o.calls().staff.filter((a) => a.alert === 'ALMA_IN_REVIEW')).toHaveLength(1);
     await o.handle.terminate();
   });
 

@@ -1,6 +1,7 @@
 /** Polling until Alma has linked a bib to the PO line (Alma creates or matches it asynchronously). */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { AlmaAccess } from '../institution/alma-access';
+import { reviewOf } from './po-line';
 import { toFailure } from './to-failure';
 import { FailureType } from '../order/failures';
 
@@ -10,7 +11,10 @@ export function bibActivities(deps: { alma: AlmaAccess }) {
      * One look: the PO line's MMS id, once it is there and the bib is readable. Otherwise a retryable
      * BibNotLinked failure: the workflow polls by activity retry at the account's interval.
      */
-    async awaitBriefBib(input: { account: string; poLine: string }): Promise<{ mmsId: string }> {
+    async awaitBriefBib(input: {
+      account: string;
+      poLine: string;
+    }): Promise<{ mmsId: string; status?: string; inReview?: boolean; almaAlerts?: string[] }> {
       const { client } = deps.alma.forAccount(input.account, Context.current().cancellationSignal);
       try {
         const line = await client.getPoLine(input.poLine);
@@ -22,7 +26,8 @@ export function bibActivities(deps: { alma: AlmaAccess }) {
           });
         }
         await client.getBib(mmsId);
-        return { mmsId };
+        // The PO line as Alma has it now: In Review may only show after the POST (Alma works asynchronously).
+        return { mmsId, ...reviewOf(line) };
       } catch (e) {
         const failure = toFailure(e);
         // A spent daily budget is no sign of a late bib: end this poll at once, so that the workflow waits for

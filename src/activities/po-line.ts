@@ -129,19 +129,21 @@ export function isThisOrdersLine(pl: PoLine, acc: Account, order: Order): boolea
   );
 }
 
-function describe(line: PoLine, found: boolean, calls: number): CreatedPoLine {
+/**
+ * What Alma says of a PO line's state: its status, whether that is In Review, and its alerts (why). Alma
+ * processes a new PO line asynchronously, so the POST's answer may not say it yet: every later reading (the bib
+ * poll) says it again.
+ */
+export function reviewOf(line: PoLine): { status: string; inReview: boolean; almaAlerts: string[] } {
   const status = line.status?.value ?? 'UNKNOWN';
   const almaAlerts = (line.alert ?? [])
     .map((al) => al.desc ?? al.value ?? String(al))
     .filter(Boolean) as string[];
-  return {
-    number: line.number,
-    status,
-    inReview: status === 'IN_REVIEW',
-    almaAlerts,
-    found,
-    almaCalls: calls,
-  };
+  return { status, inReview: status === 'IN_REVIEW', almaAlerts };
+}
+
+function describe(line: PoLine, found: boolean, calls: number): CreatedPoLine {
+  return { number: line.number, ...reviewOf(line), found, almaCalls: calls };
 }
 
 /** The wait before concluding from a search that a POST whose answer was lost did not reach Alma. */

@@ -51,6 +51,8 @@ export class OrderState {
   cancellation?: CancelRequest;
   /** The account's settings for this order, once validation has returned them (whom to alert). */
   plan?: OrderPlan;
+  /** Whether Alma has the PO line In Review, as last read (the POST's answer, then the bib poll's). */
+  inReview = false;
   /**
    * A vendor cancellation seen by code from before `vendor-cancel-anywhere`: those orders act on it in
    * FOLLOWING_UP only, as they did when their histories were written.

@@ -16,7 +16,8 @@ export async function confirming(o: OrderState, created: CreatedPoLine): Promise
       plan,
       poLine: created.number,
       mmsId: o.status.mmsId,
-      inReview: created.inReview,
+      // What Alma says now: In Review may have been decided after the POST.
+      inReview: o.inReview,
     });
     o.note('confirmation emailed');
   } catch (err) {

@@ -23,6 +23,7 @@ export async function ordering(o: OrderState, alma: AlmaActivities): Promise<Cre
     created.found ? 'PO line found (an earlier attempt had created it)' : 'PO line created',
     `${created.number} (${created.status})`,
   );
+  o.inReview = created.inReview;
   if (created.inReview) {
     const why = created.almaAlerts.join('; ') || 'no reason given';
     o.raise('ALMA_IN_REVIEW', `Alma put PO line ${created.number} In Review: ${why}`);
