@@ -67,6 +67,7 @@ describe('each message on its own', () => {
       ref: 'M2',
       number: 'B',
       problem: 't.edi: segment 17 (LIN) of message M2: invoice line 1 has no invoiced quantity (QTY+47)',
+      reason: 'invoice line 1 has no invoiced quantity (QTY+47)',
       place: { segment: 17, tag: 'LIN', message: 'M2' },
     });
   });

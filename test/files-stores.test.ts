@@ -324,6 +324,28 @@ describe.each(kinds)('$name file store', (kind) => {
     await expect(store.listArchive('sub' as never)).rejects.toThrow(/not an archive folder/);
   });
 
+  it('restores a rejected file into the pick-up folder, idempotently and without overwriting', async () => {
+    const dir = path.join(root, folder);
+    await store.archive('INV001.edi', '0123456789abcdef-INV001.edi', 'rejected');
+    await store.restore('0123456789abcdef-INV001.edi', 'INV001.edi', 'rejected');
+    expect(await readFile(path.join(dir, 'INV001.edi'), 'utf8')).toContain('UNB');
+    expect(await store.listArchive('rejected')).toEqual([]);
+    // Retried after it succeeded: nothing to do.
+    await store.restore('0123456789abcdef-INV001.edi', 'INV001.edi', 'rejected');
+    // A file of that name in the folder is never overwritten; what is not there is said.
+    await store.archive('INV001.edi', '0123456789abcdef-INV001.edi', 'rejected');
+    await expect(store.restore('0123456789abcdef-INV001.edi', 'status 2.edi', 'rejected')).rejects.toThrow(
+      /status 2\.edi is already in the folder/,
+    );
+    expect(await readFile(path.join(dir, 'status 2.edi'), 'utf8')).toBe('status');
+    await expect(store.restore('fedcba9876543210-none.edi', 'none.edi', 'rejected')).rejects.toThrow(
+      /rejected\/fedcba9876543210-none\.edi is not there/,
+    );
+    await expect(store.restore('../x', 'INV001.edi', 'rejected')).rejects.toThrow(
+      /refusing the archive name/,
+    );
+  });
+
   it('stops a download that grows past maxBytes and leaves no partial file', async () => {
     const dir = path.join(root, folder);
     await writeFile(path.join(dir, 'BIG.mrc'), Buffer.alloc(4 * 2 ** 20, 0x41));
@@ -542,6 +564,7 @@ describe('inbox size limit', () => {
       list: () => store.list(),
       listArchive: (f) => store.listArchive(f),
       archive: (a, b, c) => store.archive(a, b, c),
+      restore: (a, b, c) => store.restore(a, b, c),
       close: () => store.close(),
       download: (name, local) => store.download(name, local),
     };

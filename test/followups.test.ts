@@ -20,6 +20,8 @@ import type { OverlayRunReport } from '../src/workflows/overlay';
 import { exampleOrder, startSystem, type TestSystem } from './harness/system';
 import { recordHistory } from './harness/histories';
 import { ediFileWorkflowId } from '../src/order/ids';
+import { statusQuery } from '../src/order/messages';
+import { createHash } from 'node:crypto';
 
 jest.setTimeout(180_000);
 
@@ -336,4 +338,252 @@ test('a MARC file overlays the brief bibs: excluded tags gone, 9XX written, loca
   expect(c.alerts).toContain('INVOICE_MISMATCH');
   await recordHistory(sys.client, `overlay-test-${run}`, 'overlay-run');
   await recordHistory(sys.client, c.workflowId, 'order-invoiced-overlaid-with-mismatch');
+});
+
+// ---- Vendor files as they really are (issue 10): every reference, one bad message, no poison files. ----
+
+/** An interchange written by hand: what the writer does not make (PIA+1 SA, RFF+ON/SNA, broken messages). */
+function handMade(ref: string, messages: { type: 'ORDRSP' | 'INVOIC'; body: string[] }[]): Buffer {
+  const segs = [`UNB+UNOC:3+5013546025078:14+5412345000176:14+261201:2125+${ref}`];
+  messages.forEach((m, i) => {
+    segs.push(`UNH+M${i + 1}+${m.type}:D:96A:UN:EAN008`, ...m.body, `UNT+${m.body.length + 2}+M${i + 1}`);
+  });
+  segs.push(`UNZ+${messages.length}+${ref}`);
+  return Buffer.from("UNA:+.? '" + segs.join("'") + "'", 'latin1');
+}
+
+const more = { d: `FU-${run}-D`, e: `FU-${run}-E` };
+const moreIsbn = { d: '9780262033848', e: '9781449331818' };
+
+async function placeMore(): Promise<void> {
+  if (poLines.d) return;
+  for (const key of ['d', 'e'] as const) {
+    const order = exampleOrder('print-single-fund.json', more[key]);
+    (order.item as { isbn: string }).isbn = moreIsbn[key];
+    await sys.orders.placeOrder(order);
+    const s = await sys.orders.waitForStage('UNIV-MAIN', more[key], 'FOLLOWING_UP', { timeoutMs: 60_000 });
+    poLines[key] = s.poLine!;
+  }
+}
+
+test('lines are matched by every reference vendors use, in order; vendor text of no such form is never looked up', async () => {
+  await placeMore();
+  const huge = 'X'.repeat(70_000);
+  drop(
+    'edi',
+    'ordrsp-references.edi',
+    handMade(`REFS${run}`, [
+      {
+        type: 'ORDRSP',
+        body: [
+          `BGM+231+REFS-${run}+4`,
+          // D by the supplier's article number (PIA+1 …:SA) holding the order id.
+          'LIN+1+5',
+          `PIA+1+${more.d}:SA`,
+          'QTY+21:1',
+          'FTX+LIN++100:12B:28',
+          // E by RFF+ON holding its PO line.
+          'LIN+2+5',
+          'QTY+21:1',
+          'FTX+LIN++401:12B:28',
+          `RFF+ON:${poLines.e}`,
+          // A 70 KB "reference": not of a PO line's form, never sent to Temporal.
+          'LIN+3+5',
+          'QTY+21:1',
+          `RFF+LI:${huge}`,
+          // Evergreen's PO/LINE form is no Alma PO line: the ISBN finds D among the open orders.
+          'LIN+4+5+9780262033848:EN',
+          'QTY+21:1',
+          'QTY+12:1',
+          'RFF+LI:24/102',
+          'UNS+S',
+        ],
+      },
+    ]),
+  );
+  const started = Date.now();
+  const report = await ediRun();
+  expect(Date.now() - started).toBeLessThan(30_000);
+  const file = report.files.find((f) => f.name === 'ordrsp-references.edi')!;
+  expect(file.outcome).toBe('processed');
+  expect(file.report).toMatchObject({ lines: 4, matched: 3, unmatchedTotal: 1 });
+  expect(file.report!.unmatched[0]).toMatchObject({ line: '3' });
+  expect(file.report!.unmatched[0]!.reason).toContain(
+    "not of an order id's or PO line's form, so not looked up",
+  );
+  expect(file.report!.unmatched[0]!.reason.length).toBeLessThan(700);
+  expect((await sys.orders.getStatus('UNIV-MAIN', more.e)).vendorStatus?.status).toBe('accepted');
+  // D heard line 1, then line 4 (by ISBN): shipped.
+  expect((await sys.orders.getStatus('UNIV-MAIN', more.d)).vendorStatus?.status).toBe('shipped');
+});
+
+test('one bad message is reported with its place, the others are taken in, and the file is rejected', async () => {
+  await placeMore();
+  const name = 'mixed.edi';
+  drop(
+    'edi',
+    name,
+    handMade(`MIX${run}`, [
+      {
+        type: 'ORDRSP',
+        body: [`BGM+231+MIX-1-${run}+4`, 'LIN+1+5', 'QTY+21:1', `RFF+SLI:${more.e}`, 'UNS+S'],
+      },
+      // No invoiced quantity: this invoice cannot be read (money is never guessed).
+      {
+        type: 'INVOIC',
+        body: [
+          `BGM+380+MIX-2-${run}+9`,
+          'DTM+137:20261201:102',
+          'LIN+1',
+          'MOA+203:5.00',
+          `RFF+SLI:${more.e}`,
+          'UNS+S',
+        ],
+      },
+      {
+        type: 'INVOIC',
+        body: [
+          `BGM+380+MIX-3-${run}+9`,
+          'DTM+137:20261201:102',
+          'CUX+2:USD:4',
+          'LIN+1',
+          'QTY+47:1',
+          'MOA+203:49.99',
+          'PRI+AAB:49.99',
+          `RFF+SLI:${more.e}`,
+          'UNS+S',
+          'MOA+9:49.99',
+        ],
+      },
+    ]),
+  );
+  const report = await ediRun();
+  const file = report.files.find((f) => f.name === name)!;
+  expect(file.outcome).toBe('rejected');
+  expect(file.report).toMatchObject({ messages: 3, unreadableMessages: 1, matched: 2, problemsTotal: 1 });
+  expect(file.report!.problems![0]).toMatchObject({
+    message: 'M2',
+    number: `MIX-2-${run}`,
+    place: expect.stringMatching(/^segment \d+ \(LIN\) of message M2$/),
+    reason: expect.stringContaining('has no invoiced quantity (QTY+47)'),
+  });
+  expect(file.report!.error).toBe(
+    '1 of 3 messages could not be read (the others were taken in): segment 12 (LIN) of message M2: invoice line 1 has no invoiced quantity (QTY+47)',
+  );
+  const where = `${file.sha256!.slice(0, 16)}-${name}`;
+  expect(file.report!.movedTo).toBe(`rejected/${where}`);
+  expect(readdirSync(path.join(vendorRoot, 'UNIV-MAIN', 'edi', 'rejected'))).toContain(where);
+  // The good messages were taken in.
+  const e = await sys.orders.getStatus('UNIV-MAIN', more.e);
+  expect(e.vendorStatus?.status).toBe('accepted');
+  expect((await sys.orders.handle('UNIV-MAIN', more.e).query(statusQuery)).quantityInvoiced).toBe(1);
+  const told = (await sys.catcher.messages()).map((m) => mailText(m.raw)).filter((t) => t.includes(name));
+  expect(told).toHaveLength(1);
+  expect(told[0]).toContain(
+    `Not read: message M2 (INVOIC MIX-2-${run}), segment 12 (LIN) of message M2: invoice line 1 has no invoiced quantity (QTY+47)`,
+  );
+  expect(told[0]).toContain(`rto edi retry UNIV-MAIN ${where}`);
+  // Not picked up again.
+  expect((await ediRun()).files.find((f) => f.name === name)).toBeUndefined();
+  await recordHistory(sys.client, ediFileWorkflowId('UNIV-MAIN', file.sha256!), 'edi-file-partly-unreadable');
+});
+
+test('an invoice that does not add up is flagged on its order and to staff', async () => {
+  await placeMore();
+  drop(
+    'edi',
+    'short-invoice.edi',
+    handMade(`SHORT${run}`, [
+      {
+        type: 'INVOIC',
+        body: [
+          `BGM+380+SHORT-${run}+9`,
+          'DTM+137:20261201:102',
+          'CUX+2:USD:4',
+          'LIN+1',
+          'QTY+47:1',
+          'MOA+203:59.99',
+          'PRI+AAB:59.99',
+          `RFF+SLI:${more.d}`,
+          'UNS+S',
+          'MOA+9:66.59',
+        ],
+      },
+    ]),
+  );
+  const report = await ediRun();
+  const file = report.files.find((f) => f.name === 'short-invoice.edi')!;
+  expect(file.outcome).toBe('processed');
+  expect(file.report!.mismatches).toContainEqual(
+    expect.stringContaining(
+      `invoice SHORT-${run} does not add up: MOA+9 66.59 but its lines, charges and tax come to 59.99`,
+    ),
+  );
+  const d = await sys.orders.handle('UNIV-MAIN', more.d).query(statusQuery);
+  expect(d.alerts).toContain('INVOICE_MISMATCH');
+  expect(d.invoices.at(-1)!.mismatches.join(' ')).toContain('a difference of 6.60');
+  const told = (await sys.catcher.messages()).map((m) => mailText(m.raw));
+  expect(told.some((t) => t.includes(`SHORT-${run} does not add up`))).toBe(true);
+});
+
+test('a name of 250 bytes, and the same file sent again under the same name, are archived, not failed', async () => {
+  await placeMore();
+  const long = `${'n'.repeat(246)}.edi`;
+  const bytes = buildOrderResponse({
+    sender: '5013546025078',
+    recipient: '5412345000176',
+    documentNumber: `R-LONG-${run}`,
+    lines: [{ vendorRef: more.e, status: 'accepted', ordered: 1 }],
+  });
+  drop('edi', long, bytes);
+  const first = await ediRun();
+  expect(first.files.find((f) => f.name === long)).toMatchObject({ outcome: 'processed' });
+  const archive = () => readdirSync(path.join(vendorRoot, 'UNIV-MAIN', 'edi', 'archive'));
+  const archived = archive().filter((n) => n.endsWith('.edi') && n.includes('nnnnnnnnnn'));
+  expect(archived).toHaveLength(1);
+  expect(Buffer.byteLength(archived[0]!)).toBeLessThanOrEqual(255);
+  // The vendor sends the very same file again under the same name: its archived name is taken, it is archived
+  // beside it under a numbered name (not a move that fails at every pick-up).
+  drop('edi', long, bytes);
+  const again = await ediRun();
+  expect(again.files.find((f) => f.name === long)).toMatchObject({ outcome: 'duplicate' });
+  expect(archive().filter((n) => n.includes('nnnnnnnnnn'))).toHaveLength(2);
+  expect((await ediRun()).files).toEqual([]);
+});
+
+test('a file that cannot be moved is reported once and moved at a later pick-up; the run does not fail', async () => {
+  await placeMore();
+  const edi = path.join(vendorRoot, 'UNIV-MAIN', 'edi');
+  const name = 'unmovable.edi';
+  const bytes = buildOrderResponse({
+    sender: '5013546025078',
+    recipient: '5412345000176',
+    documentNumber: `R-MOVE-${run}`,
+    lines: [{ vendorRef: more.e, status: 'backordered', ordered: 1, backordered: 1 }],
+  });
+  // The file's place in the archive is taken by a folder: the server refuses the move.
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const blocker = path.join(edi, 'archive', `${sha256.slice(0, 16)}-${name}`);
+  mkdirSync(blocker, { recursive: true });
+  drop('edi', name, bytes);
+  try {
+    const first = await ediRun();
+    const file = first.files.find((f) => f.name === name)!;
+    expect(file.outcome).toBe('processed');
+    expect((await sys.orders.getStatus('UNIV-MAIN', more.e)).vendorStatus?.status).toBe('backordered');
+    const told = (await sys.catcher.messages()).map((m) => mailText(m.raw)).filter((t) => t.includes(name));
+    expect(told).toHaveLength(1);
+    expect(told[0]).toContain('could not be moved to archive/ on the server');
+    // The next pick-up finds it still there: tries the move again, says so in its report, mails nobody again.
+    const second = await ediRun();
+    expect(second.files.find((f) => f.name === name)).toMatchObject({ outcome: 'failed' });
+    expect((await sys.catcher.messages()).filter((m) => mailText(m.raw).includes(name))).toHaveLength(1);
+    await recordHistory(sys.client, ediFileWorkflowId('UNIV-MAIN', file.sha256!), 'edi-file-move-failed');
+    await recordHistory(sys.client, second.workflowId, 'edi-pickup-move-failed-again');
+  } finally {
+    rmSync(blocker, { recursive: true, force: true });
+  }
+  const third = await ediRun();
+  expect(third.files.find((f) => f.name === name)).toMatchObject({ outcome: 'duplicate' });
+  expect(readdirSync(edi)).not.toContain(name);
 });

@@ -3,12 +3,13 @@
  * archive the file (or, when it cannot be read, move it to `rejected/`). Workflows only ever see names, hashes
  * and summaries: the documents stay on disk.
  */
-import { readFileSync } from 'node:fs';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, isGrpcServiceError, type Client } from '@temporalio/client';
 import type { Account, Config } from '../config/schema';
 import { normaliseIsbn } from '../contract/isbn';
-import { EdifactError, parseEdifact, readInvoices, readOrderResponses } from '../edi';
+import { describePlace, readEdiFile } from '../edi/document';
+import { excerptOf } from '../edi/errors';
+import type { LineReference } from '../edi/values';
 import { ARCHIVE_DIR, FileStoreError, REJECTED_DIR, type ArchiveFolder } from '../files';
 import { archivedName, collect, fetchToInbox, withStore, type InboxFile } from '../followup/inbox';
 import { OrderLookup } from '../followup/order-lookup';
@@ -32,8 +33,21 @@ export interface UnmatchedLine {
   line: string;
   poLine?: string;
   vendorRef?: string;
+  /** The line's references as "<qualifier> <value>" (clipped), absent in reports made before they were read. */
+  references?: string[];
   isbn?: string;
   reason: string;
+}
+
+/** Something in the file that could not be read, and where: a person must look at it. */
+export interface FileProblem {
+  reason: string;
+  /** "segment 12 (QTY) of message M1". */
+  place: string;
+  /** The message's reference (UNH), type and document number, when it is a message that could not be read. */
+  message?: string;
+  type?: string;
+  number?: string;
 }
 
 /** A line whose order had already ended: its news can no longer be taken in, so a person is told. */
@@ -72,6 +86,14 @@ export interface EdiFileReport {
   endedTotal?: number;
   mismatches: string[];
   warnings: string[];
+  /**
+   * What could not be read, with its place (the first ones; `problemsTotal` counts them all). Absent in reports
+   * made before messages were read one by one (a file was then readable or not as a whole).
+   */
+  problems?: FileProblem[];
+  problemsTotal?: number;
+  /** Messages that could not be read (counted in `messages` too). */
+  unreadableMessages?: number;
 }
 
 /** What became of a file whose contents an earlier run already had (`settleSeenEdiFile`). */
@@ -90,11 +112,35 @@ export function isWorkflowGone(e: unknown): boolean {
 
 const GRPC_NOT_FOUND = 5;
 
-// Reports travel through workflow histories: lists are capped (counts stay exact).
-const MAX_LISTED = 200;
+// Reports travel through workflow histories: lists are capped (counts stay exact), and so is every piece of
+// vendor text in them (a reference, a message number), so a report stays far below Temporal's payload limit.
+const MAX_LISTED = 100;
+
+/** Vendor text for a report: printable and at most `max` characters. */
+function clip(text: string, max = 70): string {
+  return excerptOf(text, max);
+}
 const listed = (list: string[], item: string) => {
   if (list.length < MAX_LISTED) list.push(item);
 };
+
+/** What processEdiFile heartbeats while it reads: `rto edi run` shows it. */
+export interface EdiFileProgress {
+  file: string;
+  messages: number;
+  lines: number;
+}
+
+function heartbeat(p: EdiFileProgress): void {
+  try {
+    Context.current().heartbeat(p);
+  } catch {
+    // Not in an activity (a test calling it directly): nobody to tell.
+  }
+}
+
+/** Numbered names tried when a file's archived name is taken. */
+const MAX_NUMBERED_NAMES = 20;
 
 function source(
   config: Config,
@@ -212,11 +258,23 @@ export function ediActivities(deps: {
     };
   }
 
+  /**
+   * Moves the file into `folder` under its archived name. A name already taken there (the same contents sent
+   * again under the same name, archived before) gets the next numbered name, so the move cannot fail forever.
+   */
   async function moveTo(ref: FileRef, folder: ArchiveFolder): Promise<string> {
     const { src } = source(deps.config, ref.account, ref.kind);
-    const target = archivedName(ref.sha256, ref.name);
-    await withStore(src, deps.logger, (store) => store.archive(ref.name, target, folder));
-    return `${folder}/${target}`;
+    return withStore(src, deps.logger, async (store) => {
+      for (let n = 0; ; n++) {
+        const target = archivedName(ref.sha256, ref.name, n);
+        try {
+          await store.archive(ref.name, target, folder);
+          return `${folder}/${target}`;
+        } catch (e) {
+          if (!(e instanceof FileStoreError && e.code === 'EEXIST') || n >= MAX_NUMBERED_NAMES) throw e;
+        }
+      }
+    });
   }
 
   return {
@@ -239,6 +297,65 @@ export function ediActivities(deps: {
         }
         throw e;
       }
+    },
+
+    /**
+     * For `rto edi retry`: finds the file an operator wants read again, in rejected/ (by its name there or by
+     * the name it came with) or still in the pick-up folder, moves it back into the pick-up folder and returns
+     * its name and hash. Nothing found, or a name it cannot take back, is said (not retried).
+     */
+    async restoreEdiFile(input: {
+      account: string;
+      file: string;
+    }): Promise<{ name: string; sha256: string; from: string } | { notFound: string }> {
+      const { src } = source(deps.config, input.account, 'edi');
+      const wanted = input.file;
+      return withStore(src, deps.logger, async (store) => {
+        const rejected = await store.listArchive(REJECTED_DIR);
+        const original = (entry: string) => entry.replace(/^[0-9a-f]{16}(\.\d+)?-/, '');
+        const exact = rejected.filter((e) => e === wanted);
+        const byName = exact.length ? exact : rejected.filter((e) => original(e) === wanted);
+        if (byName.length > 1) {
+          throw ApplicationFailure.create({
+            type: 'RetryRefused',
+            message: `${byName.length} files in rejected/ came as ${clip(wanted)}: name the one to read again (${byName.slice(0, 5).join(', ')})`,
+            nonRetryable: true,
+          });
+        }
+        let name: string;
+        let from: string;
+        if (byName.length === 1) {
+          const entry = byName[0]!;
+          name = original(entry);
+          try {
+            await store.restore(entry, name, REJECTED_DIR);
+          } catch (e) {
+            if (e instanceof FileStoreError && e.code === 'EEXIST')
+              throw ApplicationFailure.create({
+                type: 'RetryRefused',
+                message: `a file named ${clip(name)} is already in the pick-up folder: ${REJECTED_DIR}/${entry} was left where it is`,
+                nonRetryable: true,
+              });
+            throw e;
+          }
+          from = `${REJECTED_DIR}/${entry}`;
+        } else {
+          const listing = await store.list();
+          if (!listing.some((f) => f.name === wanted)) {
+            const similar = rejected.filter(
+              (e) => original(e).includes(wanted) || wanted.includes(original(e)),
+            );
+            return {
+              notFound: `no file ${clip(wanted)} in the pick-up folder or in ${REJECTED_DIR}/${similar.length ? ` (in ${REJECTED_DIR}/: ${similar.slice(0, 5).join(', ')})` : ''}`,
+            };
+          }
+          name = wanted;
+          from = 'the pick-up folder';
+        }
+        const { sha256 } = await fetchToInbox(store, deps.dataDir, input.account, 'edi', name);
+        deps.logger.info({ account: input.account, file: name, from }, 'EDI file to be read again');
+        return { name, sha256, from };
+      });
     },
 
     /** Moves a processed file into the server's archive folder, named by its hash. */
@@ -286,7 +403,13 @@ export function ediActivities(deps: {
       };
     },
 
-    /** Reads one EDI file and signals every order it speaks of; returns the file's report. */
+    /**
+     * Reads one EDI file message by message (bounded memory) and signals every order it speaks of; returns the
+     * file's report. What is wrong with the file (a message that cannot be read, data outside any message,
+     * not EDIFACT) is the file's: reported with its place, the file then rejected, never retried (the same
+     * bytes read the same way). Only faults outside the file are thrown, and so retried: the vendor's server,
+     * Temporal (a look-up or signal that failed).
+     */
     async processEdiFile(ref: FileRef): Promise<EdiFileReport> {
       const { acc, src } = source(deps.config, ref.account, 'edi');
       const local = await withStore(src, deps.logger, (store) =>
@@ -307,16 +430,15 @@ export function ediActivities(deps: {
         endedTotal: 0,
         mismatches: [],
         warnings: [],
+        problems: [],
+        problemsTotal: 0,
+        unreadableMessages: 0,
       };
-      let parsed;
-      try {
-        parsed = parseEdifact(readFileSync(local.file), { fileName: ref.name });
-      } catch (e) {
-        if (!(e instanceof EdifactError)) throw e;
-        // Not retried: the same bytes will never parse. The workflow moves the file to rejected/ for a person.
-        return { ...report, outcome: 'rejected', error: e.message };
-      }
       const lookup = new OrderLookup(client(), ref.account);
+      const problem = (p: FileProblem) => {
+        report.problemsTotal = (report.problemsTotal ?? 0) + 1;
+        if (report.problems!.length < MAX_LISTED) report.problems!.push(p);
+      };
       const unmatched = (u: UnmatchedLine) => {
         report.unmatchedTotal++;
         if (report.unmatched.length < MAX_LISTED) report.unmatched.push(u);
@@ -342,117 +464,196 @@ export function ediActivities(deps: {
         if (report.ended!.length < MAX_LISTED) report.ended!.push({ ...line, ...ended, workflowId });
         return false;
       };
-      for (const resp of readOrderResponses(parsed)) {
-        report.messages++;
-        for (const w of resp.warnings) listed(report.warnings, w);
-        for (const line of resp.lines) {
-          report.lines++;
-          report.statuses++;
-          const match = await lookup.find({
-            poLines: line.poLine ? [line.poLine] : [],
-            orderIds: line.vendorRef ? [line.vendorRef] : [],
-          });
-          if (!match.ok) {
-            unmatched({
-              message: resp.messageRef,
-              segment: line.segment,
-              line: line.lineNo,
-              poLine: line.poLine,
-              vendorRef: line.vendorRef,
-              isbn: line.isbn,
-              reason: match.reason,
+      const unmatchedLine = (
+        message: string,
+        l: {
+          segment: number;
+          lineNo: string;
+          poLine?: string;
+          vendorRef?: string;
+          references: LineReference[];
+        },
+        isbn: string | undefined,
+        reason: string,
+      ): UnmatchedLine => ({
+        message,
+        segment: l.segment,
+        line: clip(l.lineNo),
+        ...(l.poLine !== undefined ? { poLine: clip(l.poLine) } : {}),
+        ...(l.vendorRef !== undefined ? { vendorRef: clip(l.vendorRef) } : {}),
+        ...(l.references.length
+          ? { references: l.references.slice(0, 8).map((r) => `${r.qualifier} ${clip(r.value)}`) }
+          : {}),
+        ...(isbn ? { isbn } : {}),
+        reason: clip(reason, 600),
+      });
+      let lastBeat = Date.now();
+      let lastLogged = lastBeat;
+      for (const doc of readEdiFile(local.file, { fileName: ref.name })) {
+        const now = Date.now();
+        if (now - lastBeat > 2_000) {
+          // Progress for whoever watches (rto edi run prints it); no heartbeat time-out depends on it.
+          lastBeat = now;
+          heartbeat({ file: clip(ref.name, 200), messages: report.messages, lines: report.lines });
+        }
+        if (now - lastLogged > 30_000) {
+          lastLogged = now;
+          deps.logger.info(
+            { account: ref.account, file: ref.name, messages: report.messages, lines: report.lines },
+            'EDI file: reading',
+          );
+        }
+        switch (doc.kind) {
+          case 'warning':
+            listed(report.warnings, clip(doc.text, 600));
+            continue;
+          case 'problem':
+            problem({ reason: clip(doc.reason, 600), place: describePlace(doc.place) });
+            continue;
+          case 'not-edifact':
+            problem({ reason: clip(doc.problem, 600), place: 'the file' });
+            continue;
+          case 'unreadable':
+            report.messages++;
+            report.unreadableMessages = (report.unreadableMessages ?? 0) + 1;
+            problem({
+              reason: clip(doc.reason, 600),
+              place: describePlace(doc.place),
+              ...(doc.ref !== undefined ? { message: clip(doc.ref) } : {}),
+              ...(doc.type !== undefined ? { type: clip(doc.type, 10) } : {}),
+              ...(doc.number !== undefined ? { number: clip(doc.number) } : {}),
             });
             continue;
+          case 'other':
+            report.messages++;
+            listed(
+              report.warnings,
+              `message ${clip(doc.ref)} is ${clip(doc.type, 10)}, not an order response or invoice: not used`,
+            );
+            for (const w of doc.warnings) listed(report.warnings, clip(w, 600));
+            continue;
+          case 'order-response': {
+            const resp = doc.response;
+            const msg = clip(resp.messageRef);
+            report.messages++;
+            for (const w of [...doc.warnings, ...resp.warnings]) listed(report.warnings, clip(w, 600));
+            for (const line of resp.lines) {
+              report.lines++;
+              report.statuses++;
+              const isbn = normaliseIsbn(line.isbn ?? line.ean) ?? undefined;
+              const match = await lookup.find({ references: line.references, ...(isbn ? { isbn } : {}) });
+              if (!match.ok) {
+                unmatched(unmatchedLine(msg, line, isbn, match.reason));
+                continue;
+              }
+              const lineNo = clip(line.lineNo);
+              const news: VendorStatusNews = {
+                status: line.status,
+                statusText: clip(line.statusText, 1000),
+                ...(line.expectedDate ? { expectedDate: line.expectedDate } : {}),
+                ...(line.despatched !== undefined ? { quantityShipped: line.despatched } : {}),
+                ...(line.backordered !== undefined ? { quantityBackordered: line.backordered } : {}),
+                source: { ...src0, message: msg, segment: line.segment, line: lineNo },
+              };
+              const delivered = await deliver(
+                match.workflowId,
+                () => client().workflow.getHandle(match.workflowId).signal(vendorStatusSignal, news),
+                { message: msg, segment: line.segment, line: lineNo, news: `vendor status ${line.status}` },
+              );
+              if (delivered) report.matched++;
+            }
+            continue;
           }
-          const news: VendorStatusNews = {
-            status: line.status,
-            statusText: line.statusText,
-            ...(line.expectedDate ? { expectedDate: line.expectedDate } : {}),
-            ...(line.despatched !== undefined ? { quantityShipped: line.despatched } : {}),
-            ...(line.backordered !== undefined ? { quantityBackordered: line.backordered } : {}),
-            source: { ...src0, message: resp.messageRef, segment: line.segment, line: line.lineNo },
-          };
-          const delivered = await deliver(
-            match.workflowId,
-            () => client().workflow.getHandle(match.workflowId).signal(vendorStatusSignal, news),
-            {
-              message: resp.messageRef,
-              segment: line.segment,
-              line: line.lineNo,
-              news: `vendor status ${line.status}`,
-            },
-          );
-          if (delivered) report.matched++;
+          case 'invoice': {
+            const inv = doc.invoice;
+            const msg = clip(inv.messageRef);
+            const number = clip(inv.number);
+            report.messages++;
+            for (const w of [...doc.warnings, ...inv.warnings]) listed(report.warnings, clip(w, 600));
+            // An invoice that does not add up is flagged on every order it names, and to staff once.
+            const r = inv.reconciliation;
+            const doesNotAddUp =
+              r.ok === false
+                ? `${inv.kind.replace('-', ' ')} ${number} does not add up: ${clip(r.explanation, 400)}`
+                : undefined;
+            if (doesNotAddUp) listed(report.mismatches, doesNotAddUp);
+            for (const line of inv.lines) {
+              report.lines++;
+              report.invoiceLines++;
+              const isbn = normaliseIsbn(line.isbn ?? line.ean) ?? undefined;
+              const match = await lookup.find({ references: line.references, ...(isbn ? { isbn } : {}) });
+              if (!match.ok) {
+                unmatched(unmatchedLine(msg, line, isbn, match.reason));
+                continue;
+              }
+              const lineNo = clip(line.lineNo);
+              const order = await lookup.status(match.workflowId);
+              // A retried attempt finds this line already on the order: it must not count it against itself.
+              const known = order?.invoices.some(
+                (i) => i.invoiceNumber === number && i.kind === inv.kind && i.source.line === lineNo,
+              );
+              const mismatches = [
+                ...(order && inv.kind === 'invoice' && !known
+                  ? invoiceMismatches(line, inv.currency, order, acc.edi.priceTolerance)
+                  : []),
+                ...(doesNotAddUp ? [doesNotAddUp] : []),
+              ];
+              const unit = line.grossUnitPrice ?? line.netUnitPrice;
+              const news: InvoiceNews = {
+                invoiceNumber: number,
+                kind: inv.kind,
+                quantity: line.quantity,
+                ...(unit ? { unitPrice: unit } : {}),
+                ...(line.lineAmount ? { lineAmount: line.lineAmount } : {}),
+                ...(inv.currency ? { currency: clip(inv.currency, 10) } : {}),
+                mismatches,
+                source: { ...src0, message: msg, segment: line.segment, line: lineNo },
+              };
+              const delivered = await deliver(
+                match.workflowId,
+                () => client().workflow.getHandle(match.workflowId).signal(invoiceSignal, news),
+                {
+                  message: msg,
+                  segment: line.segment,
+                  line: lineNo,
+                  news: `${inv.kind.replace('-', ' ')} ${number} line ${lineNo}`,
+                },
+              );
+              if (!delivered) continue;
+              report.matched++;
+              for (const m of mismatches)
+                if (m !== doesNotAddUp)
+                  listed(report.mismatches, `${order?.orderId ?? match.workflowId}: ${m}`);
+            }
+            continue;
+          }
         }
       }
-      for (const inv of readInvoices(parsed)) {
-        report.messages++;
-        for (const w of inv.warnings) listed(report.warnings, w);
-        for (const line of inv.lines) {
-          report.lines++;
-          report.invoiceLines++;
-          const isbn = normaliseIsbn(line.isbn ?? line.ean);
-          const match = await lookup.find({
-            poLines: line.poLine ? [line.poLine] : [],
-            orderIds: line.vendorRef ? [line.vendorRef] : [],
-            isbns: !line.poLine && !line.vendorRef && isbn ? [isbn] : [],
-          });
-          if (!match.ok) {
-            unmatched({
-              message: inv.messageRef,
-              segment: line.segment,
-              line: line.lineNo,
-              poLine: line.poLine,
-              vendorRef: line.vendorRef,
-              isbn: isbn ?? undefined,
-              reason: match.reason,
-            });
-            continue;
-          }
-          const order = await lookup.status(match.workflowId);
-          // A retried attempt finds this line already on the order: it must not count it against itself.
-          const known = order?.invoices.some(
-            (i) => i.invoiceNumber === inv.number && i.kind === inv.kind && i.source.line === line.lineNo,
-          );
-          const mismatches =
-            order && inv.kind === 'invoice' && !known
-              ? invoiceMismatches(line, inv.currency, order, acc.edi.priceTolerance)
-              : [];
-          const news: InvoiceNews = {
-            invoiceNumber: inv.number,
-            kind: inv.kind,
-            quantity: line.quantity,
-            ...((line.grossUnitPrice ?? line.netUnitPrice)
-              ? { unitPrice: line.grossUnitPrice ?? line.netUnitPrice }
-              : {}),
-            ...(line.lineAmount ? { lineAmount: line.lineAmount } : {}),
-            ...(inv.currency ? { currency: inv.currency } : {}),
-            mismatches,
-            source: { ...src0, message: inv.messageRef, segment: line.segment, line: line.lineNo },
-          };
-          const delivered = await deliver(
-            match.workflowId,
-            () => client().workflow.getHandle(match.workflowId).signal(invoiceSignal, news),
-            {
-              message: inv.messageRef,
-              segment: line.segment,
-              line: line.lineNo,
-              news: `${inv.kind.replace('-', ' ')} ${inv.number} line ${line.lineNo}`,
-            },
-          );
-          if (!delivered) continue;
-          report.matched++;
-          for (const m of mismatches)
-            listed(report.mismatches, `${order?.orderId ?? match.workflowId}: ${m}`);
-        }
+      if ((report.problemsTotal ?? 0) > 0) {
+        // Not retried: the same bytes read the same way. The workflow moves the file to rejected/ for a person.
+        const first = report.problems![0]!;
+        const unreadable = report.unreadableMessages ?? 0;
+        const what =
+          report.messages === 0
+            ? 'the file could not be read'
+            : unreadable === report.messages
+              ? `no message could be read (${unreadable} in the file)`
+              : unreadable > 0
+                ? `${unreadable} of ${report.messages} messages could not be read (the others were taken in)`
+                : `part of the file could not be read (its ${report.messages} messages were taken in)`;
+        report.outcome = 'rejected';
+        report.error = `${what}: ${first.place}: ${first.reason}`;
       }
       deps.logger.info(
         {
           account: ref.account,
           file: ref.name,
+          outcome: report.outcome,
+          messages: report.messages,
           matched: report.matched,
           unmatched: report.unmatchedTotal,
           ended: report.endedTotal,
+          problems: report.problemsTotal,
         },
         'EDI file processed',
       );

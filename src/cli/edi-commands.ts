@@ -1,6 +1,6 @@
 /**
  * `rto edi read FILE [--json]`: what the EDI reader makes of one file, touching nothing (no configuration, no
- * Temporal, no vendor folder). `rto edi run` is in followup-commands.ts.
+ * Temporal, no vendor folder). `rto edi run` and `rto edi retry` are in followup-commands.ts.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { printableLine } from './terminal';
 const USAGE = `Usage:
   rto edi read <file> [--json]              read an EDI file and print what it says (touches nothing)
   rto edi run <account> [--json]            pick up the vendor's EDI files now and print the run's report
+  rto edi retry <account> <file> [--json]   read a rejected file again, once its cause is fixed
 
 rto edi read exits 0 when every message was read (warnings allowed), 1 when some message could not be read
 (the others are still listed), 2 when the file is not EDIFACT.`;
@@ -96,9 +97,9 @@ async function readCommand(args: string[]): Promise<number> {
 export async function ediCommand(args: string[]): Promise<number> {
   const sub = args.find((a) => !a.startsWith('-'));
   if (sub === 'read') return readCommand(args);
-  if (sub === undefined && (args.includes('--help') || args.includes('-h'))) {
-    print(USAGE.split('\n'));
-    return EXIT.ok;
+  if (sub === 'retry') {
+    const { retryCommand } = require('./followup-commands') as typeof import('./followup-commands');
+    return retryCommand(args);
   }
   const { followUpCommand } = require('./followup-commands') as typeof import('./followup-commands');
   return followUpCommand('edi', args);

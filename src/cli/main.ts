@@ -13,6 +13,7 @@ Usage:
   rto order ...                      submit, status, cancel, list orders (rto order --help)
   rto edi run <account> [--json]     pick up the vendor's EDI files now
   rto edi read <file> [--json]       read an EDI file and print what it says (touches nothing)
+  rto edi retry <account> <file>     read a rejected EDI file again once its cause is fixed
   rto overlay run <account> [file] [--json]   run the MARC overlay now
   rto marc read <file> [--json] [--encoding auto|utf8|marc8]   read a MARC file and print its records (touches nothing)
   rto schedules sync                 create or update the EDI and overlay schedules

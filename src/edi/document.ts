@@ -31,12 +31,23 @@ export type EdiDocument =
       interchange: Interchange;
       warnings: string[];
     }
-  /** A message that could not be read: `problem` says why (with the place), `place` where. */
-  | { kind: 'unreadable'; type?: string; ref?: string; number?: string; problem: string; place: EdiPlace }
+  /**
+   * A message that could not be read: `problem` says why with the file and place, `reason` why alone, `place`
+   * where.
+   */
+  | {
+      kind: 'unreadable';
+      type?: string;
+      ref?: string;
+      number?: string;
+      problem: string;
+      reason: string;
+      place: EdiPlace;
+    }
   /** An envelope oddity outside any message (counts, a missing UNZ, an empty segment). */
   | { kind: 'warning'; text: string }
   /** Data lost outside any message. */
-  | { kind: 'problem'; problem: string; place: EdiPlace }
+  | { kind: 'problem'; problem: string; reason: string; place: EdiPlace }
   /** The file is not EDIFACT at all. */
   | { kind: 'not-edifact'; problem: string };
 
@@ -106,6 +117,7 @@ function readMessage(
       ref: message.ref,
       ...(number !== undefined ? { number } : {}),
       problem: err.message,
+      reason: err.problem,
       place: placeOf({ messageRef: message.ref, ...err.location }),
     };
   }
@@ -124,6 +136,7 @@ export function* readEdiDocuments(source: ByteSource, opts: ParseOptions = {}): 
           ...(item.type !== undefined && item.type !== '' ? { type: item.type } : {}),
           ...(item.ref !== undefined && item.ref !== '' ? { ref: item.ref } : {}),
           problem: item.error.message,
+          reason: item.error.problem,
           place: placeOf(item.error.location),
         };
         break;
@@ -131,7 +144,12 @@ export function* readEdiDocuments(source: ByteSource, opts: ParseOptions = {}): 
         yield { kind: 'warning', text: item.text };
         break;
       case 'problem':
-        yield { kind: 'problem', problem: item.error.message, place: placeOf(item.error.location) };
+        yield {
+          kind: 'problem',
+          problem: item.error.message,
+          reason: item.error.problem,
+          place: placeOf(item.error.location),
+        };
         break;
       case 'not-edifact':
         yield { kind: 'not-edifact', problem: item.error.message };

@@ -16,6 +16,8 @@ const DECIMAL = /^([+-]?)(\d*)(?:[.,](\d*))?$/;
  * for text that is not a number. Syntax 4 allows either mark whatever UNA says, so both are accepted.
  */
 export function normaliseDecimal(text: string): string | undefined {
+  // No amount, price or rate has 40 digits: a longer "number" is a broken file, not money.
+  if (text.length > 40) return undefined;
   const m = DECIMAL.exec(text.trim());
   if (!m) return undefined;
   const [, sign = '', int = '', frac] = m;

@@ -107,6 +107,30 @@ export class LocalFileStore implements FileStore {
     await unlink(src);
   }
 
+  async restore(archivedName: string, name: string, folder: ArchiveFolder): Promise<void> {
+    const src = this.file(archivedName, archiveFolder(folder));
+    const dest = this.file(name);
+    const exists = (p: string) =>
+      lstat(p).then(
+        () => true,
+        () => false,
+      );
+    try {
+      await link(src, dest);
+    } catch (e) {
+      const code = errCode(e);
+      if (!(await exists(src)) && (await exists(dest))) return; // restored by an earlier attempt
+      if (code === 'EEXIST') throw new FileStoreError(`${this.dir}: ${name} is already in the folder`, code);
+      if (code === 'ENOENT')
+        throw new FileStoreError(`${this.dir}: ${folder}/${archivedName} is not there`, code);
+      throw new FileStoreError(
+        `${this.dir}: cannot restore ${folder}/${archivedName}: ${code ?? 'error'}`,
+        code,
+      );
+    }
+    await unlink(src);
+  }
+
   async listArchive(folder: ArchiveFolder = ARCHIVE_DIR): Promise<string[]> {
     const entries = await readdir(path.join(this.dir, archiveFolder(folder)), { withFileTypes: true }).catch(
       (e: unknown) => {

@@ -190,6 +190,22 @@ export class SftpFileStore implements FileStore {
     });
   }
 
+  async restore(archivedName: string, name: string, folder: ArchiveFolder): Promise<void> {
+    assertSafeRemoteName(name);
+    assertSafeRemoteName(archivedName, 'archive name');
+    const from = archiveFolder(folder);
+    return this.run(`move ${from}/${archivedName} back`, async (c) => {
+      const there = (await c.exists(this.path(from, archivedName))) === '-';
+      const here = (await c.exists(this.path(name))) !== false;
+      if (here) {
+        if (!there) return; // restored by an earlier attempt
+        throw new FileStoreError(`${this.where}: ${name} is already in the folder`, 'EEXIST');
+      }
+      if (!there) throw new FileStoreError(`${this.where}: ${from}/${archivedName} is not there`, 'ENOENT');
+      await c.rename(this.path(from, archivedName), this.path(name));
+    });
+  }
+
   async listArchive(folder: ArchiveFolder = ARCHIVE_DIR): Promise<string[]> {
     const from = archiveFolder(folder);
     return this.run(`list ${from}`, (c) => this.archiveNames(c, from));

@@ -87,6 +87,11 @@ export interface FileStore {
   archive(name: string, archivedName: string, folder?: ArchiveFolder): Promise<void>;
   /** Names of the files in the archive sub-folder (or in `folder`). */
   listArchive(folder?: ArchiveFolder): Promise<string[]>;
+  /**
+   * Moves `<folder>/archivedName` back into the pick-up folder as `name` (an operator retrying a rejected
+   * file). Done again after it succeeded it does nothing; it never overwrites a file in the pick-up folder.
+   */
+  restore(archivedName: string, name: string, folder: ArchiveFolder): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -39,9 +39,31 @@ export async function sha256File(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** The name a file gets in the server's archive (or rejected) folder: `<sha256 prefix>-<name>`. */
-export function archivedName(sha256: string, name: string): string {
-  return `${sha256.slice(0, HASH_PREFIX)}-${name}`;
+/** The longest file name servers take (bytes of UTF-8). */
+const MAX_NAME_BYTES = 255;
+
+/**
+ * The name a file gets in the server's archive (or rejected) folder: `<sha256 prefix>-<name>`, or, for the
+ * `n`th name tried when that one is taken, `<sha256 prefix>.<n>-<name>`. Always at most 255 bytes: a long name
+ * is shortened in its middle, keeping its extension (a 250-byte vendor name must not fail the move).
+ */
+export function archivedName(sha256: string, name: string, n = 0): string {
+  const prefix = `${sha256.slice(0, HASH_PREFIX)}${n > 0 ? `.${n}` : ''}-`;
+  const room = MAX_NAME_BYTES - Buffer.byteLength(prefix);
+  return prefix + fitBytes(name, room);
+}
+
+/** `name` cut to at most `max` UTF-8 bytes, its extension (up to 16 characters) kept, never inside a character. */
+function fitBytes(name: string, max: number): string {
+  if (Buffer.byteLength(name) <= max) return name;
+  const ext = /\.[^.]{1,16}$/.exec(name)?.[0] ?? '';
+  const marker = '~';
+  let head = '';
+  for (const ch of name.slice(0, name.length - ext.length)) {
+    if (Buffer.byteLength(head + ch + marker + ext) > max) break;
+    head += ch;
+  }
+  return head + marker + ext;
 }
 
 export function localCopy(dataDir: string, account: string, kind: string, sha256: string): string {
