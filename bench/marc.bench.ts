@@ -1,7 +1,11 @@
 /**
- * MARC reading benchmark: generates N realistic records into temp files (ISO 2709 and MARCXML), streams them
- * back with readMarcFile and reports records/second and peak RSS. It runs a small and a large N so one can see
- * that memory does not grow with the file. Run: `npx tsx bench/marc.bench.ts [records]`.
+ * MARC reading benchmark: generates N realistic records into temp files (ISO 2709 in UTF-8, the same records in
+ * MARC-8, and MARCXML), streams them back with readMarcFile and reports records/second and peak RSS. It runs a
+ * small and a large N so one can see that memory does not grow with the file.
+ * Run: `npx tsx bench/marc.bench.ts [records]`.
+ *
+ * The MARC-8 file holds the same text as the UTF-8 one (Latin with diacritics in ANSEL, Cyrillic and Greek by
+ * escape sequences, CJK in EACC), written by the small encoder below from LC's tables, and reads back to it.
  */
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
@@ -9,11 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { MARCXML_NAMESPACE, readMarcFile, toMarcXml, writeIso2709 } from '../src/marc';
+import { MARCXML_NAMESPACE, isControlField, readMarcFile, toMarcXml, writeIso2709 } from '../src/marc';
 import type { DataField, MarcRecord } from '../src/marc';
+import { MARC8_SETS } from '../src/marc/marc8-tables';
 
 export interface MarcBenchResult {
+  /** ISO 2709 in UTF-8. */
   iso2709RecordsPerSec: number;
+  /** The same records in ISO 2709 MARC-8 (decoded to Unicode NFC while read). */
+  marc8RecordsPerSec: number;
   marcXmlRecordsPerSec: number;
   /** The highest RSS sampled while reading, in MB. */
   peakRssMb: number;
@@ -85,9 +93,103 @@ export function sampleRecord(i: number): MarcRecord {
   return { leader: '00000cam a2200000 i 4500', fields };
 }
 
+/** MARC-8 for the generated records: Unicode to the LC sets' codes, marks before their base. */
+class Marc8Encoder {
+  private readonly sets = new Map<number, Map<number, { code: number; combining: boolean }>>();
+
+  constructor() {
+    for (const src of MARC8_SETS) {
+      const map = new Map<number, { code: number; combining: boolean }>();
+      for (const word of src.codes.split(/\s+/)) {
+        if (!word) continue;
+        const combining = word.startsWith('+');
+        const [marc, ucs] = (combining ? word.slice(1) : word).split(':') as [string, string];
+        if (ucs === '') continue;
+        const cp = parseInt(ucs, 16);
+        if (!map.has(cp)) map.set(cp, { code: parseInt(marc, 16), combining });
+      }
+      this.sets.set(src.final, map);
+    }
+  }
+
+  /** One value: G0 starts and ends as ASCII, G1 stays ANSEL; what no set has is a character reference. */
+  encode(text: string): Buffer {
+    const out: number[] = [];
+    let g0 = 0x42;
+    const use = (final: number) => {
+      if (g0 === final) return;
+      if (final === 0x31) out.push(0x1b, 0x24, 0x31);
+      else out.push(0x1b, 0x28, final);
+      g0 = final;
+    };
+    const ansel = this.sets.get(0x45)!;
+    const ncr = (cp: number) => {
+      use(0x42);
+      for (const c of `&#x${cp.toString(16).toUpperCase()};`) out.push(c.charCodeAt(0));
+    };
+    const clusters = text.normalize('NFD').match(/\P{M}\p{M}*|\p{M}+/gu) ?? [];
+    for (const cluster of clusters) {
+      const [base, ...marks] = [...cluster].map((c) => c.codePointAt(0)!);
+      if (base === undefined) continue;
+      let final: number | null = null;
+      let code = 0;
+      if (base >= 0x20 && base < 0x7f) [final, code] = [0x42, base];
+      else if (ansel.get(base) && !ansel.get(base)!.combining) [final, code] = [0x45, ansel.get(base)!.code];
+      else
+        for (const f of [0x4e, 0x53, 0x31]) {
+          const m = this.sets.get(f)!.get(base);
+          if (m && !m.combining) [final, code] = [f, m.code];
+        }
+      const markCodes = marks.map(
+        (m) => ansel.get(m)?.code ?? (final !== null ? this.sets.get(final)?.get(m)?.code : undefined),
+      );
+      if (final === null || markCodes.some((c) => c === undefined)) {
+        for (const c of cluster.normalize('NFC')) ncr(c.codePointAt(0)!);
+        continue;
+      }
+      if (final !== 0x45) use(final);
+      const inG0 = (c: number, m: number) =>
+        final !== 0x45 && this.sets.get(final!)?.get(m)?.code === c && c < 0x80;
+      marks.forEach((m, k) => out.push(inG0(markCodes[k]!, m) ? markCodes[k]! : ansel.get(m)!.code));
+      if (final === 0x31) out.push(code >> 16, (code >> 8) & 0xff, code & 0xff);
+      else out.push(code);
+    }
+    use(0x42);
+    return Buffer.from(out);
+  }
+}
+
+/** ISO 2709 of a record whose values are MARC-8 bytes (leader/09 blank). */
+export function writeMarc8Iso2709(record: MarcRecord, encoder = new Marc8Encoder()): Buffer {
+  const bodies = record.fields.map((f) => {
+    if (isControlField(f)) return Buffer.concat([encoder.encode(f.value), Buffer.from([0x1e])]);
+    const parts: Buffer[] = [Buffer.from(f.ind1 + f.ind2, 'latin1')];
+    for (const sf of f.subfields)
+      parts.push(Buffer.from([0x1f, sf.code.charCodeAt(0)]), encoder.encode(sf.value));
+    parts.push(Buffer.from([0x1e]));
+    return Buffer.concat(parts);
+  });
+  const base = 24 + bodies.length * 12 + 1;
+  let offset = 0;
+  let dir = '';
+  bodies.forEach((b, i) => {
+    dir += record.fields[i]!.tag + String(b.length).padStart(4, '0') + String(offset).padStart(5, '0');
+    offset += b.length;
+  });
+  const length = base + offset + 1;
+  const l = record.leader;
+  const leader = `${String(length).padStart(5, '0')}${l.slice(5, 9)} 22${String(base).padStart(5, '0')}${l.slice(17, 20)}4500`;
+  return Buffer.concat([Buffer.from(leader + dir + '\x1e', 'latin1'), ...bodies, Buffer.from([0x1d])]);
+}
+
 /** Writes the generated file in batches, waiting for the stream to drain, so generation stays small too. */
-async function writeFile(path: string, records: number, format: 'iso2709' | 'marcxml'): Promise<void> {
+async function writeFile(
+  path: string,
+  records: number,
+  format: 'iso2709' | 'marc8' | 'marcxml',
+): Promise<void> {
   const out = createWriteStream(path);
+  const encoder = format === 'marc8' ? new Marc8Encoder() : null;
   if (format === 'marcxml')
     out.write(`<?xml version="1.0" encoding="UTF-8"?>\n<collection xmlns="${MARCXML_NAMESPACE}">\n`);
   const batch = 500;
@@ -95,9 +197,15 @@ async function writeFile(path: string, records: number, format: 'iso2709' | 'mar
     const parts: (Buffer | string)[] = [];
     for (let j = i; j < Math.min(i + batch, records); j++) {
       const r = sampleRecord(j);
-      parts.push(format === 'iso2709' ? writeIso2709(r) : toMarcXml(r, { namespace: false }) + '\n');
+      parts.push(
+        encoder
+          ? writeMarc8Iso2709(r, encoder)
+          : format === 'iso2709'
+            ? writeIso2709(r)
+            : toMarcXml(r, { namespace: false }) + '\n',
+      );
     }
-    const chunk = format === 'iso2709' ? Buffer.concat(parts as Buffer[]) : parts.join('');
+    const chunk = format === 'marcxml' ? parts.join('') : Buffer.concat(parts as Buffer[]);
     if (!out.write(chunk)) await once(out, 'drain');
   }
   if (format === 'marcxml') out.write('</collection>\n');
@@ -155,17 +263,21 @@ export async function runMarcBench(opts: { records?: number } = {}): Promise<Mar
   const gc = gcFunction();
   try {
     const iso = join(dir, 'records.mrc');
+    const marc8 = join(dir, 'records-marc8.mrc');
     const xml = join(dir, 'records.xml');
     await writeFile(iso, records, 'iso2709');
+    await writeFile(marc8, records, 'marc8');
     await writeFile(xml, records, 'marcxml');
     const a = await timeRead(iso, gc);
+    const m = await timeRead(marc8, gc);
     const b = await timeRead(xml, gc);
-    for (const f of [a, b]) if (f.ok !== records) throw new Error(`read ${f.ok} records of ${records}`);
+    for (const f of [a, m, b]) if (f.ok !== records) throw new Error(`read ${f.ok} records of ${records}`);
     return {
       iso2709RecordsPerSec: a.recordsPerSec,
+      marc8RecordsPerSec: m.recordsPerSec,
       marcXmlRecordsPerSec: b.recordsPerSec,
-      peakRssMb: Math.max(a.peakRssMb, b.peakRssMb),
-      rssBeforeReadMb: Math.min(a.rssBeforeMb, b.rssBeforeMb),
+      peakRssMb: Math.max(a.peakRssMb, m.peakRssMb, b.peakRssMb),
+      rssBeforeReadMb: Math.min(a.rssBeforeMb, m.rssBeforeMb, b.rssBeforeMb),
       records,
     };
   } finally {
@@ -180,13 +292,14 @@ async function main(): Promise<void> {
   const rows: MarcBenchResult[] = [];
   for (const n of small === large ? [large] : [small, large]) rows.push(await runMarcBench({ records: n }));
   console.log(
-    'records   ISO 2709 rec/s   MARCXML rec/s   RSS before reading (MB)   peak RSS while reading (MB)',
+    'records   ISO 2709 UTF-8 rec/s   ISO 2709 MARC-8 rec/s   MARCXML rec/s   RSS before reading (MB)   peak RSS while reading (MB)',
   );
   for (const r of rows) {
     console.log(
       [
         String(r.records).padStart(7),
-        String(r.iso2709RecordsPerSec).padStart(16),
+        String(r.iso2709RecordsPerSec).padStart(22),
+        String(r.marc8RecordsPerSec).padStart(23),
         String(r.marcXmlRecordsPerSec).padStart(15),
         String(r.rssBeforeReadMb).padStart(25),
         String(r.peakRssMb).padStart(29),

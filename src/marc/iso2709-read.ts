@@ -131,9 +131,8 @@ function chooseEncoding(
     }
     return 'utf8';
   }
-  const nonAscii = hasNonAscii(buf);
   if (coding === ' ') {
-    if (utf8 && nonAscii) {
+    if (utf8 && hasNonAscii(buf)) {
       warn.add(
         'leader/09 is blank (MARC-8) but the record is valid UTF-8 with non-ASCII characters: read as UTF-8',
       );
@@ -317,6 +316,24 @@ export function parseIso2709Record(buf: Buffer, index: number, opts: Iso2709Opti
   return readIso2709Record(buf, index, opts).record;
 }
 
+/** An indicator is one ASCII character; a byte of 0x80 or more is no character of its own (U+FFFD, as yaz). */
+function indicatorAt(
+  buf: Buffer,
+  from: number,
+  k: number,
+  present: number,
+  tag: string,
+  warn: Warnings,
+): string {
+  if (k >= present) return ' ';
+  const b = buf[from + k]!;
+  if (b < 0x80) return String.fromCharCode(b);
+  warn.add(
+    `field ${tag}: indicator ${k + 1} is byte 0x${b.toString(16)}, not an ASCII character; shown as U+FFFD`,
+  );
+  return '\ufffd';
+}
+
 function parseDataField(
   buf: Buffer,
   tag: string,
@@ -332,18 +349,8 @@ function parseDataField(
   const indicatorBytes = Math.min(2, first - from);
   if (indicatorBytes < 2)
     warn.add(`field ${tag}: ${indicatorBytes === 0 ? 'no indicators' : 'one indicator'}; blank taken`);
-  // An indicator is one ASCII character; a byte of 0x80 or more is no character of its own (U+FFFD, as yaz).
-  const indicator = (k: number): string => {
-    if (k >= indicatorBytes) return ' ';
-    const b = buf[from + k]!;
-    if (b < 0x80) return String.fromCharCode(b);
-    warn.add(
-      `field ${tag}: indicator ${k + 1} is byte 0x${b.toString(16)}, not an ASCII character; shown as U+FFFD`,
-    );
-    return '\ufffd';
-  };
-  const ind1 = indicator(0);
-  const ind2 = indicator(1);
+  const ind1 = indicatorAt(buf, from, 0, indicatorBytes, tag, warn);
+  const ind2 = indicatorAt(buf, from, 1, indicatorBytes, tag, warn);
   // Extra characters before the first delimiter (e.g. `970 ␠␠\`): dropped, as pymarc does.
   if (first > from + 2) {
     const extra = buf.toString('latin1', from + 2, first);

@@ -31,6 +31,8 @@ interface CharSet {
   multibyte: boolean;
   /** Code point by 7-bit code (21-7E); -1 unmapped, -2 mapped to nothing. */
   single: Int32Array;
+  /** The same as strings (empty where unmapped or mapped to nothing), so that decoding allocates none. */
+  text: string[];
   combining: Uint8Array;
   /** EACC's 15,739 codes, parsed on first use (most MARC-8 files have no CJK). */
   multi: Map<number, number> | null;
@@ -68,6 +70,7 @@ function load(): NonNullable<typeof tables> {
       name: src.name,
       multibyte: src.multibyte,
       single: new Int32Array(128).fill(UNMAPPED),
+      text: new Array<string>(128).fill(''),
       combining: new Uint8Array(128),
       multi: null,
       multiSource: src.multibyte ? src.codes : '',
@@ -81,6 +84,7 @@ function load(): NonNullable<typeof tables> {
         c1[c.marc - 0x80] = c.ucs; // the C1 controls ANSEL lists: the same whatever G1 holds
       } else if ((c.marc & 0x7f) > 0x20) {
         set.single[c.marc & 0x7f] = c.ucs;
+        if (c.ucs >= 0) set.text[c.marc & 0x7f] = String.fromCodePoint(c.ucs);
         if (c.combining) set.combining[c.marc & 0x7f] = 1;
       } // else: space and the C0 controls the ASCII table lists, read directly
     }
@@ -103,8 +107,8 @@ function hex(byte: number): string {
   return byte.toString(16).toUpperCase().padStart(2, '0');
 }
 
-function isGraphic(byte: number | undefined): boolean {
-  return byte !== undefined && byte >= 0x21 && byte <= 0x7e;
+function isGraphic(byte: number): boolean {
+  return byte >= 0x21 && byte <= 0x7e;
 }
 
 /**
@@ -141,19 +145,15 @@ export class Marc8Decoder {
     if (this.g0 === this.t.ascii && plainAscii(buf, from, to)) {
       return Buffer.from(buf.buffer, buf.byteOffset + from, to - from).toString('latin1');
     }
-    let out = '';
-    let marks = '';
-    const base = (ch: string) => {
-      out += ch + marks;
-      marks = '';
-    };
+    this.out = '';
+    this.marks = '';
     let i = from;
     while (i < to) {
       const b = buf[i]!;
       if (b === ESC) {
         const length = this.escape(buf, i, to);
         if (length < 0) {
-          base(REPLACEMENT);
+          this.base(REPLACEMENT);
           i += -length;
         } else i += length;
         continue;
@@ -165,14 +165,14 @@ export class Marc8Decoder {
       }
       if (b < 0x20) {
         // A control character (not expected inside a value): no mark may combine across it.
-        if (marks) this.dangling();
-        out += marks + String.fromCharCode(b);
-        marks = '';
+        if (this.marks) this.dangling();
+        this.out += this.marks + String.fromCharCode(b);
+        this.marks = '';
         i++;
         continue;
       }
       if (b === 0x20) {
-        base(' ');
+        this.base(' ');
         i++;
         continue;
       }
@@ -180,17 +180,17 @@ export class Marc8Decoder {
         const cp = this.t.c1[b - 0x80]!;
         if (cp === UNMAPPED) {
           this.invalid.push(`byte ${hex(b)} is not a MARC-8 control character`);
-          base(REPLACEMENT);
+          this.base(REPLACEMENT);
         } else {
           // 88/89 (non-sort begin/end) and 8D/8E (joiner/non-joiner) sit between characters.
-          out += String.fromCodePoint(cp);
+          this.out += String.fromCodePoint(cp);
         }
         i++;
         continue;
       }
       if (b === 0xa0 || b === 0xff) {
         this.invalid.push(`byte ${hex(b)} is not a MARC-8 character`);
-        base(REPLACEMENT);
+        this.base(REPLACEMENT);
         i++;
         continue;
       }
@@ -210,7 +210,7 @@ export class Marc8Decoder {
         const code = whole ? ((b & 0x7f) << 16) | ((b2 & 0x7f) << 8) | (b3 & 0x7f) : -1;
         const cp = whole ? multiTable(set).get(code) : undefined;
         if (cp !== undefined && cp >= 0) {
-          base(String.fromCodePoint(cp));
+          this.base(String.fromCodePoint(cp));
           i += 3;
           continue;
         }
@@ -221,11 +221,11 @@ export class Marc8Decoder {
           : `an incomplete ${set.name} character at byte ${hex(b)}`;
         if (!high) {
           this.problems.push(`${what}; byte ${hex(b)} read as ASCII "${String.fromCharCode(b)}"`);
-          base(String.fromCharCode(b));
+          this.base(String.fromCharCode(b));
           i++;
         } else {
           this.problems.push(what);
-          base(REPLACEMENT);
+          this.base(REPLACEMENT);
           i += whole ? 3 : 1;
         }
         continue;
@@ -235,7 +235,7 @@ export class Marc8Decoder {
       if (b === 0x26 && set === this.t.ascii) {
         const ref = characterReference(buf, i, to);
         if (ref) {
-          base(String.fromCodePoint(ref.cp));
+          this.base(String.fromCodePoint(ref.cp));
           i = ref.end;
           continue;
         }
@@ -250,23 +250,36 @@ export class Marc8Decoder {
           this.problems.push(
             `byte ${hex(b)} is not in the ${set.name} set; read as ASCII "${String.fromCharCode(b)}" (a missing ESC ( B?)`,
           );
-          base(String.fromCharCode(b));
+          this.base(String.fromCharCode(b));
         } else {
           this.invalid.push(`byte ${hex(b)} is not in the ${set.name} set`);
-          base(REPLACEMENT);
+          this.base(REPLACEMENT);
         }
         i++;
         continue;
       }
-      if (set.combining[code]) marks += String.fromCodePoint(cp);
-      else base(String.fromCodePoint(cp));
+      if (set.combining[code]) this.marks += set.text[code]!;
+      else this.base(set.text[code]!);
       i++;
     }
-    if (marks) {
+    if (this.marks) {
       this.dangling();
-      out += marks;
+      this.out += this.marks;
     }
-    return out.normalize('NFC');
+    const text = this.out;
+    this.out = '';
+    this.marks = '';
+    return text.normalize('NFC');
+  }
+
+  /** The text of the value being decoded, and the marks waiting for their base character. */
+  private out = '';
+  private marks = '';
+
+  /** A base character: written, then the marks that came before it. */
+  private base(ch: string): void {
+    this.out += ch + this.marks;
+    this.marks = '';
   }
 
   private dangling(): void {
@@ -278,21 +291,7 @@ export class Marc8Decoder {
    * was not an escape sequence.
    */
   private escape(buf: Uint8Array, i: number, to: number): number {
-    const at = (k: number) => (i + k < to ? buf[i + k] : undefined);
-    const b1 = at(1);
-    const shown = () => {
-      const next = Buffer.from(buf.subarray(i + 1, Math.min(to, i + 4))).toString('latin1');
-      // eslint-disable-next-line no-control-regex -- control characters are what is shown as ?
-      const shownNext = next.replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
-      return next ? `ESC followed by ${JSON.stringify(shownNext)}` : 'ESC at the end';
-    };
-    // Not an escape sequence: the ESC alone is taken (negative: the caller shows it as U+FFFD).
-    const bad = (): number => {
-      this.problems.push(
-        `${shown()} is not a MARC-8 escape sequence; the escape is shown as U+FFFD and what follows is read as it is`,
-      );
-      return -1;
-    };
+    const b1 = byteAt(buf, i + 1, to);
     // Technique 1: the MARC-specific locking escapes into G0.
     if (b1 === 0x67 || b1 === 0x62 || b1 === 0x70 || b1 === 0x73) {
       this.g0 = b1 === 0x73 ? this.t.ascii : this.t.byFinal.get(b1)!;
@@ -304,7 +303,7 @@ export class Marc8Decoder {
       g = b1 === 0x28 || b1 === 0x2c ? 0 : 1;
       k = 2;
     } else if (b1 === 0x24) {
-      const b2 = at(2);
+      const b2 = byteAt(buf, i + 2, to);
       if (b2 === 0x28 || b2 === 0x2c || b2 === 0x29 || b2 === 0x2d) {
         g = b2 === 0x28 || b2 === 0x2c ? 0 : 1;
         k = 3;
@@ -312,18 +311,18 @@ export class Marc8Decoder {
         g = 0;
         k = 2;
       }
-    } else return bad();
-    let final = at(k);
+    } else return this.notAnEscape(buf, i, to);
+    let final = byteAt(buf, i + k, to);
     let length = k + 1;
-    if (final === 0x21 && at(k + 1) === ANSEL_FINAL) {
+    if (final === 0x21 && byteAt(buf, i + k + 1, to) === ANSEL_FINAL) {
       final = ANSEL_FINAL;
       length = k + 2;
     }
-    if (!isGraphic(final)) return bad();
-    const set = this.t.byFinal.get(final!);
+    if (!isGraphic(final)) return this.notAnEscape(buf, i, to);
+    const set = this.t.byFinal.get(final);
     if (!set) {
       this.problems.push(
-        `${shown()} designates a character set MARC-8 does not have; the designation is ignored`,
+        `${shownEscape(buf, i, to)} designates a character set MARC-8 does not have; the designation is ignored`,
       );
       return length;
     }
@@ -331,6 +330,26 @@ export class Marc8Decoder {
     else this.g1 = set;
     return length;
   }
+
+  /** Not an escape sequence: the ESC alone is taken (negative: the caller shows it as U+FFFD). */
+  private notAnEscape(buf: Uint8Array, i: number, to: number): number {
+    this.problems.push(
+      `${shownEscape(buf, i, to)} is not a MARC-8 escape sequence; the escape is shown as U+FFFD and what follows is read as it is`,
+    );
+    return -1;
+  }
+}
+
+function byteAt(buf: Uint8Array, i: number, to: number): number {
+  return i < to ? buf[i]! : -1;
+}
+
+/** The ESC at `i` and the three bytes after it, for a message. */
+function shownEscape(buf: Uint8Array, i: number, to: number): string {
+  const next = Buffer.from(buf.subarray(i + 1, Math.min(to, i + 4))).toString('latin1');
+  // eslint-disable-next-line no-control-regex -- control characters are what is shown as ?
+  const shownNext = next.replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
+  return next ? `ESC followed by ${JSON.stringify(shownNext)}` : 'ESC at the end';
 }
 
 /** True when the bytes are ASCII with no escape, DELETE or character reference: MARC-8 and ASCII agree on them. */
