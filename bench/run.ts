@@ -3,6 +3,7 @@
  * Figures only, no thresholds: the machine is shared and noisy, so read ratios, not absolute times.
  *
  *   MARC reading       records/s for ISO 2709 and MARCXML, peak RSS       (bench/marc.bench.ts)
+ *   EDI reading        messages/s and peak RSS for a generated 200 MB file  (bench/edi.bench.ts)
  *   ordering           Alma calls per created PO line, with and without faults  (bench/alma.bench.ts)
  *   MARC overlay       Alma calls per overlaid record                      (bench/overlay.bench.ts)
  *   API budget         pacing, 429s beside a foreign load and when misconfigured, daily resume (bench/budget.bench.ts)
@@ -15,6 +16,7 @@ import { resolveTemporalCli } from '../src/temporal/cli-binary';
 import { startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { FAULTS, runAlmaBench, type AlmaBenchResult } from './alma.bench';
 import { runBudgetBench, type BudgetBenchResult } from './budget.bench';
+import { runEdiBench, type EdiBenchResult } from './edi.bench';
 import { runMarcBench, type MarcBenchResult } from './marc.bench';
 import { runOverlayBench, type OverlayBenchResult } from './overlay.bench';
 
@@ -22,7 +24,8 @@ const USAGE = `Usage: rto bench [--orders N] [--overlay-orders M] [--marc-record
 
   --orders N          orders per ordering run, without and with faults (default 100)
   --overlay-orders M  orders taken to FOLLOWING_UP and overlaid from one MARC file (default 120)
-  --marc-records R    records generated and read by the MARC reading bench (default 100000; 0 skips it)`;
+  --marc-records R    records generated and read by the MARC reading bench (default 100000; 0 skips it)
+  --edi-mb M          size in MB of the EDI file generated and read by the EDI reading bench (default 200; 0 skips it)`;
 
 function count(value: string | undefined, fallback: number, name: string, min: number): number {
   if (value === undefined) return fallback;
@@ -40,8 +43,19 @@ function table(
   alma: AlmaBenchResult,
   overlay: OverlayBenchResult,
   budget: BudgetBenchResult,
+  edi?: EdiBenchResult,
 ): string {
   const rows: [string, string][] = [];
+  if (edi) {
+    rows.push(
+      [
+        `EDI reading, INVOIC (${edi.megabytes} MB, ${edi.messages} messages), messages/s`,
+        String(edi.messagesPerSec),
+      ],
+      ['EDI reading, MB/s', String(edi.megabytesPerSec)],
+      ['EDI reading, RSS before / peak while reading, MB', `${edi.rssBeforeReadMb} / ${edi.peakRssMb}`],
+    );
+  }
   rows.push(
     [
       'Budget pacing: configured / peak calls in any second',
@@ -122,7 +136,12 @@ function incomplete(alma: AlmaBenchResult, overlay: OverlayBenchResult): string[
 export async function benchCommand(args: string[]): Promise<number> {
   const { values } = parse(
     args,
-    { orders: { type: 'string' }, 'overlay-orders': { type: 'string' }, 'marc-records': { type: 'string' } },
+    {
+      orders: { type: 'string' },
+      'overlay-orders': { type: 'string' },
+      'marc-records': { type: 'string' },
+      'edi-mb': { type: 'string' },
+    },
     USAGE,
   );
   if (values.help) {
@@ -132,6 +151,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   const orders = count(values.orders, 100, 'orders', 1);
   const overlayOrders = count(values['overlay-orders'], 120, 'overlay-orders', 1);
   const marcRecords = count(values['marc-records'], 100_000, 'marc-records', 0);
+  const ediMb = count(values['edi-mb'], 200, 'edi-mb', 0);
   const started = Date.now();
 
   // MARC reading first, alone: its peak RSS then measures the reader, not the workers and Temporal loaded later.
@@ -143,6 +163,13 @@ export async function benchCommand(args: string[]): Promise<number> {
 
   log('API budget: pacing, 429s, daily budget (no Temporal)');
   const budget = await runBudgetBench({ log });
+
+  // EDI reading in a child process of its own: its peak RSS is the reader's.
+  let edi: EdiBenchResult | undefined;
+  if (ediMb > 0) {
+    log(`EDI reading: a ${ediMb} MB file of INVOIC messages, message by message`);
+    edi = await runEdiBench({ megabytes: ediMb });
+  }
 
   const cli = await resolveTemporalCli({ log });
   log(`starting the Temporal dev server (${cli.source}: ${cli.path})`);
@@ -163,7 +190,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   }
   const totalSeconds = (Date.now() - started) / 1000;
 
-  process.stdout.write(`\n${table(marc, alma, overlay, budget)}\n`);
+  process.stdout.write(`\n${table(marc, alma, overlay, budget, edi)}\n`);
   process.stdout.write(`Total bench time, s  ${fixed(totalSeconds, 1)}\n`);
   for (const note of incomplete(alma, overlay)) process.stdout.write(`NOTE: ${note}\n`);
   process.stdout.write('\n');
@@ -179,6 +206,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     bench: 'oasis-alma-rto',
     at: new Date(started).toISOString(),
     marc: marc ?? null,
+    edi: edi ?? null,
     budget,
     ordering: {
       noFaults: ordering(alma.noFaults),

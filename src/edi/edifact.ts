@@ -260,7 +260,8 @@ class Reader {
         if (this.strict) throw e.error;
         this.messageLost(e.error);
       }
-      yield* this.flush();
+      // Most segments produce nothing: no generator is made for them.
+      while (this.out.length > 0) yield this.out.shift()!;
     }
     this.raw = undefined;
     this.endStray();

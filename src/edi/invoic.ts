@@ -29,6 +29,7 @@ import {
   isZeroDecimal,
   multiplyDecimal,
   negateDecimal,
+  normaliseDecimal,
   quantity,
   readLineReferences,
   referenceOf,
@@ -176,10 +177,13 @@ const ALC_AMOUNTS = ['8', '23', '204', '131', '259', '260'];
 /** Rounding the vendor may have done per line: a difference up to this is not a mismatch. */
 const ROUNDING = '0.01';
 
-function moaAmount(seg: Segment, ctx: Ctx, what: string): Amount | undefined {
+function moaAmount(seg: Segment, ctx: Ctx, what?: string): Amount | undefined {
   const raw = comp(seg, 0, 1);
   if (raw === undefined) return undefined;
-  const amount = requireDecimal(raw, seg, what, ctx.loc);
+  // The label is made only when the amount is bad (this runs for every MOA of a file).
+  const amount =
+    normaliseDecimal(raw) ??
+    requireDecimal(raw, seg, what ?? `MOA+${vendorText(comp(seg, 0, 0))} amount`, ctx.loc);
   const currency = comp(seg, 0, 2);
   return currency === undefined ? { amount } : { amount, currency };
 }
@@ -217,7 +221,7 @@ function readAlc(group: Segment[], level: ChargeLevel, ctx: Ctx, line?: string):
       if (raw !== undefined) charge.percent = requireDecimal(raw, seg, 'percentage', ctx.loc);
     } else if (seg.tag === 'MOA') {
       const q = comp(seg, 0, 0) ?? '';
-      const a = moaAmount(seg, ctx, `MOA+${vendorText(q)} amount`);
+      const a = moaAmount(seg, ctx);
       if (a) (amounts[q] ??= []).push(a);
     }
   }
@@ -255,7 +259,7 @@ function readTax(group: Segment[], level: ChargeLevel, ctx: Ctx, line?: string):
     if (seg.tag !== 'MOA') continue;
     const q = comp(seg, 0, 0);
     if (q !== '124' && q !== '176') continue;
-    const a = moaAmount(seg, ctx, `MOA+${q} amount`);
+    const a = moaAmount(seg, ctx);
     if (a && (a.currency === undefined || ctx.currency === undefined || a.currency === ctx.currency)) {
       charge.amount = a.amount;
       if (a.currency !== undefined) charge.currency = a.currency;
@@ -346,7 +350,7 @@ function readLine(group: Segment[], ctx: Ctx): InvoiceLine {
       taxGroup.push(seg);
       const q = comp(seg, 0, 0);
       if (q === '124') {
-        const a = moaAmount(seg, ctx, 'MOA+124 amount');
+        const a = moaAmount(seg, ctx);
         if (a && (a.currency === undefined || a.currency === ctx.currency || ctx.currency === undefined))
           line.taxAmount ??= a.amount;
       }
@@ -379,7 +383,7 @@ function readLine(group: Segment[], ctx: Ctx): InvoiceLine {
       }
       case 'MOA': {
         const q = comp(seg, 0, 0);
-        const a = moaAmount(seg, ctx, `MOA+${vendorText(q)} amount`);
+        const a = moaAmount(seg, ctx);
         if (a === undefined) break;
         if (q === '203') line.lineAmounts.push(a);
         else if (q === '52') line.discount ??= a.amount;
@@ -395,7 +399,7 @@ function readLine(group: Segment[], ctx: Ctx): InvoiceLine {
         const q = comp(seg, 0, 0);
         const raw = comp(seg, 0, 1);
         if (q === undefined || raw === undefined) break;
-        const amount = requireDecimal(raw, seg, `PRI+${vendorText(q)} price`, ctx.loc);
+        const amount = normaliseDecimal(raw) ?? requireDecimal(raw, seg, `PRI+${vendorText(q)} price`, ctx.loc);
         const type = comp(seg, 0, 3);
         line.prices.push({ qualifier: q, amount, ...(type !== undefined ? { type } : {}) });
         break;
@@ -492,7 +496,7 @@ function readSummary(
   const total = (seg: Segment) => {
     const q = comp(seg, 0, 0);
     if (q === undefined) return;
-    const a = moaAmount(seg, ctx, `MOA+${vendorText(q)} amount`);
+    const a = moaAmount(seg, ctx);
     if (!a || (a.currency !== undefined && ctx.currency !== undefined && a.currency !== ctx.currency)) return;
     // Tax and taxable amounts repeat per rate (in TAX groups, or bare): summed. Other totals: the first.
     if (q === '124' || q === '125') (summed[q] ??= []).push(a.amount);
