@@ -267,6 +267,11 @@ describe('MARCXML reading', () => {
     expect(results.map((r) => r.ok && r.record)).toEqual([expected, expected, expected]);
     // Offsets are the document's own, whatever the reader put around it.
     expect(results[0]!.offset).toBe(xml.indexOf('<record') + one.indexOf('>') + 1);
+    // A comment that mentions <record> before the first one changes nothing; a DOCTYPE is left alone.
+    const commented = `<!-- <record> x --><?pi <record> ?>${one}${one}`;
+    expect((await collect(readMarcXml(chunks(commented, 2)))).map((r) => r.ok)).toEqual([true, true]);
+    const doctype = `<!DOCTYPE collection><collection>${one}</collection>`;
+    expect((await collect(readMarcXml(chunks(doctype, 5)))).map((r) => r.ok && r.record)).toEqual([expected]);
   });
 
   it('loses only the record that holds a character XML does not allow, and reads on', async () => {

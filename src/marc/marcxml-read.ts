@@ -375,6 +375,27 @@ const WRAPPER = 'rto-records';
 const PROLOGUE_LIMIT = 4096;
 
 /**
+ * Where the first element starts in the start of a document, past the declaration, processing instructions and
+ * comments; `doctype` when a DOCTYPE (or anything but an element) comes first: the document is then not wrapped; `more` when the text seen so
+ * far does not tell.
+ */
+function firstElement(text: string): number | 'doctype' | 'more' {
+  let i = 0;
+  for (;;) {
+    i = text.indexOf('<', i);
+    if (i === -1 || i + 1 >= text.length) return 'more';
+    if (text.startsWith('<?', i) || text.startsWith('<!--', i)) {
+      const end = text.indexOf(text[i + 1] === '?' ? '?>' : '-->', i + 2);
+      if (end === -1) return 'more';
+      i = end + 2;
+      continue;
+    }
+    if (text.startsWith('<!', i)) return text.length - i < 9 ? 'more' : 'doctype';
+    return /[A-Za-z_:]/.test(text[i + 1]!) ? i : 'doctype';
+  }
+}
+
+/**
  * Reads MARCXML from a byte (or string) stream. Bytes are decoded as strict UTF-8. `offset` is the character
  * position just after the record's start tag (saxes counts characters, not bytes).
  *
@@ -391,14 +412,14 @@ export async function* readMarcXml(input: ByteSource): AsyncGenerator<MarcReadRe
     if (prologue === null) return c.write(text);
     // A byte order mark or blank lines before `<?xml` are tolerated (saxes wants the declaration first).
     prologue = (prologue + text).replace(/^\uFEFF?\s*/, '');
-    const root = /<[A-Za-z_]/.exec(prologue);
-    if (!root && prologue.length < PROLOGUE_LIMIT) return true;
+    const root = firstElement(prologue);
+    if (root === 'more' && prologue.length < PROLOGUE_LIMIT) return true;
     const head = prologue;
     prologue = null;
-    if (root && !/<!DOCTYPE/i.test(head.slice(0, root.index))) {
+    if (typeof root === 'number') {
       wrapped = true;
       c.shift = WRAPPER.length + 2;
-      return c.write(`${head.slice(0, root.index)}<${WRAPPER}>${head.slice(root.index)}`);
+      return c.write(`${head.slice(0, root)}<${WRAPPER}>${head.slice(root)}`);
     }
     return c.write(head);
   };
