@@ -77,7 +77,11 @@ function table(
   );
   if (marc) {
     rows.push(
-      [`MARC reading, ISO 2709 (${marc.records} records), records/s`, String(marc.iso2709RecordsPerSec)],
+      [
+        `MARC reading, ISO 2709 UTF-8 (${marc.records} records), records/s`,
+        String(marc.iso2709RecordsPerSec),
+      ],
+      [`MARC reading, ISO 2709 MARC-8 (${marc.records} records), records/s`, String(marc.marc8RecordsPerSec)],
       [`MARC reading, MARCXML (${marc.records} records), records/s`, String(marc.marcXmlRecordsPerSec)],
       ['MARC reading, RSS before / peak while reading, MB', `${marc.rssBeforeReadMb} / ${marc.peakRssMb}`],
     );
