@@ -236,3 +236,53 @@ test('edi retry reads a rejected file again once its cause is fixed; a file it c
   expect(usage.code).toBe(1);
   expect(usage.stderr).toContain('rto edi retry <account> <file>');
 });
+
+test('sandbox vendor-files writes what the vendor would send; edi run and overlay run take the order to the end', async () => {
+  const id = `CF-${run}-VF`;
+  await sys.orders.placeOrder(exampleOrder('print-single-fund.json', id));
+  const s = await sys.orders.waitForStage('UNIV-MAIN', id, 'FOLLOWING_UP', { timeoutMs: 60_000 });
+  expect(s.stage).toBe('FOLLOWING_UP');
+  const made = await rto(['sandbox', 'vendor-files', 'UNIV-MAIN', id, '--json']);
+  expect(made.code).toBe(0);
+  const out = json<{ written: { kind: string; file: string }[] }>(made);
+  expect(out.written.map((w) => w.kind)).toEqual(['ordrsp', 'invoic', 'marc']);
+  expect(readdirSync(vendorDir('edi')).filter((n) => n.startsWith('UNIV-MAIN-'))).toHaveLength(2);
+  expect(readdirSync(vendorDir('marc')).filter((n) => n.endsWith('.mrc'))).toHaveLength(1);
+  // What the reader makes of the files, before anything is picked up.
+  const ordrsp = out.written.find((w) => w.kind === 'ordrsp')!.file;
+  const read = await rto(['edi', 'read', ordrsp, '--json']);
+  expect(read.code).toBe(0);
+  expect(
+    json<{ messages: { lines: { references: unknown[]; status: string }[] }[] }>(read).messages[0]!.lines[0],
+  ).toMatchObject({
+    references: [
+      { qualifier: 'LI', value: s.poLine },
+      { qualifier: 'SLI', value: id },
+    ],
+    status: 'shipped',
+  });
+
+  const edi = await rto(['edi', 'run', 'UNIV-MAIN']);
+  expect(edi.code).toBe(0);
+  expect(edi.stdout).toMatch(/UNIV-MAIN-ordrsp-\S+\.edi: processed/);
+  expect(edi.stdout).toMatch(/UNIV-MAIN-invoic-\S+\.edi: processed/);
+  expect(edi.stderr).toMatch(/\[2\/2\] /);
+  const overlay = await rto(['overlay', 'run', 'UNIV-MAIN', '--json']);
+  expect(overlay.code).toBe(0);
+  expect(json<OverlayRunReport>(overlay)).toMatchObject({ read: 1, overlaid: 1 });
+  const done = await sys.orders.handle('UNIV-MAIN', id).result();
+  expect(done).toMatchObject({ stage: 'COMPLETED', quantityInvoiced: 1, recordOverlaid: true });
+  expect(done.vendorStatus?.status).toBe('shipped');
+  expect(done.alerts).not.toContain('INVOICE_MISMATCH');
+
+  const [missing, unknown, notYet] = await Promise.all([
+    rto(['sandbox', 'vendor-files', 'UNIV-MAIN', `NO-SUCH-${run}`]),
+    rto(['sandbox', 'vendor-files', 'NO-SUCH-ACCOUNT', id]),
+    rto(['sandbox', 'vendor-files', 'UNIV-MAIN', id, '--status', 'lost']),
+  ]);
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toContain(`order NO-SUCH-${run} of UNIV-MAIN does not exist`);
+  expect(unknown.code).toBe(2);
+  expect(notYet.code).toBe(2);
+  expect(notYet.stderr).toContain('unknown status "lost"');
+});

@@ -18,6 +18,7 @@ Usage:
   rto marc read <file> [--json] [--encoding auto|utf8|marc8]   read a MARC file and print its records (touches nothing)
   rto schedules sync                 create or update the EDI and overlay schedules
   rto sandbox alma [--port N] [--state FILE]  run the Alma sandbox alone
+  rto sandbox vendor-files <account> <orderId>...  write the vendor's EDI and MARC files for orders (to try them)
   rto temporal-cli                   print the Temporal CLI's path (building it if needed)
   rto build-bundle                   write the prebuilt workflow bundle to dist/
   rto bench                          run the benchmarks and print their figures
