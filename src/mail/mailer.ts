@@ -108,7 +108,10 @@ export function createMailer(opts: MailerOptions): Mailer {
           html: msg.html,
           messageId: msg.messageId,
         });
-        const accepted = info.accepted.map((a) => (typeof a === 'string' ? a : a.address));
+        // Nodemailer 10 types these as strings; older releases could give { address } objects.
+        const accepted = (info.accepted as unknown[]).map((a) =>
+          typeof a === 'string' ? a : String((a as { address?: unknown }).address),
+        );
         logger.info(
           { messageId: msg.messageId, recipients: to.length + cc.length, accepted: accepted.length },
           'mail sent',
