@@ -7,7 +7,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, isGrpcServiceError, type Client } from '@temporalio/client';
 import type { Account, Config } from '../config/schema';
 import { normaliseIsbn } from '../contract/isbn';
-import { describePlace, readEdiFile } from '../edi/document';
+import { describePlace, readEdiFile, type EdiDocument } from '../edi/document';
 import { excerptOf } from '../edi/errors';
 import type { LineReference } from '../edi/values';
 import { ARCHIVE_DIR, FileStoreError, REJECTED_DIR, type ArchiveFolder } from '../files';
@@ -136,6 +136,37 @@ function heartbeat(p: EdiFileProgress): void {
     Context.current().heartbeat(p);
   } catch {
     // Not in an activity (a test calling it directly): nobody to tell.
+  }
+}
+
+/**
+ * The reader's documents; a fault of the reader itself (a bug meeting these bytes) ends the reading with a
+ * problem of the file, not an exception: the same bytes would meet it again on every retry. Reading the local
+ * copy from disk failing (an I/O error of this machine) is thrown, and so retried.
+ */
+function* readerGuarded(
+  documents: Generator<EdiDocument>,
+  problem: (p: FileProblem) => void,
+): Generator<EdiDocument> {
+  try {
+    for (;;) {
+      let next: IteratorResult<EdiDocument>;
+      try {
+        next = documents.next();
+      } catch (e) {
+        if (typeof (e as NodeJS.ErrnoException)?.syscall === 'string') throw e;
+        problem({
+          reason: clip(`the reader failed on this file (${(e as Error)?.message ?? String(e)})`, 600),
+          place: 'the file',
+        });
+        return;
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    // A fault while delivering (thrown, retried) still closes the file.
+    documents.return(undefined);
   }
 }
 
@@ -489,7 +520,7 @@ export function ediActivities(deps: {
       });
       let lastBeat = Date.now();
       let lastLogged = lastBeat;
-      for (const doc of readEdiFile(local.file, { fileName: ref.name })) {
+      for (const doc of readerGuarded(readEdiFile(local.file, { fileName: ref.name }), problem)) {
         const now = Date.now();
         if (now - lastBeat > 2_000) {
           // Progress for whoever watches (rto edi run prints it); no heartbeat time-out depends on it.
