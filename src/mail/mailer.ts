@@ -6,6 +6,7 @@ import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { silentLogger, type Logger } from '../logging';
 import { oneLine } from './escape';
+import { secretScrubber } from './scrub';
 
 export interface MailerOptions {
   host: string;
@@ -68,11 +69,8 @@ const MESSAGE_ID = /^<[\x21-\x3B\x3D\x3F-\x7E]+@[A-Za-z0-9.-]+>$/;
 
 export function createMailer(opts: MailerOptions): Mailer {
   const logger = opts.logger ?? silentLogger;
-  const secrets = [opts.password, opts.password && Buffer.from(opts.password).toString('base64')].filter(
-    (s): s is string => !!s && s.length >= 3,
-  );
-  // Nodemailer's messages do not contain the password, but a server may echo what it got; scrub anyway.
-  const scrub = (text: string) => secrets.reduce((t, s) => t.split(s).join('[redacted]'), text);
+  // Nodemailer's messages do not contain the password, but a relay may echo what it got (AUTH included).
+  const scrub = secretScrubber({ user: opts.user, password: opts.password });
 
   const transportOptions: SMTPTransport.Options = {
     host: opts.host,
