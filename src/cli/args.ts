@@ -1,4 +1,5 @@
 /** Small helpers for the command line: parse options, print, exit with the documented codes. */
+import { statSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /**
@@ -44,4 +45,15 @@ export function parse<const O extends Options>(args: string[], options: O, usage
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** A file named on the command line, refused as a usage error unless it is a regular file we can stat. */
+export function requireFile(file: string): void {
+  let st;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (!st.isFile()) throw new UsageError(`${file} is not a file`);
 }

@@ -3,11 +3,11 @@
  * Temporal, no vendor folder). `rto edi run` and `rto edi retry` are in followup-commands.ts.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { readEdiFile } from '../edi/document';
 import { ediReadJson, type EdiRead, type EdiReadMessage } from '../edi/read-json';
-import { EXIT, UsageError, parse, printJson } from './args';
+import { EXIT, UsageError, parse, printJson, requireFile } from './args';
 import { printableLine } from './terminal';
 
 const USAGE = `Usage:
@@ -75,13 +75,7 @@ async function readCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } }, USAGE);
   const [, file, ...extra] = positionals;
   if (!file || extra.length) throw new UsageError(USAGE);
-  let st;
-  try {
-    st = statSync(file);
-  } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  if (!st.isFile()) throw new UsageError(`${file} is not a file`);
+  requireFile(file);
   const sha256 = await sha256Of(file);
   const { read, notEdifact, unreadable } = ediReadJson(
     path.basename(file),

@@ -4,7 +4,6 @@
  * overlay uses, so an operator sees here what the overlay would load, and why a record would be refused.
  */
 import { once } from 'node:events';
-import { statSync } from 'node:fs';
 import {
   isControlField,
   readMarcFile,
@@ -13,7 +12,7 @@ import {
   type MarcEncoding,
   type MarcRecord,
 } from '../marc';
-import { EXIT, UsageError, oneOf, parse } from './args';
+import { EXIT, UsageError, oneOf, parse, requireFile } from './args';
 import { printableLine } from './terminal';
 
 const ENCODINGS = ['auto', 'utf8', 'marc8'] as const satisfies readonly MarcEncoding[];
@@ -83,13 +82,7 @@ async function readCommand(args: string[]): Promise<number> {
   const [, file, ...extra] = positionals;
   if (!file || extra.length) throw new UsageError(USAGE);
   const encoding = oneOf('encoding', values.encoding ?? 'auto', ENCODINGS);
-  let st;
-  try {
-    st = statSync(file);
-  } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  if (!st.isFile()) throw new UsageError(`${file} is not a file`);
+  requireFile(file);
 
   const sniff = await sniffMarcFile(file);
   if (sniff.notMarc !== null) {
