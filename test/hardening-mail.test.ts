@@ -1,11 +1,17 @@
 /**
  * SMTP hardening (issue 11, §9): a relay that echoes the AUTH exchange in its error reply must not put the
- * password, in any encoding, into the MailError (the EMAIL_FAILED alert, the history, the staff mail).
- * Real SMTP servers (smtp-server) on loopback.
+ * password, in any encoding, into the MailError (the EMAIL_FAILED alert, the history, the staff mail); and
+ * credentials are sent only over TLS unless plain authentication is allowed by name.
+ * Real SMTP servers (smtp-server, the mail catcher) on loopback.
  */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import type { AddressInfo, Socket } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { SMTPServer, type SMTPServerAuthentication } from 'smtp-server';
-import { createMailer, MailError, type MailerOptions } from '../src/mail/mailer';
+import { loadSettings } from '../src/config/settings';
+import { startMailCatcher } from '../src/mail/catcher';
+import { createMailer, mailerOptionsFromSettings, MailError, type MailerOptions } from '../src/mail/mailer';
 import { REDACTED, secretScrubber } from '../src/mail/scrub';
 
 const USER = 'rto-mailer';
@@ -63,6 +69,8 @@ async function sendThrough(port: number, over: Partial<MailerOptions> = {}): Pro
     port,
     user: USER,
     password: PASSWORD,
+    // These relays offer no STARTTLS: the point here is what they echo.
+    allowPlainAuth: true,
     ...over,
   });
   try {
@@ -158,5 +166,103 @@ describe('the scrubber', () => {
     // One base64 token holding the password 100,000 times goes as one.
     expect(scrub(inside)).toBe(REDACTED);
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe('credentials and TLS', () => {
+  const mail = {
+    from: 'rto@univ.example.edu',
+    to: ['acq@univ.example.edu'],
+    subject: 's',
+    text: 't',
+    html: '<p>t</p>',
+    messageId: '<hardening.tls@oasis-alma-rto.invalid>',
+  };
+
+  /** A relay without STARTTLS that takes these credentials, counting the logins it saw. */
+  async function plainRelay() {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'rto-mail-tls-'));
+    const catcher = await startMailCatcher({ port: 0, dir, auth: { user: USER, password: PASSWORD } });
+    return {
+      port: catcher.port,
+      caught: async () => (await readdir(dir)).filter((f) => f.endsWith('.eml')).length,
+      close: async () => {
+        await catcher.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  it('with credentials, refuses a relay that offers no STARTTLS before the password leaves', async () => {
+    const relay = await plainRelay();
+    let logins = 0;
+    const server = new SMTPServer({
+      secure: false,
+      disabledCommands: ['STARTTLS'],
+      allowInsecureAuth: true,
+      logger: false,
+      onAuth(_a, _s, cb) {
+        logins++;
+        cb(null, { user: USER });
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.server.address() as AddressInfo).port;
+    try {
+      for (const p of [relay.port, port]) {
+        const mailer = createMailer({ host: '127.0.0.1', port: p, user: USER, password: PASSWORD });
+        const err = (await mailer.send(mail).catch((e: unknown) => e)) as MailError;
+        mailer.close();
+        expect(err).toBeInstanceOf(MailError);
+        expect(err.code).toBe('ETLS');
+        expect(err.message).toMatch(/STARTTLS/);
+        expect(err.message).toContain('SMTP_ALLOW_PLAIN_AUTH=true');
+      }
+      expect(logins).toBe(0);
+      expect(await relay.caught()).toBe(0);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+      await relay.close();
+    }
+  });
+
+  it('sends over such a relay when plain authentication is allowed by name, and without credentials', async () => {
+    const relay = await plainRelay();
+    const allowed = createMailer({
+      host: '127.0.0.1',
+      port: relay.port,
+      user: USER,
+      password: PASSWORD,
+      allowPlainAuth: true,
+    });
+    await allowed.send(mail);
+    allowed.close();
+    // No credentials (npm start and its mail catcher): nothing to protect, STARTTLS only when offered.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'rto-mail-open-'));
+    const open = await startMailCatcher({ port: 0, dir });
+    const anonymous = createMailer({ host: '127.0.0.1', port: open.port });
+    await anonymous.send(mail);
+    anonymous.close();
+    expect(await relay.caught()).toBe(1);
+    expect(await open.messages()).toHaveLength(1);
+    await open.close();
+    await rm(dir, { recursive: true, force: true });
+    await relay.close();
+  });
+
+  it('reads SMTP_ALLOW_PLAIN_AUTH from the settings, off by default', () => {
+    const base = { SMTP_HOST: 'smtp.univ.example.edu', SMTP_USER: USER, SMTP_PASSWORD: PASSWORD };
+    expect(mailerOptionsFromSettings(loadSettings(base))).toEqual({
+      host: 'smtp.univ.example.edu',
+      port: 2525,
+      secure: false,
+      user: USER,
+      password: PASSWORD,
+      allowPlainAuth: false,
+    });
+    expect(
+      mailerOptionsFromSettings(loadSettings({ ...base, SMTP_ALLOW_PLAIN_AUTH: 'true' })).allowPlainAuth,
+    ).toBe(true);
+    expect(() => loadSettings({ ...base, SMTP_ALLOW_PLAIN_AUTH: 'yes' })).toThrow(/SMTP_ALLOW_PLAIN_AUTH/);
   });
 });

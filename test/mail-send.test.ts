@@ -152,7 +152,14 @@ describe('sending through the mail catcher', () => {
       auth: { user: 'rto', password: 'right-one' },
     });
     const password = 'Wr0ng-Passw0rd-value';
-    const mailer = createMailer({ host: '127.0.0.1', port: strict.port, user: 'rto', password });
+    // The catcher offers no STARTTLS: plain authentication allowed by name (see test/hardening-mail.test.ts).
+    const mailer = createMailer({
+      host: '127.0.0.1',
+      port: strict.port,
+      user: 'rto',
+      password,
+      allowPlainAuth: true,
+    });
     const err = (await mailer
       .send({ from: 'a@b.c', to: ['x@y.z'], subject: 's', text: 't', html: 'h', messageId: '<a.b@c.d>' })
       .catch((e: unknown) => e)) as Error & { code?: string };
@@ -161,7 +168,13 @@ describe('sending through the mail catcher', () => {
     expect(err.message + String(err.stack) + JSON.stringify(err)).not.toContain(password);
     expect(err.message).not.toContain(Buffer.from(password).toString('base64'));
     expect(await readdir(authDir)).toEqual([]);
-    const ok = createMailer({ host: '127.0.0.1', port: strict.port, user: 'rto', password: 'right-one' });
+    const ok = createMailer({
+      host: '127.0.0.1',
+      port: strict.port,
+      user: 'rto',
+      password: 'right-one',
+      allowPlainAuth: true,
+    });
     await ok.send({
       from: 'a@b.c',
       to: ['x@y.z'],

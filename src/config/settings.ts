@@ -39,6 +39,8 @@ export const settingsSchema = z.object({
   SMTP_USER: z.string().optional(),
   SMTP_PASSWORD: z.string().optional(),
   SMTP_SECURE: z.enum(['true', 'false']).default('false'),
+  /** With SMTP_USER: `true` lets the credentials go to a relay without TLS (default: STARTTLS required). */
+  SMTP_ALLOW_PLAIN_AUTH: z.enum(['true', 'false']).default('false'),
   FTP_PORT: port(2121),
   /** Payload encryption (optional): the current key (base64 of 32 bytes), its id, and older keys still read. */
   RTO_PAYLOAD_KEY: z.string().optional(),

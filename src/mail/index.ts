@@ -3,6 +3,7 @@ export { renderConfirmation, renderStaffAlert, renderReport, type RenderedMail }
 export type { ConfirmationInput, StaffAlertInput, ReportInput } from './render';
 export {
   createMailer,
+  mailerOptionsFromSettings,
   MailError,
   type Mailer,
   type MailerOptions,

@@ -4,6 +4,7 @@
  */
 import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
+import type { Settings } from '../config/settings';
 import { silentLogger, type Logger } from '../logging';
 import { oneLine } from './escape';
 import { secretScrubber } from './scrub';
@@ -11,10 +12,19 @@ import { secretScrubber } from './scrub';
 export interface MailerOptions {
   host: string;
   port: number;
-  /** TLS from the first byte (port 465). Otherwise STARTTLS is used when the server offers it. */
+  /**
+   * TLS from the first byte (port 465). Otherwise STARTTLS: required when there are credentials (see
+   * `allowPlainAuth`), used when the server offers it when there are none.
+   */
   secure?: boolean;
   user?: string;
   password?: string;
+  /**
+   * Send credentials over a connection without TLS (a relay that offers no STARTTLS, such as the local mail
+   * catcher). Off by default: with a user and no `secure`, the connection must be upgraded with STARTTLS
+   * before AUTH, or the send fails (ETLS) without the password having left.
+   */
+  allowPlainAuth?: boolean;
   logger?: Logger;
   /** Milliseconds to open the TCP connection (default 5000). */
   connectionTimeout?: number;
@@ -65,6 +75,27 @@ function checkAddress(addr: string, what: string): string {
   return addr.trim();
 }
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** The mailer's options from the process settings (SMTP_*): the one place they are read. */
+export function mailerOptionsFromSettings(
+  settings: Pick<
+    Settings,
+    'SMTP_HOST' | 'SMTP_PORT' | 'SMTP_SECURE' | 'SMTP_USER' | 'SMTP_PASSWORD' | 'SMTP_ALLOW_PLAIN_AUTH'
+  >,
+  logger?: Logger,
+): MailerOptions {
+  return {
+    host: settings.SMTP_HOST,
+    port: settings.SMTP_PORT,
+    secure: settings.SMTP_SECURE === 'true',
+    user: settings.SMTP_USER,
+    password: settings.SMTP_PASSWORD,
+    allowPlainAuth: settings.SMTP_ALLOW_PLAIN_AUTH === 'true',
+    ...(logger ? { logger } : {}),
+  };
+}
+
 const MESSAGE_ID = /^<[\x21-\x3B\x3D\x3F-\x7E]+@[A-Za-z0-9.-]+>$/;
 
 export function createMailer(opts: MailerOptions): Mailer {
@@ -72,10 +103,19 @@ export function createMailer(opts: MailerOptions): Mailer {
   // Nodemailer's messages do not contain the password, but a relay may echo what it got (AUTH included).
   const scrub = secretScrubber({ user: opts.user, password: opts.password });
 
+  const secure = opts.secure ?? false;
+  // Credentials never travel in clear unless that is asked for by name.
+  const requireTLS = !!opts.user && !secure && !opts.allowPlainAuth;
+  if (opts.user && !secure && opts.allowPlainAuth && !LOOPBACK.has(opts.host))
+    logger.warn(
+      { host: opts.host, port: opts.port },
+      'SMTP credentials may be sent without TLS (SMTP_ALLOW_PLAIN_AUTH) to a relay off this host',
+    );
   const transportOptions: SMTPTransport.Options = {
     host: opts.host,
     port: opts.port,
-    secure: opts.secure ?? false,
+    secure,
+    requireTLS,
     auth: opts.user ? { user: opts.user, pass: opts.password ?? '' } : undefined,
     connectionTimeout: opts.connectionTimeout ?? 5000,
     greetingTimeout: opts.greetingTimeout ?? 5000,
@@ -117,8 +157,13 @@ export function createMailer(opts: MailerOptions): Mailer {
         return { messageId: msg.messageId, accepted };
       } catch (e) {
         const err = e as Error & { code?: string; responseCode?: number };
+        const hint =
+          requireTLS && err.code === 'ETLS'
+            ? ' (credentials are sent only over TLS: the relay must offer STARTTLS, or take TLS from the first ' +
+              'byte with SMTP_SECURE=true; SMTP_ALLOW_PLAIN_AUTH=true allows a relay without TLS)'
+            : '';
         const message = scrub(
-          `cannot send mail ${msg.messageId} through SMTP ${opts.host}:${opts.port}: ${err.message ?? String(e)}`,
+          `cannot send mail ${msg.messageId} through SMTP ${opts.host}:${opts.port}: ${err.message ?? String(e)}${hint}`,
         );
         logger.warn(
           { messageId: msg.messageId, code: err.code, responseCode: err.responseCode },
