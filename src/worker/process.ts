@@ -9,7 +9,7 @@ import type { Config } from '../config/schema';
 import type { Settings } from '../config/settings';
 import { AlmaAccess } from '../institution/alma-access';
 import type { Logger } from '../logging';
-import { createMailer } from '../mail';
+import { createMailer, mailerOptionsFromSettings } from '../mail';
 import { connectClient, connectWorkerConnection } from '../temporal/connection';
 import { installRuntime } from './runtime';
 import { createWorkers, defaultBundlePath, runWorkers } from './workers';
@@ -39,14 +39,8 @@ export async function startWorkerProcess(o: {
     await connection.close();
     throw e;
   });
-  const mailer = createMailer({
-    host: settings.SMTP_HOST,
-    port: settings.SMTP_PORT,
-    secure: settings.SMTP_SECURE === 'true',
-    user: settings.SMTP_USER,
-    password: settings.SMTP_PASSWORD,
-    logger,
-  });
+  // SMTP_* in one place (TLS required with credentials unless SMTP_ALLOW_PLAIN_AUTH says otherwise).
+  const mailer = createMailer(mailerOptionsFromSettings(settings, logger));
   const workers = await createWorkers({
     connection,
     namespace: settings.TEMPORAL_NAMESPACE,
