@@ -1,10 +1,11 @@
 /**
  * A typed client for the Alma REST endpoints this project uses. The key travels only in the Authorization
  * header; got does not retry (the callers decide, knowing whether a POST may have committed); every failure
- * is an AlmaError; answers are checked with zod; X-Exl-Api-Remaining is reported on every response.
+ * is an AlmaError; answers are capped in size (16 MiB for bibs, 4 MiB otherwise), then checked with zod;
+ * X-Exl-Api-Remaining is reported on every response.
  */
-import got, { CancelError, RequestError, type Got, type Method } from 'got';
-import type { ClientRequest } from 'node:http';
+import got, { type Got, type Method, type RequestError } from 'got';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { silentLogger } from '../logging';
@@ -38,6 +39,21 @@ export interface AlmaClientOptions {
   onRemaining?: (remaining: number) => void;
   /** Aborts calls in flight and refuses new ones (an activity's cancellation). */
   signal?: AbortSignal;
+  /**
+   * Largest answer read, in bytes after decompression: bibs (`/bibs...`, MARCXML inside) and everything else.
+   * Reading stops beyond it and the call fails with an AlmaError naming the cap.
+   */
+  maxAnswerBytes?: { bibs?: number; other?: number };
+}
+
+/** Default answer caps: a bib answer holds up to 100 records with their MARCXML; other answers are lists of 100 at most. */
+export const MAX_BIB_ANSWER_BYTES = 16 * 1024 * 1024;
+export const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+
+function bytesText(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
 }
 
 export interface PageOptions {
@@ -107,8 +123,110 @@ export function createAlmaClient(opts: AlmaClientOptions): AlmaClient {
     timeout: { request: timeoutMs },
     throwHttpErrors: false,
     followRedirect: false,
-    responseType: 'text',
   });
+
+  const caps = {
+    bibs: opts.maxAnswerBytes?.bibs ?? MAX_BIB_ANSWER_BYTES,
+    other: opts.maxAnswerBytes?.other ?? MAX_ANSWER_BYTES,
+  };
+
+  interface Answer {
+    statusCode: number;
+    headers: IncomingHttpHeaders;
+    body: string;
+  }
+
+  /**
+   * One request, its answer read as a stream and counted (after decompression, so a small gzip cannot unpack
+   * into an unbounded body): reading stops past `cap`. Every failure is an AlmaError holding only safe facts
+   * (got's errors hold the request options, headers included).
+   */
+  function exchange(
+    method: Method,
+    path: string,
+    request: { headers: Record<string, string>; body?: string; searchParams?: Record<string, string> },
+    cap: number,
+  ): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
+      const stream = http.stream(path.slice(1), {
+        method,
+        headers: request.headers,
+        ...(request.body !== undefined ? { body: request.body } : {}),
+        ...(request.searchParams ? { searchParams: request.searchParams } : {}),
+      });
+      // Whether the request left completely: from then on Alma may process it whatever happens to us.
+      let sent = false;
+      let status: number | undefined;
+      let headers: IncomingHttpHeaders = {};
+      let size = 0;
+      const chunks: Buffer[] = [];
+      let settled = false;
+      const settle = (done: () => void) => {
+        if (settled) return;
+        settled = true;
+        opts.signal?.removeEventListener('abort', abort);
+        done();
+      };
+      const fail = (e: AlmaError) =>
+        settle(() => {
+          stream.destroy();
+          reject(e);
+        });
+      const abort = () => fail(errorFromTransport(method, path, { message: 'aborted', sent, aborted: true }));
+      const overCap = () => {
+        const over = `over the ${bytesText(cap)} cap for this call; reading stopped there`;
+        if (status !== undefined && (status < 200 || status >= 300)) {
+          // An error answer still says what kind of failure it is by its status.
+          const e = errorFromResponse(method, path, status, '');
+          return new AlmaError(`${e.message} (its body is ${over})`, e);
+        }
+        return new AlmaError(
+          `Alma ${method} ${path}: the answer${status !== undefined ? ` (HTTP ${status})` : ''} is ${over}`,
+          {
+            kind: 'server',
+            method,
+            path,
+            ...(status !== undefined ? { status } : {}),
+            retryable: false,
+            // A write may have happened before its answer grew too large.
+            ambiguous: method !== 'GET',
+          },
+        );
+      };
+      opts.signal?.addEventListener('abort', abort, { once: true });
+      stream.on('request', (req: ClientRequest) => req.once('finish', () => (sent = true)));
+      stream.on('response', (res: IncomingMessage) => {
+        status = res.statusCode;
+        headers = res.headers;
+        // A declared length is the decoded length only without a content encoding.
+        const declared = Number(res.headers['content-length']);
+        if (!res.headers['content-encoding'] && declared > cap) fail(overCap());
+      });
+      stream.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > cap) return fail(overCap());
+        chunks.push(chunk);
+      });
+      stream.on('end', () =>
+        settle(() =>
+          resolve({ statusCode: status ?? 0, headers, body: Buffer.concat(chunks).toString('utf8') }),
+        ),
+      );
+      stream.on('error', (e: unknown) => {
+        const err = e as Partial<RequestError>;
+        fail(
+          errorFromTransport(method, path, {
+            code: typeof err.code === 'string' ? err.code : undefined,
+            message: String(err.message ?? e),
+            sent,
+            aborted: opts.signal?.aborted === true,
+          }),
+        );
+      });
+      // A stream request with no body and a method that may have one waits for its end.
+      if (request.body === undefined && method !== 'GET' && method !== 'HEAD') stream.end();
+    });
+  }
 
   async function call<T>(method: Method, path: string, o: CallOptions<T> = {}): Promise<T> {
     const started = Date.now();
@@ -124,34 +242,31 @@ export function createAlmaClient(opts: AlmaClientOptions): AlmaClient {
       headers['content-type'] = 'application/xml';
       body = o.xml;
     }
-    const request = http(path.slice(1), {
-      method,
-      headers,
-      ...(body !== undefined ? { body } : {}),
-      ...(o.searchParams ? { searchParams: o.searchParams } : {}),
-    });
-    // Whether the request left completely: from then on Alma may process it whatever happens to us.
-    let sent = false;
-    // on() returns the request itself (a promise), awaited below.
-    void request.on('request', (req: ClientRequest) => req.once('finish', () => (sent = true)));
-    const abort = () => request.cancel();
-    opts.signal?.addEventListener('abort', abort, { once: true });
-    let res;
+    const cap = path.startsWith('/bibs') ? caps.bibs : caps.other;
+    let res: Answer;
     try {
-      res = await request;
+      res = await exchange(
+        method,
+        path,
+        {
+          headers,
+          ...(body !== undefined ? { body } : {}),
+          ...(o.searchParams ? { searchParams: o.searchParams } : {}),
+        },
+        cap,
+      );
     } catch (e) {
-      // Keep only safe facts: got's error holds the request options, headers included.
-      const err = e as Partial<RequestError>;
-      const failure = errorFromTransport(method, path, {
-        code: typeof err.code === 'string' ? err.code : undefined,
-        message: String(err.message ?? e),
-        sent,
-        aborted: e instanceof CancelError || opts.signal?.aborted === true,
-      });
+      // exchange() rejects with AlmaErrors only; anything else (got refusing its options) is reduced to one.
+      const failure =
+        e instanceof AlmaError
+          ? e
+          : errorFromTransport(method, path, {
+              message: String((e as Error).message),
+              sent: false,
+              aborted: false,
+            });
       logger.debug({ method, path, ms: Date.now() - started, error: failure.message }, 'alma call failed');
       throw failure;
-    } finally {
-      opts.signal?.removeEventListener('abort', abort);
     }
     const remainingHeader = res.headers['x-exl-api-remaining'];
     const remaining = typeof remainingHeader === 'string' ? Number(remainingHeader) : NaN;

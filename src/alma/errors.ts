@@ -107,6 +107,32 @@ function clipped(code: string | undefined, message: string | undefined, tracking
  */
 const NOT_PROCESSED_CODES: ReadonlySet<string> = new Set(['ROUTING_ERROR']);
 
+/**
+ * Longest error body read as XML. Alma's XML envelope is a few hundred bytes; a longer body is read as text
+ * (its tags stripped): the XML parser is linear but slow on broken input (about 3 µs a character), and an error
+ * answer may be megabytes of it.
+ */
+export const MAX_XML_ERROR_BODY = 64 * 1024;
+
+/**
+ * Every `<...>` replaced by a space, in one pass: what `text.replace(/<[^>]*>/g, ' ')` gives, without its
+ * quadratic time when many `<` have no `>` after them (300,000 of them blocked the event loop for minutes).
+ * Once a `<` has no `>` after it, no later one has either: the rest is text.
+ */
+export function stripTags(text: string): string {
+  let out = '';
+  let from = 0;
+  for (;;) {
+    const open = text.indexOf('<', from);
+    if (open < 0) break;
+    const close = text.indexOf('>', open + 1);
+    if (close < 0) break;
+    out += `${text.slice(from, open)} `;
+    from = close + 1;
+  }
+  return out + text.slice(from);
+}
+
 /** Reads Alma's error envelope from a JSON, XML, HTML or plain-text body, every field clipped. */
 export function parseErrorBody(body: string): ParsedAlmaError {
   const text = body.trim();
@@ -127,18 +153,20 @@ export function parseErrorBody(body: string): ParsedAlmaError {
     return clipped(undefined, text, undefined);
   }
   if (text.startsWith('<')) {
-    try {
-      const root = parseXml(text);
-      const error = findElement(root, 'error');
-      if (error) {
-        const field = (name: string) => textOf(findElement(error, name));
-        return clipped(field('errorCode'), field('errorMessage'), field('trackingId'));
+    if (text.length <= MAX_XML_ERROR_BODY) {
+      try {
+        const root = parseXml(text);
+        const error = findElement(root, 'error');
+        if (error) {
+          const field = (name: string) => textOf(findElement(error, name));
+          return clipped(field('errorCode'), field('errorMessage'), field('trackingId'));
+        }
+        return clipped(undefined, textOf(root), undefined);
+      } catch {
+        // HTML is rarely well-formed XML: its text, below
       }
-      return clipped(undefined, textOf(root), undefined);
-    } catch {
-      // HTML is rarely well-formed XML: keep its text
-      return clipped(undefined, text.replace(/<[^>]*>/g, ' '), undefined);
     }
+    return clipped(undefined, stripTags(text), undefined);
   }
   return clipped(undefined, text, undefined);
 }
