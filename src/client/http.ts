@@ -12,6 +12,10 @@
  * - `GET /orders/<account>/<orderId>`: 200 with the status, 404 for an unknown order.
  * - `POST /orders/<account>/<orderId>/cancel`: 202 (a signal: the answer does not wait for Alma); the body
  *   is empty or `{ "reason"?, "comment"? }`, anything else is 400/422 and cancels nothing.
+ *
+ * Limits (`IntakeLimits`, from the settings by `intakeLimitsFromSettings`): connections open at once (more are
+ * closed as they come), a deadline for a request's headers and one for its body once they are in (408); an
+ * answer given before the request was read to its end closes the connection.
  */
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
@@ -19,6 +23,7 @@ import type { AddressInfo } from 'node:net';
 import type { WorkflowHandle } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { Config } from '../config/schema';
+import type { Settings } from '../config/settings';
 import { orderDifferences } from '../contract/compare';
 import { MAX_ORDER_BYTES, hasNoteControlCharacter, type Problem } from '../contract/order';
 import { parseOrderText } from '../contract/validate';
@@ -37,6 +42,55 @@ export interface HttpIntakeOptions {
    * account's defaults resolved (an absent emailConfirmation is the account's default).
    */
   config?: Pick<Config, 'accounts'>;
+  /** Connection and time limits; each one left out has its default (DEFAULT_INTAKE_LIMITS). */
+  limits?: Partial<IntakeLimits>;
+}
+
+export interface IntakeLimits {
+  /** Connections open at once; one more is closed as soon as it is accepted. */
+  maxConnections: number;
+  /** Milliseconds for a request's headers to arrive (Node closes the connection after it). */
+  headersTimeoutMs: number;
+  /** Milliseconds for a request's body to arrive once its headers are in and the token is checked: then 408. */
+  bodyTimeoutMs: number;
+}
+
+export const DEFAULT_INTAKE_LIMITS: Readonly<IntakeLimits> = {
+  maxConnections: 256,
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 10_000,
+};
+
+/** The intake's limits from the process settings (RTO_HTTP_MAX_CONNECTIONS, ..._HEADERS_TIMEOUT_MS, ..._BODY_TIMEOUT_MS). */
+export function intakeLimitsFromSettings(
+  settings: Pick<
+    Settings,
+    'RTO_HTTP_MAX_CONNECTIONS' | 'RTO_HTTP_HEADERS_TIMEOUT_MS' | 'RTO_HTTP_BODY_TIMEOUT_MS'
+  >,
+): Partial<IntakeLimits> {
+  return {
+    ...(settings.RTO_HTTP_MAX_CONNECTIONS !== undefined
+      ? { maxConnections: settings.RTO_HTTP_MAX_CONNECTIONS }
+      : {}),
+    ...(settings.RTO_HTTP_HEADERS_TIMEOUT_MS !== undefined
+      ? { headersTimeoutMs: settings.RTO_HTTP_HEADERS_TIMEOUT_MS }
+      : {}),
+    ...(settings.RTO_HTTP_BODY_TIMEOUT_MS !== undefined
+      ? { bodyTimeoutMs: settings.RTO_HTTP_BODY_TIMEOUT_MS }
+      : {}),
+  };
+}
+
+function resolveLimits(given: Partial<IntakeLimits> = {}): IntakeLimits {
+  const limits = { ...DEFAULT_INTAKE_LIMITS };
+  for (const key of Object.keys(DEFAULT_INTAKE_LIMITS) as (keyof IntakeLimits)[]) {
+    const v = given[key];
+    if (v === undefined) continue;
+    if (!Number.isInteger(v) || v <= 0)
+      throw new RangeError(`the HTTP intake's ${key} must be a positive integer`);
+    limits[key] = v;
+  }
+  return limits;
 }
 
 class HttpError extends Error {
@@ -58,18 +112,32 @@ function send(res: http.ServerResponse, status: number, body: unknown) {
   res.end(text);
 }
 
-async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+/** The body, refused past `limit` bytes (413) or when it has not all arrived within `timeoutMs` (408). */
+function readBody(req: http.IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit)
-    throw new HttpError(413, `the body is ${declared} bytes; at most ${limit} are accepted`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new HttpError(413, `the body is over ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+    return Promise.reject(new HttpError(413, `the body is ${declared} bytes; at most ${limit} are accepted`));
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (settle: () => void) => {
+      clearTimeout(timer);
+      req.off('data', onData).off('end', onEnd).off('error', onError);
+      settle();
+    };
+    const timer = setTimeout(
+      () => done(() => reject(new HttpError(408, `the body did not arrive within ${timeoutMs} ms`))),
+      timeoutMs,
+    );
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) done(() => reject(new HttpError(413, `the body is over ${limit} bytes`)));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => done(() => resolve(Buffer.concat(chunks)));
+    const onError = (e: Error) => done(() => reject(e));
+    req.on('data', onData).on('end', onEnd).on('error', onError);
+  });
 }
 
 function authorised(req: http.IncomingMessage, token: string): boolean {
@@ -227,17 +295,41 @@ async function compareWithExistingImpl(
 export async function startHttpIntake(
   o: HttpIntakeOptions,
 ): Promise<{ port: number; url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
+  const limits = resolveLimits(o.limits);
+  const serverOptions: http.ServerOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    // Node's own deadline for the whole request, behind the body timer (which answers 408 first).
+    requestTimeout: limits.headersTimeoutMs + limits.bodyTimeoutMs + 1000,
+    // How often Node looks for connections past headersTimeout/requestTimeout (its default is 30 s).
+    connectionsCheckingInterval: Math.min(5000, Math.max(100, Math.floor(limits.headersTimeoutMs / 4))),
+  };
+  const server = http.createServer(serverOptions, (req, res) => {
     handle(req, res).catch((e: unknown) => {
+      // An answer before the request was read to its end (401, 408, 413, ...) closes the connection: Node
+      // would otherwise keep reading the rest of the body to keep the connection alive.
+      if (!req.complete) res.setHeader('connection', 'close');
       if (e instanceof HttpError) {
-        // Closing stops Node from draining the rest of an oversized body to keep the connection alive.
-        if (e.status === 413) res.setHeader('connection', 'close');
         return send(res, e.status, e.body ?? { error: e.message });
       }
       if (e instanceof OrderNotFoundError) return send(res, 404, { error: e.message });
       o.logger.error({ err: (e as Error).message, url: req.url }, 'HTTP intake error');
       send(res, 500, { error: 'internal error' });
     });
+  });
+
+  server.maxConnections = limits.maxConnections;
+  // Connections over the cap are closed by Node as they come: said in the log at most every 10 s.
+  let dropped = 0;
+  let dropLogged = 0;
+  server.on('drop', () => {
+    dropped++;
+    if (Date.now() - dropLogged < 10_000) return;
+    o.logger.warn(
+      { dropped, maxConnections: limits.maxConnections },
+      'HTTP intake: connections over the cap closed',
+    );
+    dropLogged = Date.now();
+    dropped = 0;
   });
 
   const compareWithExisting = (handle: WorkflowHandle, placed: unknown) =>
@@ -252,7 +344,7 @@ export async function startHttpIntake(
     }
     const parts = url.pathname.split('/').filter(Boolean).map(decodeSegment);
     if (req.method === 'POST' && url.pathname === '/orders') {
-      const body = await readBody(req, MAX_ORDER_BYTES);
+      const body = await readBody(req, MAX_ORDER_BYTES, limits.bodyTimeoutMs);
       const parsed = parseOrderText(body);
       if (!parsed.ok) return send(res, 422, { outcome: 'refused', problems: parsed.problems });
       const r = await o.orders.placeOrder(parsed.value);
@@ -271,7 +363,7 @@ export async function startHttpIntake(
       return send(res, 200, await o.orders.getStatus(parts[1]!, parts[2]!, { queryTimeoutMs: 3000 }));
     }
     if (parts[0] === 'orders' && parts.length === 4 && parts[3] === 'cancel' && req.method === 'POST') {
-      const { reason, comment } = parseCancelBody(await readBody(req, 8 * 1024));
+      const { reason, comment } = parseCancelBody(await readBody(req, 8 * 1024, limits.bodyTimeoutMs));
       const current = await o.orders.getStatus(parts[1]!, parts[2]!, { queryTimeoutMs: 3000 });
       checkReason(o.config, parts[1]!, reason);
       // A signal, not the update: the answer must not wait for Alma's DELETE.

@@ -22,6 +22,10 @@ export const settingsSchema = z.object({
    */
   RTO_HTTP_HOST: z.string().default('127.0.0.1'),
   RTO_HTTP_TOKEN: z.string().optional(),
+  /** The intake's limits (see src/client/http.ts, DEFAULT_INTAKE_LIMITS): unset, the defaults. */
+  RTO_HTTP_MAX_CONNECTIONS: z.coerce.number().int().positive().optional(),
+  RTO_HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
+  RTO_HTTP_BODY_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   RTO_HTTP_TOKEN_FILE: z.string().optional(),
   /**
    * Where Temporal is: one truth for `rto`, the workers and `npm start`'s dev server. Either may be set: the
