@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { startHttpIntake } from '../client/http';
+import { intakeLimitsFromSettings, startHttpIntake } from '../client/http';
 import { OrderClient } from '../client/orders';
 import { ConfigError } from '../config/load';
 import type { Config } from '../config/schema';
@@ -50,6 +50,7 @@ export async function startIntake(
   const intake = await startHttpIntake({
     orders,
     config: o.config,
+    limits: intakeLimitsFromSettings(o.settings),
     token,
     host: o.settings.RTO_HTTP_HOST,
     port: o.settings.RTO_HTTP_PORT,
