@@ -399,7 +399,8 @@ function readLine(group: Segment[], ctx: Ctx): InvoiceLine {
         const q = comp(seg, 0, 0);
         const raw = comp(seg, 0, 1);
         if (q === undefined || raw === undefined) break;
-        const amount = normaliseDecimal(raw) ?? requireDecimal(raw, seg, `PRI+${vendorText(q)} price`, ctx.loc);
+        const amount =
+          normaliseDecimal(raw) ?? requireDecimal(raw, seg, `PRI+${vendorText(q)} price`, ctx.loc);
         const type = comp(seg, 0, 3);
         line.prices.push({ qualifier: q, amount, ...(type !== undefined ? { type } : {}) });
         break;

@@ -64,7 +64,7 @@ export function splitSegment(text: string, seps: Separators): string[][] {
     // indexOf and slice, and no split for the many elements that have one component: twice as fast.
     const out: string[][] = [];
     const { element, component } = seps;
-    for (let start = 0; ; ) {
+    for (let start = 0; ;) {
       const end = text.indexOf(element, start);
       const piece = end < 0 ? text.slice(start) : text.slice(start, end);
       out.push(piece.includes(component) ? piece.split(component) : [piece]);
