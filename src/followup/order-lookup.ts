@@ -111,6 +111,11 @@ export class OrderLookup {
   }
 
   /** Only "no such workflow" means no such order; any other error (Temporal busy) is thrown, so the caller retries. */
+  /** The account's running orders for one ISBN (looked up once per file). */
+  private openOrdersWithIsbn(isbn: string): Promise<string[]> {
+    return this.once(`isbn:${isbn}`, () => this.ids(`Isbn = ${quote(isbn)} AND ExecutionStatus = 'Running'`));
+  }
+
   private async exists(workflowId: string): Promise<boolean> {
     try {
       await this.client.workflow.getHandle(workflowId).describe();
@@ -172,9 +177,7 @@ export class OrderLookup {
       if (found.length === 1) return { ok: true, workflowId: found[0]!, by: 'order id' };
     }
     for (const isbn of isbns) {
-      const found = await this.once(`isbn:${isbn}`, () =>
-        this.ids(`Isbn = ${quote(isbn)} AND ExecutionStatus = 'Running'`),
-      );
+      const found = await this.openOrdersWithIsbn(isbn);
       if (found.length === 1) return { ok: true, workflowId: found[0]!, by: 'ISBN' };
       if (found.length > 1)
         return {
@@ -220,9 +223,7 @@ export class OrderLookup {
     }
     const isbn = keys.isbn !== undefined ? normaliseIsbn(keys.isbn) : null;
     if (isbn) {
-      const found = await this.once(`isbn:${isbn}`, () =>
-        this.ids(`Isbn = ${quote(isbn)} AND ExecutionStatus = 'Running'`),
-      );
+      const found = await this.openOrdersWithIsbn(isbn);
       if (found.length === 1) return { ok: true, workflowId: found[0]!, by: 'ISBN' };
       if (found.length > 1)
         return {
