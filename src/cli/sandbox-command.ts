@@ -15,18 +15,25 @@ import { writeIso2709, type MarcRecord } from '../marc';
 import { orderWorkflowId } from '../order/ids';
 import { statusQuery } from '../order/messages';
 import type { OrderStatus } from '../order/types';
+import { parseDuration } from '../config/duration';
 import { seedFromConfig, startAlmaSandbox } from '../sandbox/alma';
 import { EXIT, UnknownValueError, UsageError, oneOf, parse, printJson } from './args';
 import { connectOrders, loadContext } from './context';
 import { printableLine } from './terminal';
 
 const USAGE = `Usage:
-  rto sandbox alma [--port <n>] [--state <file>] [--bib-delay <ms>]
+  rto sandbox alma [--port <n>] [--state <file>] [--bib-delay <ms>] [--async-delay <duration>]
+                   [--index-lag <duration>] [--search-match strict|lenient]
+                   [--duplicate-reference refuse|accept]
   rto sandbox vendor-files <account> <orderId>... [--status <status>] [--unit-price <amount>]
                                                   [--only ordrsp,invoic,marc] [--json]
 
 alma: serves Alma's REST API on 127.0.0.1 (default port 8480, or ALMA_SANDBOX_PORT), seeded from the
 configuration (RTO_CONFIG). Admin API: GET /_sandbox/state, POST /_sandbox/faults, POST /_sandbox/reset.
+PO lines as Alma treats them (docs/alma-sandbox.md): a new line gets its status, alerts and po_number
+--async-delay after the POST (default 3s); the search sees a new or changed line --index-lag after it
+(default 10s) and matches whole words (--search-match strict, the default) or substrings (lenient); a second
+live line with the same vendor reference number is refused (--duplicate-reference refuse, the default).
 
 vendor-files: writes what the vendor would send for orders that have their PO line (stage FOLLOWING_UP):
 an order response (each line with --status, default shipped), an invoice (one copy each at the order's list
@@ -41,13 +48,36 @@ function print(lines: string[]): void {
   process.stdout.write(lines.map(printableLine).join('\n') + '\n');
 }
 
+/** A duration flag (e.g. 3s, 500ms, 2m) in milliseconds, or undefined when not given. */
+function durationFlag(values: Record<string, unknown>, name: string): number | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  try {
+    return parseDuration(String(v));
+  } catch (e) {
+    throw new UsageError(`--${name}: ${(e as Error).message}\n\n${USAGE}`);
+  }
+}
+
 async function almaCommand(values: Record<string, unknown>): Promise<number> {
   const { settings, config, logger } = loadContext();
+  const searchMatch = values['search-match'] as string | undefined;
+  const duplicateReference = values['duplicate-reference'] as string | undefined;
   const sandbox = await startAlmaSandbox({
     port: values.port !== undefined ? Number(values.port) : settings.ALMA_SANDBOX_PORT,
     seed: seedFromConfig(config),
     stateFile: values.state as string | undefined,
     bibDelayMs: values['bib-delay'] !== undefined ? Number(values['bib-delay']) : undefined,
+    asyncDelayMs: durationFlag(values, 'async-delay') ?? 3000,
+    indexLagMs: durationFlag(values, 'index-lag') ?? 10_000,
+    searchMatch:
+      searchMatch === undefined
+        ? 'strict'
+        : oneOf('search match', searchMatch, ['strict', 'lenient'] as const),
+    duplicateReference:
+      duplicateReference === undefined
+        ? 'refuse'
+        : oneOf('duplicate reference', duplicateReference, ['refuse', 'accept'] as const),
     logger,
   });
   process.stdout.write(
@@ -298,6 +328,10 @@ export async function sandboxCommand(args: string[]): Promise<number> {
       port: { type: 'string' },
       state: { type: 'string' },
       'bib-delay': { type: 'string' },
+      'async-delay': { type: 'string' },
+      'index-lag': { type: 'string' },
+      'search-match': { type: 'string' },
+      'duplicate-reference': { type: 'string' },
       status: { type: 'string' },
       'unit-price': { type: 'string' },
       only: { type: 'string' },

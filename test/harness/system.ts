@@ -15,7 +15,7 @@ import type { Config, ConfigFileInput } from '../../src/config/schema';
 import { AlmaAccess } from '../../src/institution/alma-access';
 import { createLogger, type Logger } from '../../src/logging';
 import { createMailer, startMailCatcher, type MailCatcher } from '../../src/mail';
-import { seedFromConfig, startAlmaSandbox, type AlmaSandbox } from '../../src/sandbox/alma';
+import { seedFromConfig, startAlmaSandbox, type AlmaSandbox, type SandboxSeed } from '../../src/sandbox/alma';
 import { createWorkers } from '../../src/worker/workers';
 import { testAddress, uniqueQueue } from './temporal';
 
@@ -99,6 +99,13 @@ export async function startSystem(
   opts: {
     configure?: (raw: ConfigFileInput) => void;
     bibDelayMs?: number;
+    /** The sandbox's PO line behaviour (docs/alma-sandbox.md); small defaults keep tests fast. */
+    asyncDelayMs?: number;
+    indexLagMs?: number;
+    searchMatch?: 'strict' | 'lenient';
+    duplicateReference?: 'refuse' | 'accept';
+    /** Edits the sandbox's seed before it starts (e.g. reviewRules, codeTables). */
+    editSeed?: (seed: SandboxSeed) => void;
     withWorkers?: boolean;
     workflowsPath?: string;
     /**
@@ -122,7 +129,17 @@ export async function startSystem(
   // Test files share one Temporal server: PO line numbers must not repeat across their sandboxes.
   for (const inst of seed.institutions)
     inst.firstPoLine = 100_000 + Math.floor(Math.random() * 800_000) * 1000;
-  const sandbox = await startAlmaSandbox({ port: 0, seed, bibDelayMs: opts.bibDelayMs ?? 300, logger });
+  opts.editSeed?.(seed);
+  const sandbox = await startAlmaSandbox({
+    port: 0,
+    seed,
+    bibDelayMs: opts.bibDelayMs ?? 300,
+    asyncDelayMs: opts.asyncDelayMs ?? 200,
+    indexLagMs: opts.indexLagMs ?? 0,
+    searchMatch: opts.searchMatch ?? 'strict',
+    duplicateReference: opts.duplicateReference ?? 'refuse',
+    logger,
+  });
   const raw = exampleConfigRaw(sandbox.url, dataDir);
   opts.configure?.(raw);
   const config = parseConfig(raw);

@@ -6,6 +6,8 @@ export const ENDPOINT_KEYS = [
   'po-lines:GET',
   'po-line:GET',
   'po-line:DELETE',
+  'po-line:PUT',
+  'po-line-items:GET',
   'vendor-po-lines:GET',
   'bib:GET',
   'bibs:GET',

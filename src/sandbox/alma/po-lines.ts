@@ -1,67 +1,52 @@
 /**
- * PO line endpoints: create (answer at once, link the bib later), read, search, list by vendor, cancel.
- * The bib link is computed lazily from timestamps, so it happens on time even across a restart.
+ * PO line endpoints: create (JSON or XML; answered before Alma's processing), read, update, items, search, list
+ * by vendor, cancel. What Alma does after the answer (status, alerts, po_number, bib link, search index) is in
+ * po-line-lifecycle.ts; the body checks in po-line-validate.ts; the search in po-line-search.ts.
+ * Each behaviour's source or assumption: docs/alma-sandbox.md, "PO lines".
  */
-import { normaliseIsbn } from '../../contract/isbn';
 import { AlmaFault, listXml, toXml, XML_DECL } from './render';
-import { briefRecord, recordIsbns, recordToXml } from './marc';
-import { DEFAULT_PO_LINE_TYPES } from './seed';
-import { almaDate, mmsId, type InstitutionState, type StoredPoLine } from './state';
+import { coded } from './code-tables';
+import {
+  codeOf,
+  isObj,
+  reindexAt,
+  rolesOf,
+  ruledForReview,
+  statusCoded,
+  str,
+  tablesOf,
+} from './po-line-lifecycle';
+import * as search from './po-line-search';
+import { checkCancellationReason, checkPoLineBody, checkProfileCode, missing } from './po-line-validate';
+import { poLineFromXml } from './po-line-xml';
+import { almaDate, type InstitutionState, type StoredPoLine } from './state';
 import type { Answer, Ctx } from './types';
 
+export { settle, settleAll } from './po-line-lifecycle';
+
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
-/** A coded field's value, whether sent as `{value}` or as a bare string. */
-const codeOf = (v: unknown): string => (isObj(v) ? str(v.value) : str(v));
 
-const STATUS = {
-  ACTIVE: { value: 'ACTIVE', desc: 'Active' },
-  IN_REVIEW: { value: 'IN_REVIEW', desc: 'In Review' },
-  CANCELLED: { value: 'CANCELLED', desc: 'Cancelled' },
-};
-
-/** Links the bib once its time has come: the ISBN match, else a new brief bib. */
-export function settle(inst: InstitutionState, pol: StoredPoLine, now: number): boolean {
-  if (pol.bibDueAt === null || now < pol.bibDueAt) return false;
-  const meta = (isObj(pol.data.resource_metadata) ? pol.data.resource_metadata : {}) as Obj;
-  const isbn = normaliseIsbn(str(meta.isbn));
-  let id: string | undefined;
-  if (isbn) id = Object.values(inst.bibs).find((b) => b.isbns.includes(isbn))?.mmsId;
-  if (!id) {
-    id = mmsId(inst.nextBib++, inst.mmsSuffix);
-    const created = new Date(pol.bibDueAt);
-    const rec = briefRecord(
-      {
-        mmsId: id,
-        title: str(meta.title) || '[No title]',
-        author: str(meta.author) || undefined,
-        isbn: str(meta.isbn) || undefined,
-        publisher: str(meta.publisher) || undefined,
-        year: str(meta.publication_year) || undefined,
-        place: str(meta.publication_place) || undefined,
-      },
-      created,
-    );
-    inst.bibs[id] = {
-      mmsId: id,
-      recordXml: recordToXml(rec),
-      isbns: recordIsbns(rec),
-      createdBy: 'API',
-      createdDate: almaDate(pol.bibDueAt),
-      lastModifiedBy: 'API',
-      lastModifiedDate: almaDate(pol.bibDueAt),
-    };
+/** The coded fields whose `desc` Alma fills from a code table (the request's own desc is not kept). */
+function describeCodes(inst: InstitutionState, data: Obj): void {
+  const t = tablesOf(inst);
+  const fill = (holder: Obj, key: string, table: Record<string, string>) => {
+    const v = holder[key];
+    if (isObj(v) && typeof v.value === 'string') holder[key] = coded(table, v.value);
+  };
+  fill(data, 'type', t.poLineTypes);
+  fill(data, 'acquisition_method', t.acquisitionMethods);
+  fill(data, 'material_type', t.materialTypes);
+  fill(data, 'vendor_reference_number_type', t.vendorReferenceNumberTypes);
+  if (isObj(data.price)) fill(data.price, 'currency', t.currencies);
+  for (const d of Array.isArray(data.fund_distribution) ? data.fund_distribution : []) {
+    if (isObj(d) && isObj(d.amount)) fill(d.amount, 'currency', t.currencies);
   }
-  pol.data.resource_metadata = { ...meta, mms_id: { value: id } };
-  pol.bibDueAt = null;
-  return true;
-}
-
-export function settleAll(inst: InstitutionState, now: number): boolean {
-  let changed = false;
-  for (const pol of Object.values(inst.poLines)) changed = settle(inst, pol, now) || changed;
-  return changed;
+  // Owner and library: the library's name, as GET /conf/libraries gives it (lookups.ts).
+  if (isObj(data.owner)) data.owner = { value: codeOf(data.owner), desc: `${codeOf(data.owner)} Library` };
+  for (const l of Array.isArray(data.location) ? data.location : []) {
+    if (isObj(l) && isObj(l.library))
+      l.library = { value: codeOf(l.library), desc: `${codeOf(l.library)} Library` };
+  }
 }
 
 /** The PO line as Alma answers it (links added for this server's address). */
@@ -75,53 +60,26 @@ export function poLineJson(pol: StoredPoLine, apiBase: string): Obj {
 
 const single = (json: Obj): Answer => ({ status: 200, json, xml: () => XML_DECL + toXml('po_line', json) });
 
-function list(lines: StoredPoLine[], total: number, apiBase: string): Answer {
-  const items = lines.map((l) => poLineJson(l, apiBase));
+function list(ctx: Ctx, lines: StoredPoLine[]): Answer {
+  const { limit, offset } = search.page(ctx);
+  const items = lines.slice(offset, offset + limit).map((l) => poLineJson(l, ctx.apiBase));
+  const total = lines.length;
   const json: Obj = items.length
     ? { po_line: items, total_record_count: total }
     : { total_record_count: total };
   return { status: 200, json, xml: () => listXml('po_line', items, total) };
 }
 
-function missing(field: string): never {
-  throw new AlmaFault(400, '401664', `Mandatory field is missing: ${field}`);
-}
-
-function illegal(field: string, value: string): never {
-  throw new AlmaFault(400, '401872', `Given ${field} ${value} is illegal.`);
-}
-
-/** Why Alma would put this PO line In Review rather than activate it (each reason an alert). */
-function reviewAlerts(inst: InstitutionState, body: Obj, manual: boolean): { value: string; desc: string }[] {
-  const alerts: { value: string; desc: string }[] = [];
-  const vendorCode = codeOf(body.vendor);
-  const vendor = inst.seed.vendors.find((v) => v.code === vendorCode);
-  if (!vendorCode) alerts.push({ value: 'VENDOR_MISSING', desc: 'Vendor is missing.' });
-  else if (!vendor) alerts.push({ value: 'VENDOR_NOT_FOUND', desc: `Vendor ${vendorCode} was not found.` });
-  const account = codeOf(body.vendor_account);
-  if (!account) alerts.push({ value: 'VENDOR_ACCOUNT_MISSING', desc: 'Vendor account is missing.' });
-  else if (vendor && !vendor.accounts.includes(account)) {
-    alerts.push({
-      value: 'VENDOR_ACCOUNT_NOT_FOUND',
-      desc: `Vendor account ${account} was not found for ${vendorCode}.`,
-    });
-  }
-  const price = isObj(body.price) ? Number(str(body.price.sum)) : NaN;
-  if (!(price > 0)) alerts.push({ value: 'PRICE_MISSING', desc: 'List price is missing.' });
-  const dist = Array.isArray(body.fund_distribution) ? body.fund_distribution : [];
-  for (const d of dist) {
-    const fund = isObj(d) ? codeOf(d.fund_code) : '';
-    // Fund codes are case-sensitive in Alma: "m123" is not "M123".
-    if (!inst.seed.funds.includes(fund))
-      alerts.push({ value: 'FUND_NOT_FOUND', desc: `Fund ${fund} was not found.` });
-  }
-  if (manual) alerts.push({ value: 'MANUAL_REVIEW_REQUESTED', desc: 'Manual review was requested.' });
-  return alerts;
-}
-
-export function createPoLine(ctx: Ctx): Answer {
+/** The body as an object, from JSON or XML (`<po_line>`) as its Content-Type says. */
+function readBody(ctx: Ctx): Obj {
+  if (!ctx.body.trim()) throw new AlmaFault(400, '401676', 'Request body not found.');
+  if (/xml/i.test(ctx.contentType)) return poLineFromXml(ctx.body);
   if (!/json/i.test(ctx.contentType)) {
-    throw new AlmaFault(400, '402119', 'General Error: the sandbox accepts PO lines as JSON only.');
+    throw new AlmaFault(
+      400,
+      '402119',
+      'General Error: send the PO line as application/json or application/xml.',
+    );
   }
   let body: unknown;
   try {
@@ -131,53 +89,49 @@ export function createPoLine(ctx: Ctx): Answer {
   }
   if (!isObj(body))
     throw new AlmaFault(400, '402119', 'General Error: the request body must be a PO line object.');
+  return body;
+}
+
+/** Output-only fields: what the client sends for them is not kept. */
+const OUTPUT_ONLY = ['status', 'alert', 'po_number', 'created_date', 'last_modified_date', 'link'];
+
+export function createPoLine(ctx: Ctx): Answer {
+  const body = readBody(ctx);
   const { inst } = ctx;
-  const owner = codeOf(body.owner);
-  const type = codeOf(body.type);
-  const meta = isObj(body.resource_metadata) ? body.resource_metadata : {};
-  const givenMms = codeOf(meta.mms_id);
-  if (!owner) missing('owner');
-  if (!type) missing('type');
-  if (!str(meta.title) && !givenMms) missing('resource_metadata.title');
-  if (!Object.hasOwn(inst.seed.libraries, owner)) illegal('owner', owner);
-  if (!(inst.seed.poLineTypes ?? DEFAULT_PO_LINE_TYPES).includes(type)) illegal('type', type);
-  if (givenMms && !inst.bibs[givenMms]) illegal('mms_id', givenMms);
+  checkProfileCode(inst, ctx.query.get('profile_code'));
+  const { givenMms } = checkPoLineBody(inst, body);
   const givenNumber = str(body.number);
   if (givenNumber && inst.poLines[givenNumber]) {
     throw new AlmaFault(400, '401870', `PoLine ${givenNumber} already exists.`);
   }
-
   const seq = inst.nextPoLine++;
   const number = givenNumber || `POL-${seq}`;
+  const meta = isObj(body.resource_metadata) ? body.resource_metadata : {};
   // mms_id appears only once the bib is linked: at once when given, else by the background match.
   const { mms_id: _ignored, ...metaOut } = meta;
   if (givenMms) metaOut.mms_id = { value: givenMms };
-  const alerts = reviewAlerts(inst, body, ctx.query.get('requires_manual_review') === 'true');
-  const data: Obj = {
-    ...body,
-    number,
-    status: alerts.length ? STATUS.IN_REVIEW : STATUS.ACTIVE,
-    created_date: almaDate(ctx.now),
-    last_modified_date: almaDate(ctx.now),
-    resource_metadata: metaOut,
-  };
-  if (alerts.length) data.alert = alerts;
-  else {
-    delete data.alert;
-    data.po_number = `PO-${seq}`;
-  }
+  const data: Obj = { ...body, number, created_date: almaDate(ctx.now), resource_metadata: metaOut };
+  for (const k of OUTPUT_ONLY) if (k !== 'created_date') delete data[k];
+  data.last_modified_date = almaDate(ctx.now);
+  describeCodes(inst, data);
   const pol: StoredPoLine = {
     data,
     createdAt: ctx.now,
-    bibDueAt: givenMms ? null : ctx.now + inst.bibDelayMs,
+    // Processing (status, alerts, po_number) comes after the answer; the bib link with or after it.
+    processDueAt: ctx.now + inst.asyncDelayMs,
+    bibDueAt: givenMms ? null : ctx.now + Math.max(inst.asyncDelayMs, inst.bibDelayMs),
+    manualReview: ctx.query.get('requires_manual_review') === 'true' || ruledForReview(inst, body),
+    indexed: null,
+    indexDue: [],
   };
+  reindexAt(inst, pol, ctx.now);
   inst.poLines[number] = pol;
   ctx.changed();
   return single(poLineJson(pol, ctx.apiBase));
 }
 
 function findPoLine(inst: InstitutionState, number: string): StoredPoLine {
-  const pol = inst.poLines[number];
+  const pol = Object.hasOwn(inst.poLines, number) ? inst.poLines[number] : undefined;
   if (!pol) throw new AlmaFault(400, '401871', `PO Line ${number} was not found.`);
   return pol;
 }
@@ -186,149 +140,105 @@ export function getPoLine(ctx: Ctx, number: string): Answer {
   return single(poLineJson(findPoLine(ctx.inst, number), ctx.apiBase));
 }
 
-const SEARCH_FIELDS = [
-  'title',
-  'author',
-  'mms_id',
-  'publisher',
-  'publication_year',
-  'issn_isbn',
-  'vendor_code',
-  'vendor_account',
-  'fund_code',
-  'number',
-  'po_number',
-  'all',
-] as const;
-type SearchField = (typeof SEARCH_FIELDS)[number];
-
-function fieldText(d: Obj, field: Exclude<SearchField, 'all'>): string[] {
-  const meta = isObj(d.resource_metadata) ? d.resource_metadata : {};
-  switch (field) {
-    case 'title':
-    case 'author':
-    case 'publisher':
-    case 'publication_year':
-      return [str(meta[field])];
-    case 'mms_id':
-      return [codeOf(meta.mms_id)];
-    case 'issn_isbn':
-      return [str(meta.isbn), str(meta.issn)];
-    case 'vendor_code':
-      return [codeOf(d.vendor)];
-    case 'vendor_account':
-      return [codeOf(d.vendor_account)];
-    case 'fund_code':
-      return (Array.isArray(d.fund_distribution) ? d.fund_distribution : []).map((f) =>
-        isObj(f) ? codeOf(f.fund_code) : '',
-      );
-    case 'number':
-      return [str(d.number)];
-    case 'po_number':
-      return [str(d.po_number)];
+/**
+ * PUT: the body replaces the line's updatable fields (Alma's "Update PO-Line"); number, status, alerts,
+ * po_number and dates stay Alma's. `redistribute_funds=true` keeps the stored funding. The search sees the
+ * change after the index lag.
+ */
+export function updatePoLine(ctx: Ctx, number: string): Answer {
+  const { inst } = ctx;
+  const pol = findPoLine(inst, number);
+  const body = readBody(ctx);
+  const roles = rolesOf(inst);
+  if (codeOf(pol.data.status) === roles.cancelled || codeOf(pol.data.status) === roles.closed) {
+    throw new AlmaFault(400, '401876', `Failed to update PO Line: ${number} is ${codeOf(pol.data.status)}.`);
   }
-}
-
-/** Alma's "contains" search: case-insensitive, every word of the value somewhere in the field. */
-function matches(d: Obj, field: SearchField, value: string): boolean {
-  const texts =
-    field === 'all'
-      ? SEARCH_FIELDS.filter((f): f is Exclude<SearchField, 'all'> => f !== 'all').flatMap((f) =>
-          fieldText(d, f),
-        )
-      : fieldText(d, field);
-  if (field === 'issn_isbn') {
-    const wanted = normaliseIsbn(value) ?? value.replace(/[-\s]/g, '');
-    return texts.some((t) => (normaliseIsbn(t) ?? t.replace(/[-\s]/g, '')).includes(wanted));
+  if (body.number !== undefined && str(body.number) !== number) {
+    throw new AlmaFault(
+      400,
+      '401876',
+      `Failed to update PO Line: the number ${str(body.number)} is not ${number}.`,
+    );
   }
-  const hay = texts.join(' ').toLowerCase();
-  return value
-    .toLowerCase()
-    .split(/\s+/)
-    .filter(Boolean)
-    .every((w) => hay.includes(w));
+  const next: Obj = { ...body };
+  if (ctx.query.get('redistribute_funds') === 'true') next.fund_distribution = pol.data.fund_distribution;
+  const meta = isObj(next.resource_metadata) ? { ...next.resource_metadata } : {};
+  const storedMeta = isObj(pol.data.resource_metadata) ? pol.data.resource_metadata : {};
+  // The bib link is Alma's: a PUT neither removes nor invents it.
+  delete meta.mms_id;
+  if (storedMeta.mms_id) meta.mms_id = storedMeta.mms_id;
+  next.resource_metadata = meta;
+  checkPoLineBody(inst, { ...next, resource_metadata: { ...meta, mms_id: undefined } }, { number });
+  for (const k of OUTPUT_ONLY) {
+    delete next[k];
+    if (pol.data[k] !== undefined) next[k] = pol.data[k];
+  }
+  next.number = number;
+  next.last_modified_date = almaDate(ctx.now);
+  describeCodes(inst, next);
+  pol.data = next;
+  reindexAt(inst, pol, ctx.now);
+  ctx.changed();
+  return single(poLineJson(pol, ctx.apiBase));
 }
 
-function statusFilter(status: string | null): (d: Obj) => boolean {
-  const s = (status ?? 'ACTIVE').toUpperCase();
-  const v = (d: Obj) => codeOf(d.status);
-  if (s === 'ALL' || s === 'ALL_WITH_CLOSED') return () => true;
-  // ACTIVE means "in process": everything not closed or cancelled.
-  if (s === 'ACTIVE') return (d) => v(d) !== 'CANCELLED' && v(d) !== 'CLOSED';
-  const want = s === 'INREVIEW' ? 'IN_REVIEW' : s;
-  return (d) => v(d) === want;
-}
-
-function page(ctx: Ctx): { limit: number; offset: number } {
-  const limit = Number(ctx.query.get('limit') ?? '10');
+/**
+ * The PO line's items: barcodes and links only (documented). Physical lines get one item per ordered copy
+ * once processed; electronic ones none. Barcodes are the sandbox's own (ASSUMPTION).
+ */
+export function poLineItems(ctx: Ctx, number: string): Answer {
+  const pol = findPoLine(ctx.inst, number);
+  const limit = Number(ctx.query.get('limit') ?? '100');
   const offset = Number(ctx.query.get('offset') ?? '0');
-  if (!Number.isInteger(limit) || limit < 0 || limit > 100) {
-    throw new AlmaFault(400, '40166410', 'Parameter value is invalid: limit must be 0-100.');
+  if (!Number.isInteger(limit) || limit < 0 || limit > 100 || !Number.isInteger(offset) || offset < 0) {
+    throw new AlmaFault(400, '402119', 'General Error: limit must be 0-100 and offset 0 or more.');
   }
-  if (!Number.isInteger(offset) || offset < 0) {
-    throw new AlmaFault(400, '40166410', 'Parameter value is invalid: offset must be 0 or more.');
-  }
-  return { limit, offset };
-}
-
-function paged(ctx: Ctx, lines: StoredPoLine[]): Answer {
-  const { limit, offset } = page(ctx);
-  return list(lines.slice(offset, offset + limit), lines.length, ctx.apiBase);
+  const electronic = /^ELECTRONIC/.test(codeOf(pol.data.type));
+  const processed = pol.processDueAt === null || pol.processDueAt === undefined;
+  const copies = (Array.isArray(pol.data.location) ? pol.data.location : [])
+    .filter(isObj)
+    .reduce((n, l) => n + (l.quantity === undefined ? 1 : Number(str(l.quantity)) || 0), 0);
+  const mms = codeOf(isObj(pol.data.resource_metadata) ? pol.data.resource_metadata.mms_id : undefined);
+  const all = electronic || !processed ? [] : Array.from({ length: copies }, (_, i) => i + 1);
+  const items = all.slice(offset, offset + limit).map((i) => {
+    const pid = `23${str(pol.data.number).replace(/\D/g, '')}${String(i).padStart(3, '0')}${ctx.inst.mmsSuffix}`;
+    return {
+      barcode: `${str(pol.data.number)}-${i}`,
+      link: `${ctx.apiBase}/bibs/${mms || 'unknown'}/holdings/ALL/items/${pid}`,
+    };
+  });
+  const json: Obj = items.length
+    ? { item: items, total_record_count: all.length }
+    : { total_record_count: all.length };
+  return { status: 200, json, xml: () => listXml('item', items, all.length) };
 }
 
 export function searchPoLines(ctx: Ctx): Answer {
-  const q = ctx.query.get('q');
-  const clauses: { field: SearchField; value: string }[] = [];
-  if (q && q.trim()) {
-    for (const part of q.split(/\s+AND\s+/)) {
-      const m = /^\s*([a-z_]+)~(.*)$/.exec(part);
-      if (!m)
-        throw new AlmaFault(
-          400,
-          '402119',
-          `General Error: the query "${part}" is not of the form field~value.`,
-        );
-      const field = m[1] as SearchField;
-      if (!SEARCH_FIELDS.includes(field)) {
-        throw new AlmaFault(
-          400,
-          '402119',
-          `General Error: ${m[1]} is not a searchable field. Valid fields: ${SEARCH_FIELDS.join(', ')}.`,
-        );
-      }
-      clauses.push({ field, value: m[2]!.trim() });
-    }
-  }
-  const keep = statusFilter(ctx.query.get('status'));
-  const hits = Object.values(ctx.inst.poLines).filter(
-    (p) => keep(p.data) && clauses.every((c) => matches(p.data, c.field, c.value)),
-  );
-  return paged(ctx, hits);
+  return search.searchPoLines(ctx, list);
 }
 
 export function vendorPoLines(ctx: Ctx, vendorCode: string): Answer {
-  if (!ctx.inst.seed.vendors.some((v) => v.code === vendorCode)) {
-    throw new AlmaFault(400, '402880', `Vendor ${vendorCode} was not found.`);
-  }
-  const keep = statusFilter(ctx.query.get('status') ?? 'ALL');
-  return paged(
-    ctx,
-    Object.values(ctx.inst.poLines).filter((p) => codeOf(p.data.vendor) === vendorCode && keep(p.data)),
-  );
+  return search.vendorPoLines(ctx, vendorCode, list);
 }
 
 export function cancelPoLine(ctx: Ctx, number: string): Answer {
-  const pol = findPoLine(ctx.inst, number);
+  const { inst } = ctx;
+  const pol = findPoLine(inst, number);
   const reason = ctx.query.get('reason');
   if (!reason) missing('reason');
-  if (codeOf(pol.data.status) === 'CANCELLED') {
+  checkCancellationReason(inst, reason);
+  if (codeOf(pol.data.status) === rolesOf(inst).cancelled) {
     throw new AlmaFault(400, '401884', `PO Line ${number} is already cancelled.`);
   }
-  pol.data.status = STATUS.CANCELLED;
-  pol.data.cancellation_reason = { value: reason };
+  pol.data.status = statusCoded(inst, 'cancelled');
+  // The reason is kept but not answered: the po_line field that would carry it is not confirmed (ASSUMPTION).
+  pol.cancellation = { reason: coded(tablesOf(inst).cancellationReasons, reason) };
   const comment = ctx.query.get('comment');
-  if (comment) pol.data.cancellation_note = comment;
+  if (comment) pol.cancellation.comment = comment;
+  // A cancelled line is not processed any more.
+  pol.processDueAt = null;
   pol.data.last_modified_date = almaDate(ctx.now);
+  reindexAt(inst, pol, ctx.now);
   ctx.changed();
   return { status: 204 };
 }

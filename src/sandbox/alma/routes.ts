@@ -19,6 +19,13 @@ const TABLE: {
   { method: 'POST', pattern: /^\/acq\/po-lines$/, key: 'po-lines:POST', run: poLines.createPoLine },
   { method: 'GET', pattern: /^\/acq\/po-lines$/, key: 'po-lines:GET', run: poLines.searchPoLines },
   { method: 'GET', pattern: /^\/acq\/po-lines\/([^/]+)$/, key: 'po-line:GET', run: poLines.getPoLine },
+  { method: 'PUT', pattern: /^\/acq\/po-lines\/([^/]+)$/, key: 'po-line:PUT', run: poLines.updatePoLine },
+  {
+    method: 'GET',
+    pattern: /^\/acq\/po-lines\/([^/]+)\/items$/,
+    key: 'po-line-items:GET',
+    run: poLines.poLineItems,
+  },
   {
     method: 'DELETE',
     pattern: /^\/acq\/po-lines\/([^/]+)$/,

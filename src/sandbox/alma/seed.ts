@@ -4,6 +4,7 @@
  */
 import type { Config } from '../../config/schema';
 import { resolveSecret } from '../../config/load';
+import type { CodeTablesSeed } from './code-tables';
 
 export interface SandboxVendorSeed {
   code: string;
@@ -31,6 +32,15 @@ export interface SandboxInstitutionSeed {
   currency?: string;
   /** The number of the first PO line created (10001 when absent); tests sharing one Temporal server differ. */
   firstPoLine?: number;
+  // --- PO lines (docs/alma-sandbox.md, "PO lines") ---
+  /** The institution's code tables (statuses, alerts, types, reasons, currencies…); defaults per table. */
+  codeTables?: CodeTablesSeed;
+  /** New Order API profile codes; a `profile_code` not among them is refused. Any is accepted when absent. */
+  profileCodes?: string[];
+  /** Lines that Alma's background processing puts In Review (after the POST answer), with MANUAL_REVIEW_REQUESTED. */
+  reviewRules?: { vendorReferenceNumbers?: string[]; titlesContaining?: string[] };
+  /** A second live PO line with the same vendor and vendor_reference_number: refused (default) or accepted. */
+  duplicateReference?: 'refuse' | 'accept';
 }
 
 export interface CatalogueEntry {
@@ -112,6 +122,7 @@ export function seedFromConfig(
     const funds = new Set<string>();
     const libraries: Record<string, string[]> = {};
     const types = new Set(DEFAULT_PO_LINE_TYPES);
+    const profiles = new Set<string>();
     for (const acc of accounts) {
       const accs = vendors.get(acc.alma.vendorCode) ?? new Set<string>();
       accs.add(acc.alma.vendorAccount);
@@ -124,6 +135,7 @@ export function seedFromConfig(
       libraries[acc.alma.defaultOwner] ??= [];
       types.add(acc.alma.poLineType.print);
       types.add(acc.alma.poLineType.ebook);
+      if (acc.alma.profileCode) profiles.add(acc.alma.profileCode);
     }
     return {
       code,
@@ -139,6 +151,7 @@ export function seedFromConfig(
       libraries,
       poLineTypes: [...types],
       currency: accounts[0]?.currencies[0] ?? 'USD',
+      ...(profiles.size ? { profileCodes: [...profiles] } : {}),
     };
   });
   return { institutions };

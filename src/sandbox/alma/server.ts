@@ -14,7 +14,7 @@ import { AlmaFault, errorJson, errorXml, newTrackingId, type Format } from './re
 import { matchRoute } from './routes';
 import { settleAll } from './po-lines';
 import type { SandboxSeed } from './seed';
-import { SandboxState, utcDay, type InstitutionState } from './state';
+import { SandboxState, utcDay, type InstitutionState, type PoLineBehaviour } from './state';
 import type { Answer, Ctx } from './types';
 
 export interface AlmaSandboxOptions {
@@ -26,6 +26,11 @@ export interface AlmaSandboxOptions {
   stateFile?: string;
   /** How long after a PO line's creation its bib gets linked (Alma does it in the background). */
   bibDelayMs?: number;
+  /** PO lines (docs/alma-sandbox.md): processing delay, search index lag and matching, duplicate references. */
+  asyncDelayMs?: number;
+  indexLagMs?: number;
+  searchMatch?: PoLineBehaviour['searchMatch'];
+  duplicateReference?: PoLineBehaviour['duplicateReference'];
   logger?: Logger;
 }
 
@@ -93,7 +98,13 @@ const sleep = (ms: number) =>
 export async function startAlmaSandbox(opts: AlmaSandboxOptions): Promise<AlmaSandbox> {
   const logger = opts.logger ?? silentLogger;
   const host = opts.host ?? '127.0.0.1';
-  const state = new SandboxState(opts.seed, opts.bibDelayMs ?? 2000);
+  const state = new SandboxState(opts.seed, {
+    ...(opts.bibDelayMs !== undefined ? { bibDelayMs: opts.bibDelayMs } : {}),
+    ...(opts.asyncDelayMs !== undefined ? { asyncDelayMs: opts.asyncDelayMs } : {}),
+    ...(opts.indexLagMs !== undefined ? { indexLagMs: opts.indexLagMs } : {}),
+    ...(opts.searchMatch !== undefined ? { searchMatch: opts.searchMatch } : {}),
+    ...(opts.duplicateReference !== undefined ? { duplicateReference: opts.duplicateReference } : {}),
+  });
   let faults: FaultSet = {};
   const stateFile = opts.stateFile
     ? new StateFile(opts.stateFile, () => state.snapshot(), logger)

@@ -7,13 +7,49 @@ import { BUILT_IN_CATALOGUE } from './seed';
 import { briefRecord, recordFromXml, recordIsbns, recordToXml } from './marc';
 import { parseXml } from '../../alma/xml';
 
-/** A PO line as stored: Alma's JSON plus the timestamps that drive the asynchronous bib link. */
+/**
+ * A PO line as stored: Alma's JSON plus the timestamps that drive Alma's background work (processing, the
+ * bib link, the search index). Each is applied lazily, in time order, when a request comes, so the line is
+ * on time even across a restart. Fields absent in an older state file mean "already done".
+ */
 export interface StoredPoLine {
   data: Record<string, unknown>;
   createdAt: number;
   /** When Alma's background job links (or creates) the bib; null once done or when given an mms_id. */
   bibDueAt: number | null;
+  /** When Alma's processing gives the line its status, alerts and po_number; null once done. */
+  processDueAt?: number | null;
+  /** The POST asked for manual review (requires_manual_review=true) or a seed rule did. */
+  manualReview?: boolean;
+  /** The line as the search index holds it (null: not indexed yet). */
+  indexed?: Record<string, unknown> | null;
+  /** When pending changes reach the search index, oldest first. */
+  indexDue?: number[];
+  /** DELETE's reason (checked against the code table) and comment; kept, not answered (docs/alma-sandbox.md). */
+  cancellation?: { reason: { value: string; desc: string }; comment?: string };
 }
+
+/** How the sandbox's Alma behaves where Alma's timing and matching are not documented (docs/alma-sandbox.md). */
+export interface PoLineBehaviour {
+  /** How long after a PO line's creation its bib gets linked (at the earliest when it is processed). */
+  bibDelayMs: number;
+  /** How long after the POST Alma's processing sets status, alerts and po_number. */
+  asyncDelayMs: number;
+  /** How long after a change the search (GET /acq/po-lines) sees it. */
+  indexLagMs: number;
+  /** strict: whole tokens, no ISBN-10/13 equivalence; lenient: substrings, ISBNs normalised. */
+  searchMatch: 'strict' | 'lenient';
+  /** A second live line with the same vendor and vendor reference number: refused or accepted. */
+  duplicateReference: 'refuse' | 'accept';
+}
+
+export const DEFAULT_PO_LINE_BEHAVIOUR: PoLineBehaviour = {
+  bibDelayMs: 2000,
+  asyncDelayMs: 3000,
+  indexLagMs: 10_000,
+  searchMatch: 'strict',
+  duplicateReference: 'refuse',
+};
 
 export interface StoredBib {
   mmsId: string;
@@ -42,6 +78,10 @@ export interface InstitutionState extends InstitutionData {
   perSecond: number;
   daily: number;
   bibDelayMs: number;
+  asyncDelayMs: number;
+  indexLagMs: number;
+  searchMatch: PoLineBehaviour['searchMatch'];
+  duplicateReference: PoLineBehaviour['duplicateReference'];
   /** Times of accepted calls in the last second (sliding window). */
   window: number[];
   maxPerSecond: number;
@@ -93,8 +133,12 @@ export class SandboxState {
   stats: CallStats = SandboxState.emptyStats();
   private readonly catalogue: CatalogueEntry[];
 
-  constructor(seed: SandboxSeed, bibDelayMs: number, now = Date.now()) {
+  constructor(seed: SandboxSeed, behaviour: number | Partial<PoLineBehaviour>, now = Date.now()) {
     this.catalogue = seed.catalogue ?? BUILT_IN_CATALOGUE;
+    const b: PoLineBehaviour = {
+      ...DEFAULT_PO_LINE_BEHAVIOUR,
+      ...(typeof behaviour === 'number' ? { bibDelayMs: behaviour } : behaviour),
+    };
     seed.institutions.forEach((s, i) => {
       const mmsSuffix = s.mmsSuffix ?? `0${6421 + i}`;
       const inst: InstitutionState = {
@@ -102,7 +146,11 @@ export class SandboxState {
         mmsSuffix,
         perSecond: s.perSecond,
         daily: s.daily,
-        bibDelayMs,
+        bibDelayMs: b.bibDelayMs,
+        asyncDelayMs: b.asyncDelayMs,
+        indexLagMs: b.indexLagMs,
+        searchMatch: b.searchMatch,
+        duplicateReference: s.duplicateReference ?? b.duplicateReference,
         window: [],
         maxPerSecond: 0,
         accepted: 0,
