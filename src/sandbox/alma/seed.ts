@@ -4,6 +4,7 @@
  */
 import type { Config } from '../../config/schema';
 import { resolveSecret } from '../../config/load';
+import type { SandboxInstitutionKeys } from './keys';
 
 export interface SandboxVendorSeed {
   code: string;
@@ -11,7 +12,8 @@ export interface SandboxVendorSeed {
   accounts: string[];
 }
 
-export interface SandboxInstitutionSeed {
+/** Key scopes (areas, read/write, environment) are in keys.ts. */
+export interface SandboxInstitutionSeed extends SandboxInstitutionKeys {
   code: string;
   apiKey: string;
   /** Calls accepted per sliding second. */
