@@ -60,10 +60,11 @@ export class AlmaError extends Error {
 }
 
 /**
- * Codes meaning "no such thing": PO line (401871), bib (33007); 402880 (vendor) and 402221 (library) are
- * the sandbox's, UNCONFIRMED for real Alma.
+ * Codes meaning "no such thing", only those real Alma is documented or seen to give: a PO line number it does
+ * not know (401871, Ex Libris' PO line API), an MMS id it does not hold (402203 "Input parameters mmsId … is
+ * not valid.", a real answer in test/fixtures/alma/bad-request.xml). Anything else refused is invalid-request.
  */
-export const NOT_FOUND_CODES = new Set(['401871', '33007', '402880', '402221']);
+export const NOT_FOUND_CODES = new Set(['401871', '402203']);
 
 export interface ParsedAlmaError {
   code?: string;
@@ -85,15 +86,30 @@ function clip(text: string, max = MAX_ERROR_MESSAGE): string {
   return t.length > max ? `${t.slice(0, max)}…` : t;
 }
 
-/** Every field clipped, whatever format it came in; an empty field is no field. */
-function clipped(code: string | undefined, message: string | undefined, trackingId: string | undefined) {
+/**
+ * Anything that looks like an API key, out of a text from the other side (a page may echo the request URL):
+ * `apikey=…` in any spelling, and Alma's key shape (l7xx/l8xx and hex).
+ */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/(apikey(?:=|%3D|:|\s)+)[^\s&"'<>]+/gi, '$1REDACTED')
+    .replace(/\bl[78]xx[0-9a-f]{16,}\b/gi, 'REDACTED');
+}
+
+/** Every field clipped and cleared of keys, whatever format it came in; an empty field is no field. */
+function clipped(
+  code: string | undefined,
+  message: string | undefined,
+  trackingId: string | undefined,
+  maxMessage = MAX_ERROR_MESSAGE,
+) {
   const keep = (v: string | undefined, max: number) => {
-    const t = v === undefined ? '' : clip(v, max);
+    const t = v === undefined ? '' : clip(redactSecrets(v), max);
     return t || undefined;
   };
   const out: ParsedAlmaError = {};
   const c = keep(code, MAX_ERROR_CODE);
-  const m = keep(message, MAX_ERROR_MESSAGE);
+  const m = keep(message, maxMessage);
   const t = keep(trackingId, MAX_ERROR_CODE);
   if (c !== undefined) out.code = c;
   if (m !== undefined) out.message = m;
@@ -133,6 +149,46 @@ export function stripTags(text: string): string {
   return out + text.slice(from);
 }
 
+/** Longest message kept from an HTML page: its title says what happened, the rest is layout and stack traces. */
+export const MAX_HTML_MESSAGE = 200;
+
+const looksLikeHtml = (text: string): boolean =>
+  /^(?:<\?xml[^>]{0,200}>\s*)?(?:<!--[^>]{0,200}-->\s*)?<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i.test(
+    text.slice(0, 600),
+  );
+
+/** The text between `<tag…>` and `</tag>` (first occurrence, any case), found by indexOf: linear in the body. */
+function elementText(text: string, lower: string, tag: string): string | undefined {
+  const open = lower.indexOf(`<${tag}`);
+  if (open < 0) return undefined;
+  const start = lower.indexOf('>', open);
+  if (start < 0) return undefined;
+  const end = lower.indexOf(`</${tag}`, start);
+  return end < 0 ? undefined : text.slice(start + 1, end);
+}
+
+/** What an HTML error page says: its title, else its first heading, else its text (never the whole page). */
+function htmlSummary(text: string): string {
+  const lower = text.toLowerCase();
+  const found = elementText(text, lower, 'title') ?? elementText(text, lower, 'h1');
+  return stripTags(found ?? text.slice(0, 4 * MAX_HTML_MESSAGE));
+}
+
+/**
+ * Alma's envelope read by its tags when the body is not well-formed XML (the gateway's 503 ROUTING_ERROR has
+ * been seen with an unescaped `&`): the code, message and tracking id, if there is an errorCode at all.
+ */
+function looseEnvelope(text: string): ParsedAlmaError | undefined {
+  const lower = text.toLowerCase();
+  const code = elementText(text, lower, 'errorcode');
+  if (code === undefined) return undefined;
+  return clipped(
+    stripTags(code),
+    stripTags(elementText(text, lower, 'errormessage') ?? ''),
+    stripTags(elementText(text, lower, 'trackingid') ?? ''),
+  );
+}
+
 /** Reads Alma's error envelope from a JSON, XML, HTML or plain-text body, every field clipped. */
 export function parseErrorBody(body: string): ParsedAlmaError {
   const text = body.trim();
@@ -153,6 +209,7 @@ export function parseErrorBody(body: string): ParsedAlmaError {
     return clipped(undefined, text, undefined);
   }
   if (text.startsWith('<')) {
+    if (looksLikeHtml(text)) return clipped(undefined, htmlSummary(text), undefined, MAX_HTML_MESSAGE);
     if (text.length <= MAX_XML_ERROR_BODY) {
       try {
         const root = parseXml(text);
@@ -163,10 +220,10 @@ export function parseErrorBody(body: string): ParsedAlmaError {
         }
         return clipped(undefined, textOf(root), undefined);
       } catch {
-        // HTML is rarely well-formed XML: its text, below
+        // not well-formed: read by its tags, below
       }
     }
-    return clipped(undefined, stripTags(text), undefined);
+    return looseEnvelope(text) ?? clipped(undefined, stripTags(text), undefined);
   }
   return clipped(undefined, text, undefined);
 }

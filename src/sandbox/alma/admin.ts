@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { faultSetSchema, type FaultSet } from './faults';
+import { API_AREAS, type KeyRing } from './keys';
 import { poLineJson, settleAll } from './po-lines';
 import { recordFromXml, summarise } from './marc';
 import { parseXml } from '../../alma/xml';
@@ -12,6 +13,7 @@ import type { SandboxState } from './state';
 
 export interface AdminDeps {
   state: SandboxState;
+  keys: KeyRing;
   getFaults(): FaultSet;
   setFaults(f: FaultSet): void;
   apiBase(): string;
@@ -24,6 +26,13 @@ const limitsSchema = z.strictObject({
   perSecond: z.number().int().positive().optional(),
   daily: z.number().int().min(0).optional(),
   bibDelayMs: z.number().int().min(0).optional(),
+});
+
+/** The scope of an institution's seeded key; the key itself never travels through the admin API. */
+const keyScopeSchema = z.strictObject({
+  institution: z.string(),
+  environment: z.enum(['production', 'sandbox']).optional(),
+  areas: z.partialRecord(z.enum(API_AREAS), z.enum(['read', 'read-write'])).optional(),
 });
 
 function json(res: ServerResponse, status: number, body: unknown): number {
@@ -84,6 +93,7 @@ export function stateView(deps: AdminDeps): unknown {
     throttled: state.stats.throttled,
     maxPerSecond,
     faults: deps.getFaults(),
+    keys: deps.keys.view(),
   };
 }
 
@@ -104,8 +114,18 @@ export async function adminRequest(
         deps.setFaults(parsed.data);
         return json(res, 200, { faults: parsed.data });
       }
+      case 'POST /_sandbox/keys': {
+        const parsed = keyScopeSchema.safeParse(await readJson(deps));
+        if (!parsed.success) return json(res, 400, { error: z.prettifyError(parsed.error) });
+        const { institution, ...scope } = parsed.data;
+        if (!deps.keys.setScope(institution, scope)) {
+          return json(res, 404, { error: `no institution ${institution} in the sandbox` });
+        }
+        return json(res, 200, { keys: deps.keys.view() });
+      }
       case 'POST /_sandbox/reset':
         deps.state.reset();
+        deps.keys.reset();
         deps.setFaults({});
         deps.changed();
         return json(res, 200, { ok: true });

@@ -52,6 +52,26 @@ export function errorXml(code: string, message: string, trackingId: string): str
   ].join('\n');
 }
 
+/**
+ * Alma's refusal of a key (unknown, for another environment, or without the API's area): XML whatever the
+ * client asked for, CRLF line ends and deep indentation, and no tracking id, byte for byte as public client
+ * fixtures hold it (docs/alma-sandbox.md, "Errors").
+ */
+export function unauthorizedXml(): string {
+  return [
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>',
+    '<web_service_result xmlns="http://com/exlibris/urm/general/xmlbeans">',
+    '            <errorsExist>true</errorsExist>',
+    '            <errorList>',
+    '                        <error>',
+    '                                    <errorCode>UNAUTHORIZED</errorCode>',
+    '                                    <errorMessage>API-key not defined or not configured to allow this API.</errorMessage>',
+    '                        </error>',
+    '            </errorList>',
+    '</web_service_result>',
+  ].join('\r\n');
+}
+
 export const XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>';
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>

@@ -5,6 +5,7 @@
 import type { Config } from '../../config/schema';
 import { resolveSecret } from '../../config/load';
 import type { CodeTablesSeed } from './code-tables';
+import type { SandboxInstitutionKeys } from './keys';
 
 export interface SandboxVendorSeed {
   code: string;
@@ -12,7 +13,8 @@ export interface SandboxVendorSeed {
   accounts: string[];
 }
 
-export interface SandboxInstitutionSeed {
+/** Key scopes (areas, read/write, environment) are in keys.ts. */
+export interface SandboxInstitutionSeed extends SandboxInstitutionKeys {
   code: string;
   apiKey: string;
   /** Calls accepted per sliding second. */

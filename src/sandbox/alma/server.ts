@@ -8,9 +8,10 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { silentLogger } from '../../logging';
 import { adminRequest } from './admin';
-import { fault5xxBody, faultFor, roll, type FaultSet } from './faults';
+import { answer5xx, faultFor, roll, type FaultSet } from './faults';
+import { allows, KeyRing } from './keys';
 import { StateFile } from './persist';
-import { AlmaFault, errorJson, errorXml, newTrackingId, type Format } from './render';
+import { AlmaFault, errorJson, errorXml, newTrackingId, unauthorizedXml, type Format } from './render';
 import { matchRoute } from './routes';
 import { settleAll } from './po-lines';
 import type { SandboxSeed } from './seed';
@@ -45,18 +46,17 @@ export interface AlmaSandbox {
 
 const API_PREFIX = '/almaws/v1';
 const MAX_BODY = 10 * 1024 * 1024;
-const UNAUTHORIZED_MESSAGE = 'API-key not defined or not configured to allow this API.';
 const PER_SECOND_MESSAGE = 'HTTP requests are more than allowed per second';
 const DAILY_MESSAGE =
   'Daily API Request Threshold has been reached. For details see: https://developers.exlibrisgroup.com/alma/apis/#threshold';
 
+/** `format=` first, then Accept; with neither, XML: Alma's default (docs/alma-sandbox.md). */
 function pickFormat(req: IncomingMessage, url: URL): Format {
   const f = url.searchParams.get('format')?.toLowerCase();
   if (f === 'xml' || f === 'json') return f;
   const accept = String(req.headers.accept ?? '').toLowerCase();
   if (accept.includes('json')) return 'json';
-  if (accept.includes('xml')) return 'xml';
-  return 'json';
+  return 'xml';
 }
 
 function apiKeyOf(req: IncomingMessage, url: URL): string | undefined {
@@ -105,6 +105,7 @@ export async function startAlmaSandbox(opts: AlmaSandboxOptions): Promise<AlmaSa
     ...(opts.searchMatch !== undefined ? { searchMatch: opts.searchMatch } : {}),
     ...(opts.duplicateReference !== undefined ? { duplicateReference: opts.duplicateReference } : {}),
   });
+  const keys = new KeyRing(state.institutions.values());
   let faults: FaultSet = {};
   const stateFile = opts.stateFile
     ? new StateFile(opts.stateFile, () => state.snapshot(), logger)
@@ -118,13 +119,13 @@ export async function startAlmaSandbox(opts: AlmaSandboxOptions): Promise<AlmaSa
     res: ServerResponse,
     status: number,
     text: string,
-    contentType: string,
+    contentType: string | undefined,
     remaining?: number,
   ): void {
     const headers: Record<string, string | number> = {};
     if (remaining !== undefined) headers['X-Exl-Api-Remaining'] = remaining;
     if (status !== 204) {
-      headers['Content-Type'] = contentType;
+      if (contentType) headers['Content-Type'] = contentType;
       headers['Content-Length'] = Buffer.byteLength(text);
     }
     res.writeHead(status, headers);
@@ -178,18 +179,21 @@ export async function startAlmaSandbox(opts: AlmaSandboxOptions): Promise<AlmaSa
     const format = pickFormat(req, url);
     const method = req.method ?? 'GET';
     const body = method === 'GET' || method === 'DELETE' ? '' : await readBody(req);
-    const route = matchRoute(method, url.pathname.slice(API_PREFIX.length) || '/');
-    const key = apiKeyOf(req, url);
-    const inst = key ? state.byKey.get(key) : undefined;
+    const apiPath = url.pathname.slice(API_PREFIX.length) || '/';
+    const route = matchRoute(method, apiPath);
+    const entry = keys.get(apiKeyOf(req, url));
     const endpoint = route?.key ?? 'unknown';
     const done = (outcome: string | number) => {
       state.countCall(endpoint, outcome);
       return outcome;
     };
-    if (!inst) {
-      sendError(res, format, 400, 'UNAUTHORIZED', UNAUTHORIZED_MESSAGE);
+    if (!entry || !allows(entry, method, apiPath)) {
+      // Unknown key, a key of the other environment, or one without this API's area (or write): the same
+      // refusal, in XML whatever was asked for, without a tracking id.
+      send(res, 400, unauthorizedXml(), 'application/xml;charset=UTF-8');
       return done(400);
     }
+    const inst = entry.inst;
     const refused = admit(inst, Date.now());
     const remaining = Math.max(0, inst.daily - inst.dailyUsed);
     if (refused) {
@@ -218,11 +222,10 @@ export async function startAlmaSandbox(opts: AlmaSandboxOptions): Promise<AlmaSa
       return done('hung');
     }
     if (roll(fault.error5xx)) {
-      const status = fault.status5xx ?? 500;
-      const b = fault5xxBody(status);
-      if (b.kind === 'alma') sendError(res, format, status, b.code, b.message, remaining);
-      else send(res, status, b.text, 'text/plain', remaining);
-      return done(status);
+      const b = answer5xx(fault.body5xx, fault.status5xx ?? 500, `${method} ${url.pathname}${url.search}`);
+      if (b.kind === 'alma') sendError(res, format, b.status, b.code, b.message, remaining);
+      else send(res, b.status, b.text, b.contentType, remaining);
+      return done(b.status);
     }
 
     const now = Date.now();
@@ -262,6 +265,7 @@ export async function startAlmaSandbox(opts: AlmaSandboxOptions): Promise<AlmaSa
     const work = url.pathname.startsWith('/_sandbox/')
       ? adminRequest(req, res, url, {
           state,
+          keys,
           getFaults: () => faults,
           setFaults: (f) => {
             faults = f;
