@@ -39,6 +39,7 @@ describe('renderConfirmation', () => {
     accountName: 'Main Library',
     poLine: 'POL-77',
     mmsId: '991234',
+    alma: { status: 'ACTIVE', statusDesc: 'Active', alerts: [], inReview: false },
   });
 
   it('escapes every untrusted value in the HTML', () => {
@@ -127,6 +128,71 @@ describe('renderConfirmation', () => {
     expect(m.subject).toMatch(/^Order received, in review:/);
     expect(m.text).toContain('waiting for review');
     expect(m.text).toContain('5000 JPY (1 copy)');
+  });
+});
+
+describe('the confirmation says what Alma says', () => {
+  const base = { order: hostileOrder({ rush: false }), accountName: 'Main', poLine: 'POL-5' };
+
+  it('before Alma has said anything: created and being processed, never "confirmed" or "placed"', () => {
+    for (const m of [
+      renderConfirmation(base),
+      renderConfirmation({ ...base, inReview: false, alma: { alerts: [], inReview: false } }),
+    ]) {
+      expect(m.subject).toMatch(/^Order received: Tom & Jerry/);
+      expect(m.subject).not.toMatch(/confirmed/i);
+      expect(m.text).toContain('created in Alma as PO line POL-5 and is being processed');
+      expect(m.text).toMatch(/Status:\s+Being processed by Alma/);
+      expect(m.text).not.toMatch(/placed in Alma|sent to the vendor|Sent for ordering/);
+    }
+  });
+
+  it('a status Alma gave: its label when given, else its code', () => {
+    const desc = renderConfirmation({
+      ...base,
+      alma: { status: 'ACTIVE', statusDesc: 'Sent to Vendor', alerts: [] },
+    });
+    expect(desc.subject).toMatch(/^Order confirmed:/);
+    expect(desc.text).toContain('Alma gives its status as: Sent to Vendor.');
+    expect(desc.text).toMatch(/Status:\s+Sent to Vendor/);
+    const code = renderConfirmation({ ...base, alma: { status: 'READY', alerts: [] } });
+    expect(code.text).toMatch(/Status:\s+READY/);
+  });
+
+  it('In Review: the reasons Alma gives, escaped in the HTML', () => {
+    const m = renderConfirmation({
+      ...base,
+      inReview: true,
+      alma: {
+        status: 'IN_REVIEW',
+        statusDesc: 'In Review',
+        inReview: true,
+        alerts: ['Fund <b>GEN01</b> is not active', 'Price & currency "missing"'],
+      },
+    });
+    expect(m.subject).toMatch(/^Order received, in review:/);
+    expect(m.text).toContain(
+      'Alma gives as the reason: Fund <b>GEN01</b> is not active; Price & currency "missing".',
+    );
+    expect(m.text).toMatch(/Alma alerts:\s+Fund <b>GEN01<\/b> is not active; Price/);
+    expect(m.html).not.toContain('<b>GEN01');
+    expect(m.html).toContain(
+      'Fund &lt;b&gt;GEN01&lt;/b&gt; is not active; Price &amp; currency &quot;missing&quot;',
+    );
+  });
+
+  it("In Review known only from Alma's state (no separate flag) is still said", () => {
+    const m = renderConfirmation({ ...base, alma: { status: 'IN_REVIEW', inReview: true, alerts: [] } });
+    expect(m.subject).toMatch(/^Order received, in review:/);
+  });
+
+  it('Alma text with line breaks cannot break the subject or the rows', () => {
+    const m = renderConfirmation({
+      ...base,
+      alma: { status: 'ACTIVE', statusDesc: 'Active\r\nBcc: x@evil.example', alerts: [] },
+    });
+    expect(m.subject).not.toMatch(/[\r\n]/);
+    expect(m.text).toMatch(/Status:\s+Active Bcc: x@evil.example/);
   });
 });
 

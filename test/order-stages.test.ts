@@ -18,6 +18,8 @@ import type {
   ConfirmationInput,
   CreatePoLineInput,
   CreatedPoLine,
+  PoLineReading,
+  ReadPoLineInput,
 } from '../src/activities/types';
 import { parseConfig } from '../src/config/load';
 import type { StaffAlertInput } from '../src/mail/render';
@@ -32,7 +34,14 @@ import {
   vendorStatusSignal,
 } from '../src/order/messages';
 import * as keys from '../src/order/search-attributes';
-import type { Alert, OrderStatus, Stage, ValidationOutcome, VendorStatusNews } from '../src/order/types';
+import type {
+  Alert,
+  OrderPlan,
+  OrderStatus,
+  Stage,
+  ValidationOutcome,
+  VendorStatusNews,
+} from '../src/order/types';
 import { findTemporalCli } from '../src/temporal/cli-binary';
 import { orderWorkflow } from '../src/workflows';
 import { recordHistory } from './harness/histories';
@@ -42,8 +51,13 @@ jest.setTimeout(120_000);
 
 /** How the fake Alma and mail behave for one order. */
 interface Script {
-  poLine?: 'ok' | 'in-review' | 'unauthorised' | 'invalid' | 'unavailable' | 'hold';
-  bib?: 'ok' | 'late' | 'unauthorised' | 'hold' | 'parked' | 'in-review';
+  /** 'silent': the POST's answer carries the number only (Alma still processing the line). */
+  poLine?: 'ok' | 'in-review' | 'unauthorised' | 'invalid' | 'unavailable' | 'hold' | 'silent';
+  bib?: 'ok' | 'late' | 'unauthorised' | 'hold' | 'parked' | 'in-review' | 'silent';
+  /** What the follow-up checks read, one per check (the last repeated); 'fail': the check fails. */
+  checks?: (PoLineReading | 'fail')[];
+  /** Timings of this order's plan that differ from the fast tier's. */
+  timing?: Partial<OrderPlan['timing']>;
   validate?: 'ok' | 'fail';
   mail?: 'ok' | 'fail' | 'hold';
   cancel?: 'ok' | 'fail';
@@ -56,6 +70,8 @@ interface Calls {
   awaitBriefBib: number;
   confirmations: number;
   confirmedInReview?: boolean;
+  confirmedAlma?: ConfirmationInput['alma'];
+  readPoLineState: number;
   staff: StaffAlertInput[];
 }
 
@@ -66,7 +82,14 @@ const callsOf = (orderId: string): Calls => {
   if (!c)
     calls.set(
       orderId,
-      (c = { createPoLine: 0, cancelPoLine: [], awaitBriefBib: 0, confirmations: 0, staff: [] }),
+      (c = {
+        createPoLine: 0,
+        cancelPoLine: [],
+        awaitBriefBib: 0,
+        confirmations: 0,
+        readPoLineState: 0,
+        staff: [],
+      }),
     );
   return c;
 };
@@ -139,6 +162,9 @@ beforeAll(async () => {
             almaGiveUpAfterMs: 2500,
             almaRetryInitialMs: 100,
             almaRetryMaxMs: 200,
+            poLineCheckEveryMs: 100,
+            inReviewWithinMs: 60_000,
+            ...scripts.get(id)?.timing,
           },
         },
       };
@@ -153,6 +179,9 @@ beforeAll(async () => {
         throw refused(FailureType.AlmaInvalidRequest, 'Alma refused the PO line: bad fund');
       if (how === 'unavailable')
         throw ApplicationFailure.create({ type: FailureType.AlmaUnavailable, message: 'Alma answered 503' });
+      if (how === 'silent')
+        // Alma answered before processing the line: the number only (no status, no alerts).
+        return { number: `POL-${id}`, inReview: false, almaAlerts: [], found: false, almaCalls: 2 };
       const inReview = how === 'in-review';
       return {
         number: `POL-${id}`,
@@ -194,12 +223,28 @@ beforeAll(async () => {
       if (how === 'in-review')
         // Alma decided after the POST's answer (which said ACTIVE, as an asynchronous POST may).
         return { mmsId: '9912345', status: 'IN_REVIEW', inReview: true, almaAlerts: ['Price is missing'] };
+      if (how === 'silent') return { mmsId: '9912345' };
       return { mmsId: '9912345', status: 'ACTIVE', inReview: false, almaAlerts: [] };
+    },
+    async readPoLineState(input: ReadPoLineInput): Promise<PoLineReading> {
+      const id = input.poLine.replace(/^POL-/, '');
+      const n = callsOf(id).readPoLineState++;
+      const checks = scripts.get(id)?.checks ?? [];
+      const next = checks[Math.min(n, checks.length - 1)] ?? {
+        status: 'ACTIVE',
+        statusDesc: 'Active',
+        inReview: false,
+        almaAlerts: [],
+      };
+      if (next === 'fail')
+        throw ApplicationFailure.create({ type: FailureType.AlmaUnavailable, message: 'Alma answered 503' });
+      return next;
     },
     async sendConfirmation(input: ConfirmationInput): Promise<{ messageId: string }> {
       const id = input.plan.order.orderId;
       callsOf(id).confirmations++;
       callsOf(id).confirmedInReview = input.inReview;
+      callsOf(id).confirmedAlma = input.alma;
       const how = scripts.get(id)?.mail ?? 'ok';
       if (how === 'hold') await hold(id);
       if (how === 'fail') throw refused(FailureType.MailNotConfigured, 'no SMTP server is configured');
@@ -429,6 +474,154 @@ describe('every alert', () => {
     // The update answers once the order is CANCELLED; the workflow ends once the alert has been sent.
     expect((await o.handle.result()).alerts).toEqual(['CANCEL_FAILED']);
     expect(alertsMailed(o.calls())).toEqual(['CANCEL_FAILED']);
+  });
+});
+
+/** Queries the order until `ok` holds of its status (and of what the fakes saw), or gives up. */
+async function until(
+  o: Awaited<ReturnType<typeof start>>,
+  ok: (s: OrderStatus, c: Calls) => boolean,
+  what: string,
+): Promise<OrderStatus> {
+  for (let i = 0; i < 800; i++) {
+    const s = await o.handle.query(statusQuery);
+    if (ok(s, o.calls())) return s;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const last = await o.handle.query(statusQuery).catch(() => undefined);
+  throw new Error(`never: ${what}: ${JSON.stringify(last)}`);
+}
+
+const reading = (status: string, alerts: string[] = []): PoLineReading => ({
+  status,
+  statusDesc: status === 'IN_REVIEW' ? 'In Review' : 'Active',
+  inReview: status === 'IN_REVIEW',
+  almaAlerts: alerts,
+});
+/** Followed long enough to see several checks (the test server's timers fire about a second apart). */
+const longFollowUp = {
+  statusWithinMs: 600_000,
+  invoiceWithinMs: 600_000,
+  recordWithinMs: 600_000,
+  followAtMostMs: 600_000,
+};
+const mailsOf = (c: Calls, alert: Alert) => c.staff.filter((a) => a.alert === alert);
+
+describe('what Alma says of the PO line, read after the POST', () => {
+  test('a POST answer without status: no alert, nothing assumed, the mail says the line is being processed', async () => {
+    const o = await start('silent', { poLine: 'silent', bib: 'silent' });
+    const s = await stageReached(o.handle, 'FOLLOWING_UP');
+    expect(s.alerts).toEqual([]);
+    expect(s.history.find((h) => h.event === 'PO line created')?.detail).toBe(
+      `POL-${o.orderId} (Alma has not said its status yet)`,
+    );
+    expect(o.calls().confirmedInReview).toBe(false);
+    // No status reached the mail: it says "created, being processed", never "ordered".
+    expect(o.calls().confirmedAlma?.status).toBeUndefined();
+    expect(o.calls().confirmedAlma?.inReview).toBe(false);
+    // The first follow-up check says what Alma says now.
+    const later = await until(o, (st) => st.alma?.status === 'ACTIVE', 'status read in FOLLOWING_UP');
+    expect(later.alma).toMatchObject({ status: 'ACTIVE', statusDesc: 'Active', inReview: false });
+    expect(later.history.map((h) => h.event)).toContain('PO line status in Alma');
+    await o.handle.terminate();
+    await recordHistory(env.client, o.handle.workflowId, 'order-po-line-status-later', env.address);
+  });
+
+  test('the mail carries the status and alerts the bib poll read', async () => {
+    const o = await start('mail-alma', { bib: 'in-review' });
+    await stageReached(o.handle, 'FOLLOWING_UP');
+    expect(o.calls().confirmedAlma).toMatchObject({
+      status: 'IN_REVIEW',
+      inReview: true,
+      alerts: ['Price is missing'],
+    });
+    await o.handle.terminate();
+  });
+
+  test('In Review only in FOLLOWING_UP: ALMA_IN_REVIEW then, once; still In Review past inReviewWithin: IN_REVIEW_LATE, once', async () => {
+    const o = await start('review-follow', {
+      poLine: 'silent',
+      bib: 'silent',
+      checks: [reading('IN_REVIEW', ['Fund is not active'])],
+      timing: { ...longFollowUp, inReviewWithinMs: 200 },
+    });
+    await stageReached(o.handle, 'FOLLOWING_UP');
+    const s = await until(o, (st) => st.alerts.includes('IN_REVIEW_LATE'), 'IN_REVIEW_LATE');
+    expect(s.alerts).toEqual(['ALMA_IN_REVIEW', 'IN_REVIEW_LATE']);
+    expect(s.alma).toMatchObject({ status: 'IN_REVIEW', inReview: true, alerts: ['Fund is not active'] });
+    expect(s.alma?.inReviewSince).toBeDefined();
+    // Checks go on; neither alert comes again for the same stay in review.
+    const seen = o.calls().readPoLineState;
+    await until(o, (_st, c) => c.readPoLineState >= seen + 3, 'three more checks');
+    const c = o.calls();
+    expect(mailsOf(c, 'ALMA_IN_REVIEW')).toHaveLength(1);
+    expect(mailsOf(c, 'ALMA_IN_REVIEW')[0]!.summary).toMatch(/Fund is not active/);
+    expect(mailsOf(c, 'IN_REVIEW_LATE')).toHaveLength(1);
+    expect(mailsOf(c, 'IN_REVIEW_LATE')[0]!.summary).toMatch(/In Review in Alma since .*Fund is not active/);
+    // The librarian's mail went before Alma said anything: "being processed", not "ordered".
+    expect(c.confirmedAlma?.status).toBeUndefined();
+    await o.handle.terminate();
+    await recordHistory(env.client, o.handle.workflowId, 'order-in-review-in-follow-up', env.address);
+  });
+
+  test('a line that leaves review: the status is updated, no IN_REVIEW_LATE', async () => {
+    const o = await start('review-leaves', {
+      poLine: 'in-review',
+      bib: 'in-review',
+      checks: [reading('ACTIVE')],
+      timing: longFollowUp,
+    });
+    const s = await until(
+      o,
+      (st) => st.history.some((h) => h.event === 'PO line out of review'),
+      'out of review',
+    );
+    expect(s.alma).toMatchObject({ status: 'ACTIVE', inReview: false });
+    expect(s.alma?.inReviewSince).toBeUndefined();
+    expect(s.alerts).toEqual(['ALMA_IN_REVIEW']);
+    await o.handle.terminate();
+  });
+
+  test('In Review, out, and In Review again: ALMA_IN_REVIEW for each entry, each its own Message-ID', async () => {
+    const o = await start('review-twice', {
+      poLine: 'silent',
+      bib: 'silent',
+      checks: [reading('IN_REVIEW', ['No price']), reading('ACTIVE'), reading('IN_REVIEW', ['Fund low'])],
+      timing: longFollowUp,
+    });
+    await until(o, (_st, c) => mailsOf(c, 'ALMA_IN_REVIEW').length === 2, 'a second ALMA_IN_REVIEW');
+    const seen = o.calls().readPoLineState;
+    await until(o, (_st, c) => c.readPoLineState >= seen + 2, 'two more checks');
+    const mails = mailsOf(o.calls(), 'ALMA_IN_REVIEW');
+    expect(mails).toHaveLength(2);
+    expect(mails.map((m) => m.occurrence)).toEqual([undefined, 'entry 2']);
+    expect(mails[1]!.summary).toMatch(/Fund low/);
+    const ids = mails.map((m) => alertMessageId(m.account, m.orderId, m.alert, m.occurrence));
+    expect(new Set(ids).size).toBe(2);
+    const s = await o.handle.query(statusQuery);
+    expect(s.alerts).toEqual(['ALMA_IN_REVIEW']);
+    await o.handle.terminate();
+  });
+
+  test('a check that fails is noted and tried next period; the order goes on', async () => {
+    const o = await start('check-fails', {
+      checks: ['fail', 'fail', 'fail', reading('SENT')],
+      timing: longFollowUp,
+    });
+    const s = await until(o, (st) => st.alma?.status === 'SENT', 'a check after the failures');
+    expect(s.history.map((h) => h.event)).toContain('PO line check failed');
+    expect(s.stage).toBe('FOLLOWING_UP');
+    expect(s.alerts).toEqual([]);
+    await o.handle.terminate();
+  });
+
+  test('the checks are few: one per period, none after the order ends', async () => {
+    // Followed for 1.5 s with a check every 100 ms: at most 15 reads, then none.
+    const o = await start('check-count');
+    await failedStatus(o.handle.result());
+    const n = o.calls().readPoLineState;
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThanOrEqual(16);
   });
 });
 

@@ -93,25 +93,36 @@ const exists = () => errorFromResponse('POST', PATH, 400, almaBody('401870', 'Po
 
 type Event =
   | { e: 'search'; q: string; at: number }
+  | { e: 'list'; vendor: string; offset: number; at: number }
   | { e: 'post'; body: PoLineInput; profileCode?: string; at: number }
   | { e: 'heartbeat'; details: unknown; at: number }
   | { e: 'sleep'; ms: number; at: number };
 
 /** A search answer: lines, an error, or lines after a delay (a slow Alma). */
-type SearchAnswer = PoLine[] | AlmaError | { after: number; lines: PoLine[] };
+type SearchAnswer = PoLine[] | AlmaError | { after?: number; lines: PoLine[]; total?: number };
 
 /**
  * Alma as scripted answers: each search and each POST takes the next answer (a list of lines or an error);
  * searches past the script find nothing, POSTs past it fail loudly (and are logged, so counts catch them).
  */
 function fakeAlma(
-  script: { searches?: SearchAnswer[]; posts?: (PoLine | AlmaError)[] },
-  inst: { settleTime: number; requestTimeout: number } = institution,
+  script: { searches?: SearchAnswer[]; lists?: SearchAnswer[]; posts?: (PoLine | AlmaError)[] },
+  inst: Partial<typeof institution> = institution,
 ) {
   const events: Event[] = [];
   const searches = [...(script.searches ?? [])];
   const posts = [...(script.posts ?? [])];
+  const lists = [...(script.lists ?? [])];
   const client = {
+    /** The vendor's list (one page per answer); past the script it lists nothing. */
+    async listVendorPoLines(vendor: string, o?: { offset?: number }) {
+      events.push({ e: 'list', vendor, offset: o?.offset ?? 0, at: Date.now() });
+      const next = lists.shift() ?? [];
+      if (next instanceof Error) throw next;
+      if (Array.isArray(next)) return { poLines: next, total: next.length };
+      if (next.after) await new Promise((r) => setTimeout(r, next.after));
+      return { poLines: next.lines, total: next.total ?? next.lines.length };
+    },
     async searchPoLines(q: string) {
       events.push({ e: 'search', q, at: Date.now() });
       const next = searches.shift() ?? [];
@@ -360,12 +371,14 @@ describe('an attempt after an earlier one posted (its {postedAt} marker in heart
     const alma = fakeAlma({ searches: [[other], [other]], posts: [created] });
     const { result, ms } = await attempt(alma, prior);
 
-    expect(result).toMatchObject({ number: 'POL-100', found: false, almaCalls: 3 });
+    expect(result).toMatchObject({ number: 'POL-100', found: false, almaCalls: 4 });
+    // The search may lag behind the earlier POST's line: the vendor's list is read before posting again.
     expect(kinds(alma.events)).toEqual([
       'heartbeat {postedAt}',
       'search',
       'sleep',
       'search',
+      'list',
       'heartbeat {postedAt}',
       'post',
     ]);
@@ -390,6 +403,7 @@ describe('an attempt after an earlier one posted (its {postedAt} marker in heart
       'search',
       'sleep',
       'search',
+      'list',
       'heartbeat {postedAt}',
       'post',
     ]);
@@ -400,7 +414,13 @@ describe('an attempt after an earlier one posted (its {postedAt} marker in heart
     const prior = { postedAt: Date.now() - SETTLE_MS };
     const alma = fakeAlma({ searches: [[]], posts: [created] });
     const { result } = await attempt(alma, prior);
-    expect(kinds(alma.events)).toEqual(['heartbeat {postedAt}', 'search', 'heartbeat {postedAt}', 'post']);
+    expect(kinds(alma.events)).toEqual([
+      'heartbeat {postedAt}',
+      'search',
+      'list',
+      'heartbeat {postedAt}',
+      'post',
+    ]);
     expect(markers(alma.events)[1]).toBeGreaterThan(prior.postedAt);
     expect(result).toMatchObject({ number: 'POL-100', found: false });
   });
@@ -489,7 +509,7 @@ describe('a POST whose answer is lost (timeout after sending, 5xx): the wait hap
     const alma = fakeAlma({ posts: [postTimedOut(), created] });
     const { result, ms } = await attempt(alma);
 
-    expect(result).toMatchObject({ number: 'POL-100', found: false, almaCalls: 5 });
+    expect(result).toMatchObject({ number: 'POL-100', found: false, almaCalls: 6 });
     expect(kinds(alma.events)).toEqual([
       'heartbeat {}',
       'search',
@@ -498,6 +518,7 @@ describe('a POST whose answer is lost (timeout after sending, 5xx): the wait hap
       'search',
       'sleep',
       'search',
+      'list',
       'heartbeat {postedAt}',
       'post',
     ]);
@@ -524,11 +545,13 @@ describe('a POST whose answer is lost (timeout after sending, 5xx): the wait hap
       'search',
       'sleep',
       'search',
+      'list',
       'heartbeat {postedAt}',
       'post',
       'search',
       'sleep',
       'search',
+      'list',
     ]);
     // Each POST was waited out in full before the attempt gave up.
     const [, second] = markers(alma.events);
@@ -545,7 +568,13 @@ describe('a POST whose answer is lost (timeout after sending, 5xx): the wait hap
 
     const second = fakeAlma({ posts: [created] });
     const { result } = await attempt(second, marker);
-    expect(kinds(second.events)).toEqual(['heartbeat {postedAt}', 'search', 'heartbeat {postedAt}', 'post']);
+    expect(kinds(second.events)).toEqual([
+      'heartbeat {postedAt}',
+      'search',
+      'list',
+      'heartbeat {postedAt}',
+      'post',
+    ]);
     expect(result.found).toBe(false);
   });
 
@@ -563,16 +592,26 @@ describe('a POST whose answer is lost (timeout after sending, 5xx): the wait hap
 });
 
 describe('401870 "PoLine already exists" answering the POST', () => {
-  test('waits the settle time, searches again and returns the line (found=true), without a second POST', async () => {
+  test('the vendor’s list shows it at once: returned (found=true), no wait, no second POST', async () => {
+    const alma = fakeAlma({ searches: [[]], lists: [[other, mine]], posts: [exists(), created] });
+    const { result, ms } = await attempt(alma);
+    expect(result).toMatchObject({ number: 'POL-1', found: true, almaCalls: 3 });
+    expect(kinds(alma.events)).toEqual(['heartbeat {}', 'search', 'heartbeat {postedAt}', 'post', 'list']);
+    expect(alma.events.find((ev) => ev.e === 'list')).toMatchObject({ vendor: account.alma.vendorCode });
+    expect(ms).toBeLessThan(SETTLE_MS);
+  });
+
+  test('not listed yet: waits the settle time, searches again and returns the line (found=true), without a second POST', async () => {
     const alma = fakeAlma({ searches: [[], [other, mine]], posts: [exists(), created] });
     const { result, ms } = await attempt(alma);
 
-    expect(result).toMatchObject({ number: 'POL-1', found: true, almaCalls: 3 });
+    expect(result).toMatchObject({ number: 'POL-1', found: true, almaCalls: 4 });
     expect(kinds(alma.events)).toEqual([
       'heartbeat {}',
       'search',
       'heartbeat {postedAt}',
       'post',
+      'list',
       'sleep',
       'search',
     ]);
@@ -595,8 +634,10 @@ describe('401870 "PoLine already exists" answering the POST', () => {
       'search',
       'heartbeat {postedAt}',
       'post',
+      'list',
       'sleep',
       'search',
+      'list',
     ]);
     expect(posts(alma.events)).toHaveLength(1);
     expect(ms).toBeGreaterThanOrEqual(SETTLE_MS - SLACK);
@@ -724,10 +765,11 @@ describe('heartbeats every 5 s all through the attempt (fake timers)', () => {
       'search',
       'heartbeat {postedAt}',
       'heartbeat {postedAt}',
+      'list',
       'heartbeat {postedAt}',
       'post',
     ]);
-    expect(alma.events.map((ev) => ev.at - NOW)).toEqual([0, 0, 5000, 10_000, 12_000, 12_000]);
+    expect(alma.events.map((ev) => ev.at - NOW)).toEqual([0, 0, 5000, 10_000, 12_000, 12_000, 12_000]);
     expect(heartbeats(alma.events)).toEqual([prior, prior, prior, { postedAt: NOW + 12_000 }]);
     // The interval ends with the attempt.
     const count = alma.events.length;
@@ -748,14 +790,16 @@ describe('heartbeats every 5 s all through the attempt (fake timers)', () => {
       'search',
       'heartbeat {postedAt}',
       'post',
+      'list',
       'sleep',
       'heartbeat {postedAt}',
       'heartbeat {postedAt}',
       'search',
+      'list',
     ]);
     expect(sleeps(alma.events)).toEqual([12_000]);
     expect(heartbeats(alma.events)).toEqual([{}, { postedAt }, { postedAt }, { postedAt }]);
-    expect(alma.events.at(-1)!.at - NOW).toBe(12_000);
+    expect(alma.events.at(-2)!.at - NOW).toBe(12_000);
     const count = alma.events.length;
     await jest.advanceTimersByTimeAsync(30_000);
     expect(alma.events).toHaveLength(count);
@@ -787,5 +831,168 @@ describe('a cancellation during the settle wait', () => {
     const { env, run } = start(alma, { postedAt: Date.now() - 10 });
     setTimeout(() => env.cancel(), 20);
     await expect(run).rejects.toBeInstanceOf(CancelledFailure);
+  });
+});
+
+/** 402119 naming the vendor reference number as taken (the sandbox's switchable ASSUMPTION about Alma). */
+const referenceTaken = () =>
+  errorFromResponse(
+    'POST',
+    PATH,
+    400,
+    almaBody(
+      '402119',
+      `General Error: vendor reference number ${order.orderId} already exists for this vendor`,
+    ),
+  );
+
+describe('under real search: where the ISBN search cannot prove absence, the vendor’s list is read', () => {
+  const many = (n: number, from = 0) =>
+    Array.from({ length: n }, (_, i) => ({ ...other, number: `POL-O${from + i}` }) as PoLine);
+
+  test('an earlier attempt’s POST committed, the search lags: the vendor’s list (page 2) shows it, no POST', async () => {
+    const alma = fakeAlma({
+      searches: [[]],
+      lists: [
+        { lines: many(100), total: 150 },
+        { lines: [...many(49, 100), mine], total: 150 },
+      ],
+      posts: [created],
+    });
+    const { result } = await attempt(alma, { postedAt: Date.now() - 10 * SETTLE_MS });
+    expect(result).toMatchObject({ number: 'POL-1', found: true, almaCalls: 3 });
+    expect(kinds(alma.events)).toEqual(['heartbeat {postedAt}', 'search', 'list', 'list']);
+    expect(
+      alma.events.filter((ev) => ev.e === 'list').map((ev) => (ev as { offset: number }).offset),
+    ).toEqual([0, 100]);
+    expect(posts(alma.events)).toHaveLength(0);
+  });
+
+  test('a lost answer, and the search still lags after the settle time: the list shows it, exactly one POST', async () => {
+    const alma = fakeAlma({
+      searches: [[], [], []],
+      lists: [[other, mine]],
+      posts: [postTimedOut(), created],
+    });
+    const { result } = await attempt(alma);
+    expect(result).toMatchObject({ number: 'POL-1', found: true });
+    expect(posts(alma.events)).toHaveLength(1);
+    expect(kinds(alma.events).slice(-3)).toEqual(['sleep', 'search', 'list']);
+  });
+
+  test('the list filters by vendor reference and vendor account, and skips cancelled lines', async () => {
+    const alma = fakeAlma({
+      lists: [
+        [
+          { ...mine, number: 'POL-LAW', vendor_account: 'PQ-OASIS-LAW' } as PoLine,
+          { ...mine, number: 'POL-C', status: { value: 'CANCELLED' } } as PoLine,
+          other,
+        ],
+      ],
+      posts: [created],
+    });
+    const { result } = await attempt(alma, { postedAt: Date.now() - 10 * SETTLE_MS });
+    expect(result).toMatchObject({ number: 'POL-100', found: false });
+    expect(posts(alma.events)).toHaveLength(1);
+  });
+
+  test('more lines than MAX_SEARCHED on the vendor: DuplicateCheckInconclusive for a person, no POST', async () => {
+    const pages = Array.from({ length: 20 }, () => ({ lines: many(100), total: 5000 }));
+    const alma = fakeAlma({ lists: pages, posts: [created] });
+    const { failure } = await failedAttempt(alma, { postedAt: Date.now() - 10 * SETTLE_MS });
+    expect(failure.type).toBe(FailureType.DuplicateCheckInconclusive);
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain(`vendor ${account.alma.vendorCode}`);
+    expect(alma.events.filter((ev) => ev.e === 'list')).toHaveLength(20);
+    expect(posts(alma.events)).toHaveLength(0);
+  });
+
+  test('a workflow started again after the first run ended (no marker), the search misses: Alma refuses the reference, the list finds it, no second POST', async () => {
+    const alma = fakeAlma({
+      searches: [[other]],
+      lists: [[other, mine]],
+      posts: [referenceTaken(), created],
+    });
+    const { result } = await attempt(alma, undefined, 1);
+    expect(result).toMatchObject({ number: 'POL-1', found: true });
+    expect(kinds(alma.events)).toEqual(['heartbeat {}', 'search', 'heartbeat {postedAt}', 'post', 'list']);
+  });
+
+  test('the refused reference not visible anywhere yet: retryable, the marker kept, no second POST', async () => {
+    const alma = fakeAlma({ posts: [referenceTaken(), created] });
+    const { failure } = await failedAttempt(alma);
+    expect(failure.type).toBe(FailureType.AlmaUnavailable);
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.message).toMatch(/vendor reference number already exists/);
+    expect(posts(alma.events)).toHaveLength(1);
+    expect(kinds(alma.events)).toEqual([
+      'heartbeat {}',
+      'search',
+      'heartbeat {postedAt}',
+      'post',
+      'list',
+      'sleep',
+      'search',
+      'list',
+    ]);
+    expect(heartbeats(alma.events).at(-1)).toEqual({ postedAt: expect.any(Number) });
+  });
+
+  test('a 402119 about something else is a refusal as before: marker cleared, not retried', async () => {
+    const refused = errorFromResponse('POST', PATH, 400, almaBody('402119', 'General Error: currency XYZ'));
+    const alma = fakeAlma({ posts: [refused, created] });
+    const { failure } = await failedAttempt(alma);
+    expect(failure.type).toBe(FailureType.AlmaInvalidRequest);
+    expect(kinds(alma.events)).toEqual([
+      'heartbeat {}',
+      'search',
+      'heartbeat {postedAt}',
+      'post',
+      'heartbeat {}',
+    ]);
+  });
+});
+
+describe('what the POST answer says, read with the institution’s status codes', () => {
+  test('an answer without status or alerts (Alma still processing): no status, not In Review', async () => {
+    const alma = fakeAlma({ posts: [{ number: 'POL-100' } as PoLine] });
+    const { result } = await attempt(alma);
+    expect(result).toEqual<CreatedPoLine>({
+      number: 'POL-100',
+      inReview: false,
+      almaAlerts: [],
+      found: false,
+      almaCalls: 2,
+    });
+    expect(result.status).toBeUndefined();
+  });
+
+  test('configured codes decide In Review and cancelled, not the default words', async () => {
+    const statusCodes = { inReview: ['REVIEW'], cancelled: ['CANC'], closed: ['CLOSED'] };
+    const review = fakeAlma(
+      { posts: [{ number: 'POL-100', status: { value: 'REVIEW', desc: 'Review' } } as PoLine] },
+      { statusCodes },
+    );
+    expect((await attempt(review)).result).toMatchObject({
+      status: 'REVIEW',
+      statusDesc: 'Review',
+      inReview: true,
+    });
+    const notReview = fakeAlma(
+      { posts: [{ number: 'POL-100', status: { value: 'IN_REVIEW' } } as PoLine] },
+      { statusCodes },
+    );
+    expect((await attempt(notReview)).result).toMatchObject({ status: 'IN_REVIEW', inReview: false });
+    // Cancelled under this institution's code: not this order's line; 'CANCELLED' is not its code, so it counts.
+    const cancelled = fakeAlma(
+      { searches: [[{ ...mine, status: { value: 'CANC' } } as PoLine]], posts: [created] },
+      { statusCodes },
+    );
+    expect((await attempt(cancelled)).result.found).toBe(false);
+    const word = fakeAlma(
+      { searches: [[{ ...mine, status: { value: 'CANCELLED' } } as PoLine]], posts: [created] },
+      { statusCodes },
+    );
+    expect((await attempt(word)).result.found).toBe(true);
   });
 });

@@ -4,11 +4,15 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { PoLine } from '../src/alma/client';
+import { errorFromResponse } from '../src/alma/errors';
 import { parseConfig } from '../src/config/load';
 import type { Order } from '../src/contract/order';
 import {
   findOrderPoLine,
+  findVendorPoLine,
+  isDuplicateReferenceRefusal,
   isThisOrdersLine,
+  reviewOf,
   MAX_SEARCHED,
   poLineBody,
   titleWords,
@@ -105,4 +109,109 @@ test('another account on the same vendor that reuses the order id: its line is n
   expect(isThisOrdersLine(codedAccount, acc, order)).toBe(true);
   // An answer that leaves the account out is taken as a match: never a second POST beside it.
   expect(isThisOrdersLine(base as PoLine, acc, order)).toBe(true);
+});
+
+describe('the vendor’s list (where the search cannot prove absence)', () => {
+  const mine = {
+    number: 'POL-3',
+    vendor_reference_number: 'OAS-1',
+    vendor: { value: acc.alma.vendorCode },
+    vendor_account: acc.alma.vendorAccount,
+  } as PoLine;
+  function vendorPages(total: number, lines: (offset: number) => PoLine[]) {
+    const asked: string[] = [];
+    return {
+      asked,
+      async listVendorPoLines(vendor: string, o?: { offset?: number; limit?: number; status?: string }) {
+        asked.push(`${vendor}@${o?.offset ?? 0}/${o?.limit}/${o?.status}`);
+        return { poLines: lines(o?.offset ?? 0), total };
+      },
+    };
+  }
+
+  test('pages through all of the vendor’s lines (order undocumented), status ALL, 100 at a time', async () => {
+    const other = { number: 'POL-1', vendor_reference_number: 'OAS-2' } as PoLine;
+    const client = vendorPages(300, (offset) => (offset === 200 ? [other, mine] : [other]));
+    const found = await findVendorPoLine(client, acc, order);
+    expect(found).toEqual({ line: mine, calls: 3 });
+    const v = acc.alma.vendorCode;
+    expect(client.asked).toEqual([`${v}@0/100/ALL`, `${v}@100/100/ALL`, `${v}@200/100/ALL`]);
+  });
+
+  test('stops at an empty page even if the total says more (nothing to be missed past it)', async () => {
+    const client = vendorPages(1000, (offset) => (offset === 0 ? [] : [mine]));
+    expect(await findVendorPoLine(client, acc, order)).toEqual({ calls: 1 });
+  });
+
+  test('more lines than MAX_SEARCHED: DuplicateCheckInconclusive, never "absent"', async () => {
+    const client = vendorPages(MAX_SEARCHED + 1, () => [{ number: 'POL-9' } as PoLine]);
+    const err = await findVendorPoLine(client, acc, order).catch((e: unknown) => e);
+    expect((err as ApplicationFailure).type).toBe('DuplicateCheckInconclusive');
+    expect(client.asked).toHaveLength(MAX_SEARCHED / 100);
+  });
+
+  test('cancelled by the institution’s configured codes', () => {
+    const codes = { inReview: ['IN_REVIEW'], cancelled: ['CANCELLED', 'DELETED'], closed: ['CLOSED'] };
+    expect(isThisOrdersLine({ ...mine, status: { value: 'DELETED' } } as PoLine, acc, order, codes)).toBe(
+      false,
+    );
+    expect(isThisOrdersLine({ ...mine, status: { value: 'DELETED' } } as PoLine, acc, order)).toBe(true);
+  });
+});
+
+describe('reviewOf: what a PO line answer says, nothing more', () => {
+  test('no status: nothing said (not active, not In Review); alerts still kept', () => {
+    expect(reviewOf({ number: 'POL-1' } as PoLine)).toEqual({ inReview: false, almaAlerts: [] });
+    expect(reviewOf({ number: 'POL-1', status: { value: '' } } as PoLine)).toEqual({
+      inReview: false,
+      almaAlerts: [],
+    });
+  });
+
+  test('status code, label and alerts (label of an alert, else its code); cancelled and closed flagged', () => {
+    const line = {
+      number: 'POL-1',
+      status: { value: 'IN_REVIEW', desc: 'In Review' },
+      alert: [{ value: 'FUND_INACTIVE', desc: 'Fund is not active' }, { value: 'NO_PRICE' }, { desc: '' }],
+    } as PoLine;
+    expect(reviewOf(line)).toEqual({
+      status: 'IN_REVIEW',
+      statusDesc: 'In Review',
+      inReview: true,
+      almaAlerts: ['Fund is not active', 'NO_PRICE'],
+    });
+    expect(reviewOf({ number: 'P', status: { value: 'CANCELLED' } } as PoLine)).toMatchObject({
+      cancelled: true,
+    });
+    expect(reviewOf({ number: 'P', status: { value: 'CLOSED' } } as PoLine)).toMatchObject({ closed: true });
+  });
+
+  test('the configured In Review codes decide', () => {
+    const codes = { inReview: ['WAITING_FOR_REVIEW'], cancelled: ['CANCELLED'], closed: ['CLOSED'] };
+    expect(reviewOf({ number: 'P', status: { value: 'WAITING_FOR_REVIEW' } } as PoLine, codes).inReview).toBe(
+      true,
+    );
+    expect(reviewOf({ number: 'P', status: { value: 'IN_REVIEW' } } as PoLine, codes).inReview).toBe(false);
+  });
+
+  test('the configuration defaults are the documented codes', () => {
+    expect(config.institutions[acc.institution]!.statusCodes).toEqual({
+      inReview: ['IN_REVIEW'],
+      cancelled: ['CANCELLED'],
+      closed: ['CLOSED'],
+    });
+  });
+});
+
+test('a duplicate-reference refusal is told from other 402119 answers', () => {
+  const body = (m: string) =>
+    JSON.stringify({ errorsExist: true, errorList: { error: [{ errorCode: '402119', errorMessage: m }] } });
+  const refusal = (m: string) => errorFromResponse('POST', '/acq/po-lines', 400, body(m));
+  expect(isDuplicateReferenceRefusal(refusal('Vendor reference number OAS-1 already exists'))).toBe(true);
+  expect(
+    isDuplicateReferenceRefusal(refusal('General Error: the vendor reference number already exists.')),
+  ).toBe(true);
+  expect(isDuplicateReferenceRefusal(refusal('General Error: currency XYZ is not valid'))).toBe(false);
+  expect(isDuplicateReferenceRefusal(refusal('vendor reference number is too long'))).toBe(false);
+  expect(isDuplicateReferenceRefusal(new Error('vendor reference number already exists'))).toBe(false);
 });

@@ -4,6 +4,7 @@ import type { AlmaAccess } from '../institution/alma-access';
 import { reviewOf } from './po-line';
 import { toFailure } from './to-failure';
 import { FailureType } from '../order/failures';
+import type { PoLineReading } from './types';
 
 export function bibActivities(deps: { alma: AlmaAccess }) {
   return {
@@ -14,8 +15,11 @@ export function bibActivities(deps: { alma: AlmaAccess }) {
     async awaitBriefBib(input: {
       account: string;
       poLine: string;
-    }): Promise<{ mmsId: string; status?: string; inReview?: boolean; almaAlerts?: string[] }> {
-      const { client } = deps.alma.forAccount(input.account, Context.current().cancellationSignal);
+    }): Promise<{ mmsId: string } & Partial<PoLineReading>> {
+      const { client, institution } = deps.alma.forAccount(
+        input.account,
+        Context.current().cancellationSignal,
+      );
       try {
         const line = await client.getPoLine(input.poLine);
         const mmsId = line.resource_metadata?.mms_id?.value;
@@ -27,7 +31,7 @@ export function bibActivities(deps: { alma: AlmaAccess }) {
         }
         await client.getBib(mmsId);
         // The PO line as Alma has it now: In Review may only show after the POST (Alma works asynchronously).
-        return { mmsId, ...reviewOf(line) };
+        return { mmsId, ...reviewOf(line, institution.statusCodes) };
       } catch (e) {
         const failure = toFailure(e);
         // A spent daily budget is no sign of a late bib: end this poll at once, so that the workflow waits for

@@ -28,6 +28,7 @@ export function emailActivities(deps: { config: Config; mailer?: Mailer; logger:
         poLine: input.poLine,
         mmsId: input.mmsId,
         inReview: input.inReview,
+        ...(input.alma ? { alma: input.alma } : {}),
       });
       const messageId = confirmationMessageId(order.account, order.orderId);
       await mailer().send({

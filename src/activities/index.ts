@@ -12,6 +12,7 @@ import { ediActivities } from './edi';
 import { emailActivities } from './email';
 import { overlayActivities } from './overlay';
 import { poLineActivities } from './po-line';
+import { poLineStateActivities } from './po-line-state';
 import { validateActivities } from './validate';
 
 export interface ActivityDeps {
@@ -30,6 +31,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...validateActivities(deps),
     ...poLineActivities(deps),
+    ...poLineStateActivities(deps),
     ...bibActivities(deps),
     ...emailActivities(deps),
     ...ediActivities(deps),

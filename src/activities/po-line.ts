@@ -4,15 +4,15 @@
  * posts. The design, and what it does not cover, is in docs/exactly-once.md.
  */
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import type { PoLine, PoLineInput } from '../alma/client';
+import type { PageOptions, PoLine, PoLineInput, PoLinePage } from '../alma/client';
 import { AlmaError } from '../alma/errors';
-import type { Account } from '../config/schema';
+import { DEFAULT_STATUS_CODES, type Account, type PoLineStatusCodes } from '../config/schema';
 import type { Order } from '../contract/order';
 import type { AlmaAccess } from '../institution/alma-access';
 import type { Logger } from '../logging';
 import { toFailure } from './to-failure';
 import { FailureType } from '../order/failures';
-import type { CancelPoLineInput, CreatePoLineInput, CreatedPoLine } from './types';
+import type { CancelPoLineInput, CreatePoLineInput, CreatedPoLine, PoLineReading } from './types';
 
 /** What an attempt leaves in its heartbeat for the next attempt. */
 interface PostMarker {
@@ -68,11 +68,7 @@ export function poLineBody(order: Order, acc: Account): PoLineInput {
   return body as PoLineInput;
 }
 
-/**
- * Finds the PO line this order created, if any: `vendor_reference_number` is not searchable in Alma, so search
- * by ISBN (or title) and compare the reference and the vendor client-side. Cancelled lines do not count.
- */
-/** At most this many PO lines are searched for one order before a person must decide. */
+/** At most this many PO lines are searched (or listed) for one order before a person must decide. */
 export const MAX_SEARCHED = 2000;
 
 /** A title as Alma's `q` can take it: words only (its query syntax uses ~, parentheses, AND/OR). */
@@ -84,34 +80,72 @@ export function titleWords(title: string): string {
   return words.slice(0, 8).join(' ');
 }
 
-export async function findOrderPoLine(
-  client: {
-    searchPoLines(
-      q: string,
-      o?: { limit?: number; offset?: number; status?: string },
-    ): Promise<{ poLines: PoLine[]; total: number }>;
-  },
+type PageOf = (o: { limit: number; offset: number; status: string }) => Promise<PoLinePage>;
+
+/**
+ * Pages through `pageOf` until this order's line shows, or every line was seen. More than MAX_SEARCHED lines:
+ * absence cannot be proven, and posting could buy the book twice, so a person decides.
+ */
+async function pageThrough(
+  pageOf: PageOf,
+  what: string,
   acc: Account,
   order: Order,
+  codes: PoLineStatusCodes,
 ): Promise<{ line?: PoLine; calls: number }> {
-  const q = order.item.isbn ? `issn_isbn~${order.item.isbn}` : `title~${titleWords(order.item.title)}`;
   let calls = 0;
   for (let offset = 0; ; offset += 100) {
     if (offset >= MAX_SEARCHED) {
-      // Cannot prove this order has no PO line yet: posting could buy the book twice. A person decides.
       throw ApplicationFailure.create({
         type: FailureType.DuplicateCheckInconclusive,
         nonRetryable: true,
-        message: `more than ${MAX_SEARCHED} PO lines match ${q}: cannot check that order ${order.orderId} has none yet`,
+        message: `more than ${MAX_SEARCHED} PO lines in ${what}: cannot check that order ${order.orderId} has none yet`,
       });
     }
-    const page = await client.searchPoLines(q, { limit: 100, offset, status: 'ALL' });
+    const page = await pageOf({ limit: 100, offset, status: 'ALL' });
     calls++;
-    const line = page.poLines.find((pl) => isThisOrdersLine(pl, acc, order));
+    const line = page.poLines.find((pl) => isThisOrdersLine(pl, acc, order, codes));
     if (line) return { line, calls };
-    if (offset + 100 >= page.total) break;
+    if (!page.poLines.length || offset + 100 >= page.total) break;
   }
   return { calls };
+}
+
+/**
+ * Finds the PO line this order created, if the search shows it: `vendor_reference_number` is not searchable in
+ * Alma, so search by ISBN (or title) and compare the reference and the vendor client-side. Cancelled lines do
+ * not count. The search's index may lag behind a new line and matches whole tokens: not finding is no proof.
+ */
+export async function findOrderPoLine(
+  client: { searchPoLines(q: string, o?: PageOptions): Promise<PoLinePage> },
+  acc: Account,
+  order: Order,
+  codes: PoLineStatusCodes = DEFAULT_STATUS_CODES,
+): Promise<{ line?: PoLine; calls: number }> {
+  const q = order.item.isbn ? `issn_isbn~${order.item.isbn}` : `title~${titleWords(order.item.title)}`;
+  return pageThrough((o) => client.searchPoLines(q, o), `the search ${q}`, acc, order, codes);
+}
+
+/**
+ * Finds this order's PO line among all of the vendor's (`GET /acq/vendors/{code}/po-lines`), where a line is
+ * listed without going through the search index (ASSUMED: docs/exactly-once.md). Used where the search cannot
+ * prove absence: after a POST that may have reached Alma, and when Alma says the line exists. The list's order
+ * is not documented, so every page is read.
+ */
+export async function findVendorPoLine(
+  client: { listVendorPoLines(vendorCode: string, o?: PageOptions): Promise<PoLinePage> },
+  acc: Account,
+  order: Order,
+  codes: PoLineStatusCodes = DEFAULT_STATUS_CODES,
+): Promise<{ line?: PoLine; calls: number }> {
+  const vendor = acc.alma.vendorCode;
+  return pageThrough(
+    (o) => client.listVendorPoLines(vendor, o),
+    `vendor ${vendor}'s list`,
+    acc,
+    order,
+    codes,
+  );
 }
 
 /**
@@ -119,31 +153,57 @@ export async function findOrderPoLine(
  * vendor account tells apart two OASIS accounts on one vendor that reuse an order id; a line whose answer
  * leaves vendor or account out is taken as a match (stricter: never post a second one beside it).
  */
-export function isThisOrdersLine(pl: PoLine, acc: Account, order: Order): boolean {
+export function isThisOrdersLine(
+  pl: PoLine,
+  acc: Account,
+  order: Order,
+  codes: PoLineStatusCodes = DEFAULT_STATUS_CODES,
+): boolean {
   const account = typeof pl.vendor_account === 'string' ? pl.vendor_account : pl.vendor_account?.value;
+  const status = pl.status?.value;
   return (
     pl.vendor_reference_number === order.orderId &&
     (pl.vendor?.value == null || pl.vendor.value === acc.alma.vendorCode) &&
     (account == null || account === acc.alma.vendorAccount) &&
-    pl.status?.value !== 'CANCELLED'
+    !(status != null && codes.cancelled.includes(status))
   );
 }
 
 /**
- * What Alma says of a PO line's state: its status, whether that is In Review, and its alerts (why). Alma
- * processes a new PO line asynchronously, so the POST's answer may not say it yet: every later reading (the bib
- * poll) says it again.
+ * What Alma says of a PO line's state: its status (code and label), whether that is In Review, and its alerts
+ * (why). Alma processes a new PO line asynchronously, so an answer may carry no status yet: then `status` is
+ * absent and nothing is concluded from it (never "active" from an answer that said nothing).
  */
-export function reviewOf(line: PoLine): { status: string; inReview: boolean; almaAlerts: string[] } {
-  const status = line.status?.value ?? 'UNKNOWN';
-  const almaAlerts = (line.alert ?? [])
-    .map((al) => al.desc ?? al.value ?? String(al))
-    .filter(Boolean) as string[];
-  return { status, inReview: status === 'IN_REVIEW', almaAlerts };
+export function reviewOf(line: PoLine, codes: PoLineStatusCodes = DEFAULT_STATUS_CODES): PoLineReading {
+  const status = line.status?.value || undefined;
+  const desc = line.status?.desc || undefined;
+  const almaAlerts = (line.alert ?? []).map((al) => al.desc || al.value || '').filter((a) => a.trim() !== '');
+  return {
+    ...(status ? { status } : {}),
+    ...(status && desc ? { statusDesc: desc } : {}),
+    inReview: status !== undefined && codes.inReview.includes(status),
+    almaAlerts,
+    ...(status && codes.cancelled.includes(status) ? { cancelled: true } : {}),
+    ...(status && codes.closed.includes(status) ? { closed: true } : {}),
+  };
 }
 
-function describe(line: PoLine, found: boolean, calls: number): CreatedPoLine {
-  return { number: line.number, ...reviewOf(line), found, almaCalls: calls };
+/**
+ * Alma's refusal of a second PO line with a vendor reference number the vendor already has (402119 naming
+ * it): the line exists. An ASSUMPTION about Alma (docs/exactly-once.md); it is read as "found", never as a
+ * reason to post again.
+ */
+export function isDuplicateReferenceRefusal(e: unknown): boolean {
+  return (
+    e instanceof AlmaError &&
+    e.code === '402119' &&
+    /vendor reference number/i.test(e.message) &&
+    /already exists?/i.test(e.message)
+  );
+}
+
+function describe(line: PoLine, found: boolean, calls: number, codes: PoLineStatusCodes): CreatedPoLine {
+  return { number: line.number, ...reviewOf(line, codes), found, almaCalls: calls };
 }
 
 /** The wait before concluding from a search that a POST whose answer was lost did not reach Alma. */
@@ -178,23 +238,38 @@ export function poLineActivities(deps: { alma: AlmaAccess; logger: Logger }) {
         log.info({ waitMs: left }, 'an earlier POST may still reach Alma: waiting before looking again');
         await ctx.sleep(left);
       };
+      const codes = institution.statusCodes ?? DEFAULT_STATUS_CODES;
+      const found = (line: PoLine, how: string) => {
+        log.info({ poLine: line.number, how }, 'PO line already exists: an earlier POST created it');
+        return describe(line, true, calls, codes);
+      };
+      /** The search: finds what Alma has indexed (it may lag, and matches whole tokens only). */
       const find = async () => {
-        const r = await findOrderPoLine(client, account, input.order);
+        const r = await findOrderPoLine(client, account, input.order, codes);
+        calls += r.calls;
+        return r.line;
+      };
+      /** The vendor's whole list: where the search cannot prove absence (an earlier POST, "already exists"). */
+      const findListed = async () => {
+        const r = await findVendorPoLine(client, account, input.order, codes);
         calls += r.calls;
         return r.line;
       };
       try {
         for (let posts = 0; ; posts++) {
           const existing = await find();
-          if (existing) {
-            log.info({ poLine: existing.number }, 'PO line already exists: an earlier POST created it');
-            return describe(existing, true, calls);
-          }
+          if (existing) return found(existing, 'search');
           // A POST of an earlier attempt (its worker lost) may still be arriving: let it land or die, look again.
           if (marker.postedAt && Date.now() - marker.postedAt < settleMs) {
             await settle(marker.postedAt);
             posts--;
             continue;
+          }
+          // A POST went out before (this attempt's, answer lost, or an earlier attempt's): it may have committed
+          // where the search does not see it yet (index lag). The vendor's list shows it; only then post again.
+          if (marker.postedAt) {
+            const listed = await findListed();
+            if (listed) return found(listed, 'vendor list');
           }
           if (posts >= POSTS_PER_ATTEMPT) {
             throw ApplicationFailure.create({
@@ -209,17 +284,23 @@ export function poLineActivities(deps: { alma: AlmaAccess; logger: Logger }) {
             const created = await client.createPoLine(poLineBody(input.order, account), {
               profileCode: account.alma.profileCode,
             });
+            // Alma may answer before it has processed the line: no status here says nothing yet (not "active").
             log.info({ poLine: created.number, status: created.status?.value }, 'PO line created');
-            return describe(created, false, calls);
+            return describe(created, false, calls, codes);
           } catch (e) {
-            if (e instanceof AlmaError && e.code === '401870') {
-              // "PoLine already exists": Alma has it. Never post again: find it, after the settle time if need be.
+            const exists = e instanceof AlmaError && e.code === '401870';
+            if (exists || isDuplicateReferenceRefusal(e)) {
+              // Alma has it ("PoLine already exists", or the vendor reference number is taken). Never post again:
+              // find it, in the vendor's list at once (no index), else after the settle time in both.
+              const why = exists ? '401870' : 'the vendor reference number already exists (402119)';
+              const listed = await findListed();
+              if (listed) return found(listed, 'vendor list');
               await settle(marker.postedAt!);
-              const again = await find();
-              if (again) return describe(again, true, calls);
+              const again = (await find()) ?? (await findListed());
+              if (again) return found(again, 'after the settle time');
               throw ApplicationFailure.create({
                 type: FailureType.AlmaUnavailable,
-                message: 'Alma says the PO line exists (401870) but the search does not show it yet',
+                message: `Alma says the PO line exists (${why}) but neither the search nor the vendor's list shows it yet`,
               });
             }
             if (!(e instanceof AlmaError) || !e.ambiguous) {

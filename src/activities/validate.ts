@@ -31,6 +31,8 @@ export function validateActivities(deps: { config: Config; taskQueue: string }) 
             invoiceWithinMs: f.invoiceWithin,
             recordWithinMs: f.recordWithin,
             followAtMostMs: f.followAtMost,
+            poLineCheckEveryMs: f.poLineCheckEvery,
+            inReviewWithinMs: f.inReviewWithin,
             // A spent daily budget waits for the reset: allow two days before staff must step in.
             almaGiveUpAfterMs: Math.max(2 * 86_400_000, inst.requestTimeout * 10),
             almaRetryInitialMs: inst.retryInitial,

@@ -103,6 +103,23 @@ const gateway = z.url().refine((u) => {
   return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
 }, 'must be an https: URL (over http: the API key would travel in clear); ' + 'http: is allowed only on loopback (127.0.0.0/8, localhost, ::1)');
 
+/**
+ * Codes of Alma's PO line status code table that the project acts on (Alma: Configuration > Acquisitions >
+ * PO Line Status, read as the `status.value` of a PO line). Defaults: the codes Ex Libris' API documentation
+ * and public Alma fixtures show; an institution whose Alma answers otherwise says so here.
+ */
+export const poLineStatusCodes = z.strictObject({
+  /** The line waits for staff in the In Review queue (Alma's Review tab), not sent to the vendor. */
+  inReview: z.array(z.string().min(1)).min(1).default(['IN_REVIEW']),
+  /** The line was cancelled: never this order's line for the duplicate check. */
+  cancelled: z.array(z.string().min(1)).min(1).default(['CANCELLED']),
+  /** The line was closed (received and paid, or closed by staff). */
+  closed: z.array(z.string().min(1)).min(1).default(['CLOSED']),
+});
+export type PoLineStatusCodes = z.infer<typeof poLineStatusCodes>;
+/** The documented defaults (docs/configuration.md). */
+export const DEFAULT_STATUS_CODES: PoLineStatusCodes = poLineStatusCodes.parse({});
+
 export const institution = z.strictObject({
   /** Alma gateway base URL ending in /almaws/v1. */
   gateway,
@@ -132,6 +149,7 @@ export const institution = z.strictObject({
   /** Retries of Alma calls (outage, 5xx): first wait and longest wait, doubling in between. */
   retryInitial: duration.prefault('2s'),
   retryMax: duration.prefault('10m'),
+  statusCodes: poLineStatusCodes.prefault({}),
 });
 export type Institution = z.infer<typeof institution>;
 
@@ -190,6 +208,16 @@ export const account = z.strictObject({
       invoiceWithin: duration.prefault('90d'),
       recordWithin: duration.prefault('7d'),
       followAtMost: duration.prefault('365d'),
+      /**
+       * How often a PO line is read during FOLLOWING_UP (one GET per order per period): Alma may put it In
+       * Review, or take it out, after the POST. At least a minute; the workflow also checks at most 1,000 times
+       * over followAtMost, to keep its history small.
+       */
+      poLineCheckEvery: duration
+        .refine((ms) => ms >= 60_000, 'at least a minute (one Alma call per order per period)')
+        .prefault('1d'),
+      /** A line still In Review this long after it was first seen there raises IN_REVIEW_LATE. */
+      inReviewWithin: duration.prefault('2d'),
     })
     .prefault({}),
   /** Retries of the EDI and overlay runs (file server down, Alma busy): first and longest wait. */

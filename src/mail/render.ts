@@ -47,27 +47,49 @@ export interface ConfirmationInput {
   mmsId?: string;
   /** The PO line waits in Alma's review queue instead of going to the vendor at once. */
   inReview?: boolean;
+  /**
+   * What Alma has said of the line (its status code and label, its alerts). Absent, or without a status, while
+   * Alma is still processing the new line: the mail then says it was created and is being processed, not
+   * that it was ordered.
+   */
+  alma?: { status?: string; statusDesc?: string; alerts?: string[]; inReview?: boolean };
+}
+
+/** Where the line stands for the librarian: in review, in a status Alma named, or not said yet. */
+function standing(input: ConfirmationInput): 'review' | 'known' | 'processing' {
+  if (input.inReview || input.alma?.inReview) return 'review';
+  return input.alma?.status ? 'known' : 'processing';
 }
 
 /** The confirmation the librarian who placed the order receives. */
 export function renderConfirmation(input: ConfirmationInput): RenderedMail {
-  const { order, accountName, poLine, mmsId, inReview } = input;
+  const { order, accountName, poLine, mmsId } = input;
   const item = order.item;
   const currency = order.listPrice.currency;
   const each = formatAmount(order.listPrice.amount, currency);
   const total = multiplyAmount(order.listPrice.amount, order.quantity, currency);
   const copies = order.quantity === 1 ? '1 copy' : `${order.quantity} copies`;
   const shortTitle = oneLine(item.title, SUBJECT_TITLE_MAX);
+  const where = standing(input);
+  // Alma's own words (untrusted text: the document escapes it like every other value).
+  const almaStatus = input.alma?.statusDesc || input.alma?.status;
+  const almaAlerts = (input.alma?.alerts ?? []).filter((a) => a.trim() !== '');
 
   const subject =
     (order.rush ? '[RUSH] ' : '') +
-    (inReview
-      ? `Order received, in review: ${shortTitle} (PO line ${poLine})`
-      : `Order confirmed: ${shortTitle} (PO line ${poLine})`);
+    {
+      review: `Order received, in review: ${shortTitle} (PO line ${poLine})`,
+      known: `Order confirmed: ${shortTitle} (PO line ${poLine})`,
+      processing: `Order received: ${shortTitle} (PO line ${poLine})`,
+    }[where];
 
-  const status = inReview
-    ? `Your order has been created in Alma as PO line ${poLine}. It is waiting for review by the acquisitions staff before it is sent to the vendor.`
-    : `Your order has been placed in Alma as PO line ${poLine} and will be sent to the vendor.`;
+  const status = {
+    review:
+      `Your order has been created in Alma as PO line ${poLine}. It is waiting for review by the acquisitions staff before it is sent to the vendor.` +
+      (almaAlerts.length ? ` Alma gives as the reason: ${almaAlerts.join('; ')}.` : ''),
+    known: `Your order has been placed in Alma as PO line ${poLine} and will be sent to the vendor. Alma gives its status as: ${almaStatus ?? ''}.`,
+    processing: `Your order has been created in Alma as PO line ${poLine} and is being processed there. Alma has not yet given its status; the acquisitions staff are told if it needs review.`,
+  }[where];
 
   const sections: Section[] = [
     {
@@ -109,7 +131,8 @@ export function renderConfirmation(input: ConfirmationInput): RenderedMail {
       rows: [
         ...row('PO line', poLine),
         ...row('Bibliographic record (MMS ID)', mmsId),
-        ...row('Status', inReview ? 'In review' : 'Sent for ordering'),
+        ...row('Status', where === 'processing' ? 'Being processed by Alma' : (almaStatus ?? 'In review')),
+        ...row('Alma alerts', almaAlerts.length ? almaAlerts.join('; ') : undefined),
         ...row('Rush', order.rush ? 'Yes' : 'No'),
       ],
     },
@@ -136,7 +159,11 @@ export function renderConfirmation(input: ConfirmationInput): RenderedMail {
   ];
 
   return render(subject, {
-    title: inReview ? 'Order received (in review)' : 'Order confirmation',
+    title: {
+      review: 'Order received (in review)',
+      known: 'Order confirmation',
+      processing: 'Order received',
+    }[where],
     paragraphs: [`Dear ${order.placedBy.name},`, status],
     sections,
     footer: FOOTER,

@@ -37,6 +37,8 @@ export const ALERTS = [
   'RECORD_LATE',
   'INVOICE_MISMATCH',
   'ALMA_IN_REVIEW',
+  /** The PO line is still In Review `followUp.inReviewWithin` after it was first seen there. */
+  'IN_REVIEW_LATE',
   'ALMA_UNAUTHORISED',
   'ALMA_REJECTED',
   'ALMA_UNAVAILABLE',
@@ -73,6 +75,10 @@ export interface OrderPlan {
     almaRetryMaxMs?: number;
     /** How long one attempt of the PO line step may take, settle waits included (absent in older plans). */
     almaAttemptMs?: number;
+    /** How often FOLLOWING_UP reads the PO line (absent in older plans: no reading). */
+    poLineCheckEveryMs?: number;
+    /** How long a line may stay In Review before IN_REVIEW_LATE (absent in older plans). */
+    inReviewWithinMs?: number;
   };
 }
 
@@ -137,12 +143,32 @@ export interface OrderError {
   trackingId?: string;
 }
 
+/**
+ * What Alma last said of the PO line's state, as read (the POST's answer, the bib poll, the follow-up checks).
+ * Alma processes a new line asynchronously: until it has said something, `status` is absent.
+ */
+export interface AlmaLineState {
+  /** The code of Alma's PO line status (e.g. ACTIVE, IN_REVIEW); absent while Alma has not said. */
+  status?: string;
+  /** Alma's label for it (e.g. "In Review"), when the answer gave one. */
+  statusDesc?: string;
+  inReview: boolean;
+  /** Alma's alerts on the line (why it is In Review), as Alma words them. */
+  alerts: string[];
+  /** When the line was first seen In Review this time (absent when it is not In Review). */
+  inReviewSince?: string;
+  /** When Alma was last asked. */
+  readAt: string;
+}
+
 export interface OrderStatus {
   workflowId: string;
   account: string;
   orderId: string;
   stage: Stage;
   poLine?: string;
+  /** What Alma last said of the PO line (absent in orders from before it was kept). */
+  alma?: AlmaLineState;
   mmsId?: string;
   alerts: Alert[];
   problems?: Problem[];

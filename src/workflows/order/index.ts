@@ -52,7 +52,8 @@ async function run(o: OrderState): Promise<OrderStatus> {
   // A cancellation that arrived while the mail was being sent ends the order here, not after FOLLOWING_UP begins.
   if (patched('cancel-after-confirming') && o.cancelled)
     return endCancelled(o, alma, o.cancelComment('cancelled'));
-  if ((await followingUp(o)) === 'cancelled') return endCancelled(o, alma, o.cancelComment('cancelled'));
+  if ((await followingUp(o, alma)) === 'cancelled')
+    return endCancelled(o, alma, o.cancelComment('cancelled'));
 
   o.setStage('COMPLETED');
   await o.alertsSent();

@@ -59,7 +59,20 @@ export function almaActivities(plan: OrderPlan) {
         nonRetryableErrorTypes: NON_RETRYABLE,
       },
     }).awaitBriefBib;
+  // A follow-up check of the PO line: one GET, a few quick retries; a check that fails is tried next period.
+  const check = proxyActivities<Activities>({
+    taskQueue,
+    startToCloseTimeout: '1 minute',
+    scheduleToCloseTimeout: '10 minutes',
+    retry: {
+      initialInterval: plan.timing.almaRetryInitialMs ?? 2_000,
+      backoffCoefficient: 2,
+      maximumAttempts: 3,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
+  });
   return {
+    readPoLineState: check.readPoLineState,
     createPoLine: write.createPoLine,
     cancelPoLine: write.cancelPoLine,
     awaitBriefBib: pollFor(plan.timing.bibPollTimeoutMs),

@@ -31,6 +31,7 @@ import {
   type Stage,
   type VendorStatusNews,
 } from '../../order/types';
+import type { PoLineReading } from '../../activities/types';
 import { notifyStaff } from './proxies';
 
 export interface OrderWorkflowInput {
@@ -51,8 +52,14 @@ export class OrderState {
   cancellation?: CancelRequest;
   /** The account's settings for this order, once validation has returned them (whom to alert). */
   plan?: OrderPlan;
-  /** Whether Alma has the PO line In Review, as last read (the POST's answer, then the bib poll's). */
+  /** Whether Alma has the PO line In Review, as last read (the POST's answer, the bib poll, the checks). */
   inReview = false;
+  /** How many times the line went In Review (each entry alerts staff once, with its own Message-ID). */
+  reviewEntries = 0;
+  /** When the line was seen going In Review this time (ms), while it is In Review. */
+  inReviewSince?: number;
+  /** The entry into review IN_REVIEW_LATE was last raised for (once per entry). */
+  reviewLateRaised = 0;
   /**
    * A vendor cancellation seen by code from before `vendor-cancel-anywhere`: those orders act on it in
    * FOLLOWING_UP only, as they did when their histories were written.
@@ -144,6 +151,47 @@ export class OrderState {
   /** Resolves once every staff alert raised so far has been sent (or given up on). */
   async alertsSent(): Promise<void> {
     await Promise.all(this.staffAlerts);
+  }
+
+  /**
+   * What Alma says of the PO line now (the POST's answer, the bib poll, a follow-up check). An answer without
+   * a status says nothing: the last known state stays. Going In Review raises ALMA_IN_REVIEW, once per entry;
+   * leaving it is noted.
+   */
+  readAlma(poLine: string, r: Partial<PoLineReading>): void {
+    const now = Date.now();
+    const readAt = new Date(now).toISOString();
+    if (r.status === undefined && !r.inReview) {
+      this.status.alma = { ...(this.status.alma ?? { inReview: false, alerts: [] }), readAt };
+      return;
+    }
+    const inReview = r.inReview === true;
+    const entering = inReview && !this.inReview;
+    const leaving = !inReview && this.inReview;
+    this.inReview = inReview;
+    if (entering) this.inReviewSince = now;
+    if (!inReview) this.inReviewSince = undefined;
+    const alerts = r.almaAlerts ?? [];
+    this.status.alma = {
+      ...(r.status !== undefined ? { status: r.status } : {}),
+      ...(r.statusDesc ? { statusDesc: r.statusDesc } : {}),
+      inReview,
+      alerts,
+      ...(this.inReviewSince !== undefined
+        ? { inReviewSince: new Date(this.inReviewSince).toISOString() }
+        : {}),
+      readAt,
+    };
+    if (entering) {
+      this.reviewEntries++;
+      const why = alerts.join('; ') || 'no reason given';
+      this.raise(
+        'ALMA_IN_REVIEW',
+        `Alma put PO line ${poLine} In Review: ${why}`,
+        this.reviewEntries > 1 ? `entry ${this.reviewEntries}` : undefined,
+      );
+    }
+    if (leaving) this.note('PO line out of review', r.statusDesc ?? r.status);
   }
 
   /** Waits until news or a cancellation arrives, or `timeoutMs` passes. */

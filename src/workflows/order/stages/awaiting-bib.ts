@@ -35,13 +35,7 @@ export async function awaitingBib(
       upsertSearchAttributes([{ key: AlmaMmsId, value: bib.mmsId }]);
       o.note('brief bib linked', bib.mmsId);
       // Alma decides In Review after the POST's answer, too: read again here, alert once.
-      if (bib.inReview !== undefined && patched('in-review-read-later')) {
-        o.inReview = bib.inReview;
-        if (bib.inReview && !o.status.alerts.includes('ALMA_IN_REVIEW')) {
-          const why = bib.almaAlerts?.join('; ') || 'no reason given';
-          o.raise('ALMA_IN_REVIEW', `Alma put PO line ${poLine} In Review: ${why}`);
-        }
-      }
+      if (bib.inReview !== undefined && patched('in-review-read-later')) o.readAlma(poLine, bib);
       return 'linked';
     } catch (err) {
       const type = meaningOf(appFailure(err)?.type).type;

@@ -16,8 +16,9 @@ export async function confirming(o: OrderState, created: CreatedPoLine): Promise
       plan,
       poLine: created.number,
       mmsId: o.status.mmsId,
-      // What Alma says now: In Review may have been decided after the POST.
+      // What Alma says now: In Review may have been decided after the POST; nothing said yet, the mail says so.
       inReview: o.inReview,
+      ...(o.status.alma ? { alma: o.status.alma } : {}),
     });
     o.note('confirmation emailed');
   } catch (err) {

@@ -19,14 +19,11 @@ export async function ordering(o: OrderState, alma: AlmaActivities): Promise<Cre
   }
   o.status.poLine = created.number;
   upsertSearchAttributes([{ key: AlmaPoLine, value: created.number }]);
+  // Alma may answer the POST before it has processed the line: no status then, and none is assumed.
   o.note(
     created.found ? 'PO line found (an earlier attempt had created it)' : 'PO line created',
-    `${created.number} (${created.status})`,
+    `${created.number} (${created.statusDesc ?? created.status ?? 'Alma has not said its status yet'})`,
   );
-  o.inReview = created.inReview;
-  if (created.inReview) {
-    const why = created.almaAlerts.join('; ') || 'no reason given';
-    o.raise('ALMA_IN_REVIEW', `Alma put PO line ${created.number} In Review: ${why}`);
-  }
+  o.readAlma(created.number, created);
   return created;
 }
