@@ -15,7 +15,11 @@ export function bibActivities(deps: { alma: AlmaAccess }) {
       account: string;
       poLine: string;
     }): Promise<{ mmsId: string; status?: string; inReview?: boolean; almaAlerts?: string[] }> {
-      const { client } = deps.alma.forAccount(input.account, Context.current().cancellationSignal);
+      const { client } = deps.alma.forAccount(
+        input.account,
+        Context.current().cancellationSignal,
+        'deferrable',
+      );
       try {
         const line = await client.getPoLine(input.poLine);
         const mmsId = line.resource_metadata?.mms_id?.value;
