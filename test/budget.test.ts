@@ -25,14 +25,19 @@ function fakeClock(start: number) {
 function budget(name: string, start: number, o: Partial<BudgetOptions> = {}) {
   const { clock, opts } = fakeClock(start);
   const b = new InstitutionBudget(name, { perSecond: 10, dailyResetHourUtc: 0, ...opts, ...o });
+  // A process that has heard from Alma already (a fresh one sends one call at a time: tested below).
+  b.answered();
   return { b, clock };
 }
 
 const at = (iso: string) => Date.parse(iso);
 
-async function refused(b: InstitutionBudget): Promise<DailyBudgetExhausted> {
+async function refused(
+  b: InstitutionBudget,
+  purpose?: 'order' | 'deferrable',
+): Promise<DailyBudgetExhausted> {
   try {
-    await b.take();
+    await b.take(purpose);
   } catch (e) {
     expect(e).toBeInstanceOf(DailyBudgetExhausted);
     return e as DailyBudgetExhausted;
@@ -167,6 +172,7 @@ describe('institutions', () => {
     const a = new InstitutionBudget('01A_INST', { perSecond: 2, dailyResetHourUtc: 0, ...opts });
     const b = new InstitutionBudget('01B_INST', { perSecond: 2, dailyResetHourUtc: 0, ...opts });
     a.observeRemaining(0);
+    b.answered();
     await expect(a.take()).rejects.toBeInstanceOf(DailyBudgetExhausted);
     a.rateLimited();
     await b.take();
@@ -174,5 +180,128 @@ describe('institutions', () => {
     expect(b.rate).toBe(2);
     expect(b.counters.rateLimited).toBe(0);
     expect(b.exhaustedUntilTime()).toBeUndefined();
+  });
+});
+
+describe('floors on X-Exl-Api-Remaining', () => {
+  const floors = { daily: 100_000, deferBelow: 0.1, orderBelow: 0.02, probeIntervalMs: 60_000 };
+
+  it('below deferBelow holds calls that can wait while ordering goes on; below orderBelow ordering waits too', async () => {
+    const { b } = budget('01UNIV_INST', at('2026-11-28T15:00:00Z'), { ...floors, dailyResetHourUtc: 5 });
+    b.observeRemaining(10_000); // exactly at the floor: nothing held
+    await expect(b.take('deferrable')).resolves.toBeUndefined();
+    b.observeRemaining(9_999);
+    const held = await refused(b, 'deferrable');
+    expect(held.reason).toBe('reserved');
+    expect(held.remaining).toBe(9_999);
+    // Held until the expected reset: the count cannot come back before it.
+    expect(held.retryAt).toBe(at('2026-11-29T05:00:00Z'));
+    expect(held.message).toContain('9999 calls left');
+    await expect(b.take('order')).resolves.toBeUndefined();
+    await expect(b.take()).resolves.toBeUndefined(); // ordering is the default
+    b.observeRemaining(1_999);
+    expect((await refused(b, 'order')).reason).toBe('reserved');
+    await refused(b, 'deferrable');
+    expect(b.holding('order')).toBe(true);
+  });
+
+  it('at the expected reset one held call asks Alma; the answer decides for all', async () => {
+    const { b, clock } = budget('X', at('2026-11-28T23:00:00Z'), floors);
+    b.observeRemaining(500);
+    await refused(b, 'deferrable');
+    await refused(b, 'order');
+    clock.t = at('2026-11-29T00:00:00Z');
+    await expect(b.take('deferrable')).resolves.toBeUndefined(); // the probe
+    const meanwhile = await refused(b, 'deferrable');
+    expect(meanwhile.retryAt - clock.t).toBeLessThanOrEqual(10_000 + 1_000);
+    b.observeRemaining(450); // not reset yet: the next probe one interval later
+    expect((await refused(b, 'deferrable')).retryAt).toBeGreaterThanOrEqual(clock.t + 60_000);
+    clock.t += 60_000;
+    await expect(b.take('deferrable')).resolves.toBeUndefined();
+    b.observeRemaining(100_000); // reset: everything goes again
+    await expect(b.take('deferrable')).resolves.toBeUndefined();
+    await expect(b.take('order')).resolves.toBeUndefined();
+    expect(b.counters.resetsSeen).toBe(1);
+  });
+
+  it('tells staff once per floor per budget day, again after a reset seen in the answers', () => {
+    const crossings: string[] = [];
+    const { b } = budget('X', at('2026-11-28T10:00:00Z'), {
+      ...floors,
+      onFloor: (c) =>
+        crossings.push(`${c.floor}:${c.remaining}/${c.floorCalls} of ${c.daily} ${c.dailySource}`),
+    });
+    b.observeRemaining(50_000);
+    b.observeRemaining(9_000);
+    b.observeRemaining(9_050); // answers overtaking each other: not a reset, not a new crossing
+    b.observeRemaining(8_000);
+    b.observeRemaining(1_500);
+    b.observeRemaining(1_000);
+    expect(crossings).toEqual([
+      'deferrable:9000/10000 of 100000 configured',
+      'order:1500/2000 of 100000 configured',
+    ]);
+    b.observeRemaining(100_000); // the count was reset
+    b.observeRemaining(0); // spent in one go (DAILY_THRESHOLD): both floors crossed at once
+    expect(crossings.slice(2)).toEqual([
+      'deferrable:0/10000 of 100000 configured',
+      'order:0/2000 of 100000 configured',
+    ]);
+  });
+
+  it('without a configured daily budget, the highest count seen since the reset stands for it', async () => {
+    const { b } = budget('X', 0, { deferBelow: 0.1, orderBelow: 0.02 });
+    b.observeRemaining(20_000);
+    expect(b.dailyBudget()).toEqual({ calls: 20_000, source: 'observed' });
+    b.observeRemaining(1_900);
+    expect((await refused(b, 'deferrable')).reason).toBe('reserved');
+    await expect(b.take('order')).resolves.toBeUndefined();
+    // A configured budget lower than what Alma shows is wrong: Alma's figure wins.
+    const { b: c } = budget('Y', 0, { daily: 1_000 });
+    c.observeRemaining(5_000);
+    expect(c.dailyBudget()).toEqual({ calls: 5_000, source: 'observed' });
+  });
+});
+
+describe('learning from what Alma says', () => {
+  it('learns the reset time of day from the jump in X-Exl-Api-Remaining, and expects the next one then', async () => {
+    const { b, clock } = budget('X', at('2026-11-28T20:00:00Z'), {
+      dailyResetHourUtc: 0,
+      probeIntervalMs: 60_000,
+    });
+    expect(b.nextReset()).toBe(at('2026-11-29T00:00:00Z')); // assumed, nothing seen yet
+    b.observeRemaining(0); // spent
+    clock.t = at('2026-11-29T03:17:00Z');
+    await b.take(); // a probe (one per interval)
+    b.observeRemaining(99_990); // back: Alma's count reset shortly before this answer
+    expect(b.learntResetMsOfDay).toBe((3 * 60 + 17) * 60_000);
+    expect(b.nextReset()).toBe(at('2026-11-30T03:17:00Z'));
+    // A floor crossed later that day is held until the learnt reset, not the configured hour.
+    b.observeRemaining(5_000);
+    expect((await refused(b, 'deferrable')).retryAt).toBe(at('2026-11-30T03:17:00Z'));
+  });
+
+  it('a fresh process sends one call and waits for its answer before the next: it learns the state, never assumes it', async () => {
+    const { clock, opts } = fakeClock(0);
+    const b = new InstitutionBudget('X', {
+      perSecond: 100,
+      dailyResetHourUtc: 0,
+      probeIntervalMs: 60_000,
+      ...opts,
+    });
+    const went: number[] = [];
+    const calls = [1, 2, 3].map((i) =>
+      b.take().then(
+        () => went.push(i),
+        (e: unknown) => went.push(e instanceof DailyBudgetExhausted ? -i : 0),
+      ),
+    );
+    await new Promise((r) => setImmediate(r));
+    expect(went).toEqual([1]); // the others wait for the first answer
+    b.dailyExhausted(); // Alma: DAILY_THRESHOLD
+    b.callEnded();
+    await Promise.all(calls);
+    expect(went).toEqual([1, -2, -3]); // refused without calling Alma
+    expect(clock.t).toBe(0);
   });
 });

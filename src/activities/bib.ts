@@ -19,6 +19,7 @@ export function bibActivities(deps: { alma: AlmaAccess }) {
       const { client, institution } = deps.alma.forAccount(
         input.account,
         Context.current().cancellationSignal,
+        'deferrable',
       );
       try {
         const line = await client.getPoLine(input.poLine);

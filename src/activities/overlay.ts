@@ -106,7 +106,8 @@ export function overlayActivities(deps: {
       // What a retry resumes from: a copy taken when a batch was written (the report keeps changing).
       let lastSaved: Progress = structuredClone({ done: resumeAfter, report });
       ctx.heartbeat(lastSaved);
-      const { client } = deps.alma.forAccount(ref.account, ctx.cancellationSignal);
+      // The overlay can wait for tomorrow's budget: held first when the day's budget runs low.
+      const { client } = deps.alma.forAccount(ref.account, ctx.cancellationSignal, 'deferrable');
       const lookup = new OrderLookup(temporal, ref.account);
       const fields = { orderId: acc.marc.fields.orderId, poLine: acc.marc.fields.poLine };
       const note = (list: { record: number; reason: string }[], record: number, reason: string) => {

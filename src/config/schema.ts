@@ -139,6 +139,22 @@ export const institution = z.strictObject({
   dailyResetHourUtc: z.number().int().min(0).max(23).default(0),
   /** While the daily budget is spent: how often one call asks Alma whether it is back. */
   dailyProbeInterval: duration.prefault('5m'),
+  /**
+   * The day's budget and the floors read against X-Exl-Api-Remaining (docs/api-budget.md): below `deferBelow`
+   * of the day, calls that can wait (overlay, polling) are held; below `orderBelow`, ordering too.
+   */
+  apiBudget: z
+    .strictObject({
+      /** Calls per day Alma allows the institution (1,000 per named-user licence); without it, the highest count seen. */
+      daily: z.number().int().positive().optional(),
+      deferBelow: z.number().gt(0).lt(1).default(0.1),
+      orderBelow: z.number().min(0).lt(1).default(0.02),
+    })
+    .refine((b) => b.orderBelow < b.deferBelow, {
+      error: 'orderBelow must be lower than deferBelow (ordering is the last to stop)',
+      path: ['orderBelow'],
+    })
+    .prefault({}),
   requestTimeout: duration.prefault(30_000),
   /**
    * After a POST whose answer was lost (timeout, 5xx, cut connection), how long to wait before concluding from

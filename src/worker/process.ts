@@ -50,7 +50,7 @@ export async function startWorkerProcess(o: {
     maxConcurrentActivities: settings.RTO_WORKER_CONCURRENCY,
     dataConverter,
     deps: {
-      alma: new AlmaAccess(config, logger),
+      alma: new AlmaAccess(config, logger, { mailer }),
       logger,
       mailer,
       temporal: client,
