@@ -26,10 +26,19 @@ afterAll(async () => {
 });
 
 /** A gateway refusing, as for a key without them, the requests `refuse` picks; the others go to the sandbox. */
-async function limitedGateway(refuse: (method: string, path: string) => boolean) {
+async function limitedGateway(
+  refuse: (method: string, path: string) => boolean,
+  answer: (method: string, path: string) => unknown = () => undefined,
+) {
   const target = new URL(sys.sandbox.url);
   const server = http.createServer((req, res) => {
     const p = (req.url ?? '').replace(/^\/almaws\/v1/, '').split('?')[0]!;
+    const own = answer(req.method ?? 'GET', p);
+    if (own !== undefined) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(own));
+      return;
+    }
     if (refuse(req.method ?? 'GET', p)) {
       res.writeHead(400, { 'content-type': 'application/json' });
       res.end(
@@ -119,4 +128,55 @@ test('SMTP credentials towards a relay without STARTTLS: a problem naming SMTP_S
   });
   expect(allowed.findings.find((f) => f.check === 'smtp.tls')).toBeUndefined();
   expect(allowed.ok).toBe(true);
+});
+
+test('codes against code tables: a missing or disabled code names its setting, an unknown table cannot be checked', async () => {
+  const tables: Record<string, { code: string; enabled: boolean }[]> = {
+    PurchaseType: [
+      { code: 'PRINTED_BOOK_OT', enabled: true },
+      { code: 'ELECTRONIC_TITLE_OT', enabled: false },
+    ],
+    PhysicalMaterialType: [{ code: 'BOOK', enabled: true }],
+    AcquisitionMethod: [{ code: 'PURCHASE', enabled: true }],
+  };
+  const gw = await limitedGateway(
+    () => false,
+    (method, p) => {
+      const m = /^\/conf\/code-tables\/(.+)$/.exec(p);
+      const rows = m && tables[m[1]!];
+      return method === 'GET' && rows
+        ? { name: m[1], row: rows.map((r) => ({ ...r, description: r.code })) }
+        : undefined;
+    },
+  );
+  try {
+    const config = parseConfig(exampleConfigRaw(gw.url, sys.dataDir));
+    const report = await runDoctor({
+      config,
+      settings: loadSettings({ SMTP_PORT: String(sys.catcher.port) }),
+      account: 'UNIV-LAW',
+    });
+    const coded = Object.fromEntries(
+      report.findings.filter((f) => f.check === 'alma.codeTable').map((f) => [f.setting, f.outcome]),
+    );
+    expect(coded).toEqual({
+      'accounts.UNIV-LAW.alma.poLineType.print': 'ok',
+      'accounts.UNIV-LAW.alma.poLineType.ebook': 'problem',
+      'accounts.UNIV-LAW.alma.materialType': 'ok',
+      'accounts.UNIV-LAW.alma.acquisitionMethod': 'problem',
+      // No such table in this Alma: said, not failed.
+      'accounts.UNIV-LAW.alma.cancellationReason': 'cannot-check',
+    });
+    const msg = (setting: string) => report.findings.find((f) => f.setting === setting)!.message;
+    expect(msg('accounts.UNIV-LAW.alma.poLineType.ebook')).toMatch(
+      /ELECTRONIC_TITLE_OT is disabled in Alma's code table PurchaseType/,
+    );
+    expect(msg('accounts.UNIV-LAW.alma.acquisitionMethod')).toMatch(
+      /VENDOR_SYSTEM is not in .*AcquisitionMethod \(it has: PURCHASE\)/,
+    );
+    expect(msg('accounts.UNIV-LAW.alma.cancellationReason')).toMatch(/cannot check .*Alma answered/);
+    expect(report.ok).toBe(false);
+  } finally {
+    await gw.close();
+  }
 });

@@ -188,7 +188,13 @@ export async function checkAccountInAlma(
         message: `the vendor ${vendorCode} is ${v.status?.value ?? 'not active'} in Alma`,
         fix: 'make the vendor active in Alma (Acquisitions > Vendors), or name the active one',
       });
-    else f({ check: 'alma.vendor', outcome: 'ok', message: `the vendor ${vendorCode} exists and is active` });
+    else
+      f({
+        check: 'alma.vendor',
+        outcome: 'ok',
+        setting: `${at}.alma.vendorCode`,
+        message: `the vendor ${vendorCode} exists and is active`,
+      });
     const acc = (v.account ?? []).find((a) => a.code === vendorAccount);
     const known = (v.account ?? []).map((a) => a.code).join(', ') || 'none';
     if (!acc)
@@ -211,6 +217,7 @@ export async function checkAccountInAlma(
       f({
         check: 'alma.vendorAccount',
         outcome: 'ok',
+        setting: `${at}.alma.vendorAccount`,
         message: `the vendor account ${vendorAccount} exists and is active`,
       });
   } catch (e) {
@@ -254,7 +261,12 @@ export async function checkAccountInAlma(
         });
       else {
         knownFunds.add(code);
-        f({ check: 'alma.fund', outcome: 'ok', message: `the fund ${code} exists and is active` });
+        f({
+          check: 'alma.fund',
+          outcome: 'ok',
+          setting: fundsSetting,
+          message: `the fund ${code} exists and is active`,
+        });
       }
     } catch (e) {
       f({
@@ -325,6 +337,7 @@ export async function checkAccountInAlma(
         f({
           check: 'alma.location',
           outcome: 'ok',
+          setting: `${at}.libraries.${lib}.locations${libSetting}`,
           message: `the library ${lib} and its locations ${locations.join(', ')} exist`,
         });
     }
@@ -388,7 +401,13 @@ export async function checkAccountInAlma(
         message: `${c.code} is disabled in Alma's code table ${c.table}`,
         fix: 'enable the row in Alma, or use an enabled code',
       });
-    else f({ check: 'alma.codeTable', outcome: 'ok', message: `${c.code} is in the code table ${c.table}` });
+    else
+      f({
+        check: 'alma.codeTable',
+        outcome: 'ok',
+        setting: c.setting,
+        message: `${c.code} is in the code table ${c.table}`,
+      });
   }
 
   // Fund-location rules name funds and locations that exist.
@@ -421,6 +440,7 @@ export async function checkAccountInAlma(
       f({
         check: 'rules',
         outcome: 'ok',
+        setting,
         message: `the rule for ${rule.library}/${rule.location} names known funds and locations`,
       });
   });

@@ -50,6 +50,7 @@ export async function checkFileSources(
         check,
         outcome: 'ok',
         account: accountCode,
+        setting,
         message: `the source of the vendor's ${what}, ${describe(source)}, lists ${files.length} file(s)`,
       });
     } catch (e) {
