@@ -157,6 +157,8 @@ test('a wrong or missing token is 401 and decodes nothing', async () => {
     expect(answer.payloads).toBeUndefined();
     expect(JSON.stringify(answer)).not.toContain(TOKEN);
   }
+  // The scheme is case-insensitive.
+  expect((await post('/decode', body, { authorization: `bearer ${TOKEN}` })).status).toBe(200);
 });
 
 test("CORS: the UI's origin is allowed (preflight answered, credentials allowed), any other gets no allow header", async () => {

@@ -86,7 +86,7 @@ export async function startCodecServer(o: CodecServerOptions): Promise<CodecServ
       `the codec server token is too short: at least ${MIN_CODEC_TOKEN_LENGTH} characters are required`,
     );
   const origins = new Set(o.origins.map(normalOrigin));
-  const expected = o.token !== undefined ? digest(`Bearer ${o.token}`) : undefined;
+  const expected = o.token !== undefined ? digest(o.token) : undefined;
 
   const send = (
     res: ServerResponse,
@@ -116,10 +116,11 @@ export async function startCodecServer(o: CodecServerOptions): Promise<CodecServ
 
   function authorised(req: IncomingMessage): boolean {
     if (!expected) return true;
-    const given = req.headers.authorization;
-    if (typeof given !== 'string') return false;
+    // The scheme is case-insensitive (RFC 9110); the token is not.
+    const m = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(String(req.headers.authorization ?? ''));
+    if (!m) return false;
     // Compared as digests: same length whatever was sent, and in constant time.
-    return timingSafeEqual(digest(given.trim()), expected);
+    return timingSafeEqual(digest(m[1]!), expected);
   }
 
   function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
