@@ -9,7 +9,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parseConfig } from '../src/config/load';
 import { loadSettings } from '../src/config/settings';
-import { runDoctor } from '../src/doctor';
+import { reportLines, runDoctor } from '../src/doctor';
+import { budgetFinding, LOW_DAILY_CALLS } from '../src/doctor/alma';
+import { reportOf } from '../src/doctor/report';
 import { exampleConfigRaw, startSystem, type TestSystem } from './harness/system';
 
 jest.setTimeout(120_000);
@@ -179,4 +181,22 @@ test('codes against code tables: a missing or disabled code names its setting, a
   } finally {
     await gw.close();
   }
+});
+
+test("the day's calls: a count is reported, a low one warns naming the budget setting, none said cannot be checked", () => {
+  expect(budgetFinding('X', 5000)).toMatchObject({
+    outcome: 'ok',
+    message: '5000 Alma API calls are left today',
+  });
+  expect(budgetFinding('X', LOW_DAILY_CALLS - 1)).toMatchObject({
+    outcome: 'warning',
+    setting: 'institutions.X.budgetShare',
+  });
+  expect(budgetFinding('X', undefined).outcome).toBe('cannot-check');
+  // A warning alone does not fail the doctor; its text shows the setting and the fix.
+  const report = reportOf([budgetFinding('X', 3)], { X: 3 });
+  expect(report.ok).toBe(true);
+  expect(reportLines(report).join('\n')).toMatch(
+    /warn X: only 3 Alma API calls[^]*setting: institutions\.X\.budgetShare[^]*fix: /,
+  );
 });
