@@ -12,10 +12,10 @@ import { own } from '../config/lookup';
 import type { Finding } from './report';
 
 /**
- * The code tables the account's codes come from (GET /conf/code-tables/{name}). PurchaseType (PO line types)
- * and PhysicalMaterialType are named so in public Alma integrations; the acquisition-method and PO line
- * cancellation-reason table names are UNCONFIRMED: when Alma does not know a table, the check says it cannot
- * check rather than failing.
+ * The code tables the account's codes come from (GET /conf/code-tables/{name}). PurchaseType (PO line types),
+ * PhysicalMaterialType and POLineCancellationReasons are named so by public Alma Cloud Apps and integrations,
+ * which read their `row` list; the acquisition-method table's name is UNCONFIRMED. When Alma does not know a
+ * table, the check says it cannot check rather than failing.
  */
 export const CODE_TABLES = {
   poLineType: 'PurchaseType',
