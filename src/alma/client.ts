@@ -13,21 +13,25 @@ import { AlmaError, errorFromResponse, errorFromTransport } from './errors';
 import {
   bibJsonSchema,
   bibListSchema,
+  codeTableSchema,
   fundListSchema,
+  libraryListSchema,
   locationListSchema,
   poLineListSchema,
   poLineSchema,
   vendorSchema,
   type Bib,
   type BibJson,
+  type CodeTable,
   type Fund,
+  type Library,
   type Location,
   type PoLine,
   type PoLineInput,
   type Vendor,
 } from './schemas';
 
-export type { Bib, Fund, Location, PoLine, PoLineInput, Vendor };
+export type { Bib, CodeTable, Fund, Library, Location, PoLine, PoLineInput, Vendor };
 
 export interface AlmaClientOptions {
   /** Base URL ending in /almaws/v1, e.g. https://api-na.hosted.exlibrisgroup.com/almaws/v1. */
@@ -90,6 +94,8 @@ export interface AlmaClient {
   listFunds(q?: string): Promise<Fund[]>;
   getVendor(code: string): Promise<Vendor>;
   listLocations(library: string): Promise<Location[]>;
+  listLibraries(): Promise<Library[]>;
+  getCodeTable(name: string): Promise<CodeTable>;
   test(): Promise<void>;
 }
 
@@ -411,6 +417,13 @@ export function createAlmaClient(opts: AlmaClientOptions): AlmaClient {
         schema: locationListSchema,
       });
       return r.location ?? [];
+    },
+    async listLibraries() {
+      const r = await call('GET', '/conf/libraries', { schema: libraryListSchema });
+      return r.library ?? [];
+    },
+    getCodeTable(name) {
+      return call('GET', `/conf/code-tables/${seg(name)}`, { schema: codeTableSchema });
     },
     async test() {
       await call('GET', '/acq/test');

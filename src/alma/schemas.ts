@@ -132,3 +132,19 @@ export const locationListSchema = z.looseObject({
   location: z.array(locationSchema).optional(),
   total_record_count: z.number().int().min(0).optional(),
 });
+
+export const librarySchema = z.looseObject({ code: z.string(), name: z.string().nullish() });
+export type Library = z.infer<typeof librarySchema>;
+export const libraryListSchema = z.looseObject({ library: z.array(librarySchema).optional() });
+
+/** A row of a code table (GET /conf/code-tables/{name}): `enabled` may come as a boolean or a string. */
+export const codeTableRowSchema = z.looseObject({
+  code: z.string(),
+  description: z.string().nullish(),
+  enabled: z.union([z.boolean(), z.string()]).nullish(),
+});
+export const codeTableSchema = z.looseObject({
+  name: z.string().nullish(),
+  row: z.array(codeTableRowSchema).nullish(),
+});
+export type CodeTable = z.infer<typeof codeTableSchema>;

@@ -19,6 +19,8 @@ Usage:
   rto schedules sync                 create or update the EDI and overlay schedules
   rto sandbox alma [--port N] [--state FILE]  run the Alma sandbox alone
   rto sandbox vendor-files <account> <orderId>...  write the vendor's EDI and MARC files for orders (to try them)
+  rto codec-server                   serve the payload codec to the Temporal UI and CLI (token, CORS)
+  rto doctor [account] [--json]      check the set-up against Alma, SMTP and the vendor file sources
   rto temporal-cli                   print the Temporal CLI's path (building it if needed)
   rto build-bundle                   write the prebuilt workflow bundle to dist/
   rto bench                          run the benchmarks and print their figures
@@ -57,6 +59,12 @@ export async function run(argv: string[]): Promise<number> {
       );
     case 'sandbox':
       return (require('./sandbox-command') as typeof import('./sandbox-command')).sandboxCommand(rest);
+    case 'codec-server':
+      return (
+        require('./codec-server-command') as typeof import('./codec-server-command')
+      ).codecServerCommand(rest);
+    case 'doctor':
+      return (require('./doctor-command') as typeof import('./doctor-command')).doctorCommand(rest);
     case 'temporal-cli': {
       const { resolveTemporalCli } =
         require('../temporal/cli-binary') as typeof import('../temporal/cli-binary');

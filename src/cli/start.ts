@@ -5,11 +5,14 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { codecServerOptionsFromSettings, payloadCodecFrom } from '../codec/options';
+import { startCodecServer } from '../codec/server';
+import { reportLines, runDoctor } from '../doctor';
 import { startFtpServer } from '../files/ftp-server';
 import { startMailCatcher } from '../mail';
 import { seedFromConfig, startAlmaSandbox } from '../sandbox/alma';
 import { resolveTemporalCli } from '../temporal/cli-binary';
-import { startDevServer } from '../temporal/dev-server';
+import { freePort, startDevServer } from '../temporal/dev-server';
 import { syncSchedules } from '../temporal/schedules';
 import { startWorkerProcess } from '../worker/process';
 import { startIntake } from './intake';
@@ -59,10 +62,28 @@ export async function startCommand(): Promise<number> {
 
   try {
     const cli = await resolveTemporalCli({ log: (line) => logger.info(line) });
+    // With payload encryption on, the UI shows ciphertext unless it decodes through the codec server: started
+    // first, so the dev server's UI can be pointed at it. On loopback it serves the local UI's origin without a
+    // token (the dev UI has no way to send one); RTO_CODEC_TOKEN, when set, is required all the same.
+    const uiPort = settings.TEMPORAL_UI_PORT || (await freePort());
+    let codecLine: string | undefined;
+    let uiCodecEndpoint: string | undefined;
+    if (payloadCodecFrom(settings)) {
+      const options = codecServerOptionsFromSettings(settings, { allowNoToken: true, uiPort });
+      if (options.token)
+        logger.warn(
+          'RTO_CODEC_TOKEN is set: the dev server UI sends no token, so it cannot decode through the codec server',
+        );
+      const codec = await startCodecServer({ ...options, logger: logger.child({ part: 'codec' }) });
+      stops.push({ name: 'codec-server', stop: codec.close });
+      uiCodecEndpoint = codec.url;
+      codecLine = `  Codec server    ${codec.url}   (the UI decodes encrypted payloads through it; ${options.token ? 'bearer token RTO_CODEC_TOKEN' : 'loopback, no token'})`;
+    }
     const temporal = await startDevServer({
       binary: cli.path,
       port: settings.TEMPORAL_PORT,
-      uiPort: settings.TEMPORAL_UI_PORT,
+      uiPort,
+      ...(uiCodecEndpoint ? { uiCodecEndpoint } : {}),
       dbFile: path.join(dataDir, 'temporal.db'),
       namespace: settings.TEMPORAL_NAMESPACE,
       onOutput: (line) => logger.debug({ part: 'temporal' }, line),
@@ -100,6 +121,13 @@ export async function startCommand(): Promise<number> {
     });
     stops.push({ name: 'ftp', stop: ftp.close });
 
+    // The set-up checked once against the sandbox, the mail catcher and the vendor folders: its findings are
+    // printed with the summary; it never stops the start.
+    const doctor = await runDoctor({ config, settings, logger }).then(
+      (r) => reportLines(r, { onlyTrouble: true }).map((l) => `  ${l}`),
+      (e: unknown) => [`  the set-up doctor could not run: ${(e as Error).message}`],
+    );
+
     const proc = await startWorkerProcess({ settings, config, logger });
     stops.push({ name: 'workers', stop: proc.stop });
     const { client, running } = proc;
@@ -114,6 +142,7 @@ export async function startCommand(): Promise<number> {
       'oasis-alma-rto is running:',
       `  Temporal        ${temporal.address}   (namespace ${settings.TEMPORAL_NAMESPACE}, data ${path.join(dataDir, 'temporal.db')})`,
       `  Temporal UI     ${temporal.uiUrl}`,
+      ...(codecLine ? [codecLine] : []),
       `  Worker          task queue ${settings.RTO_TASK_QUEUE} (+ one per Alma institution)`,
       `  HTTP intake     ${intake.url}/orders   (bearer token in ${where})`,
       `  Alma sandbox    ${sandbox.url}   (state: ${sandbox.baseUrl}/_sandbox/state)`,
@@ -121,6 +150,8 @@ export async function startCommand(): Promise<number> {
       `  Vendor files    ftp://127.0.0.1:${ftp.port}   (folder ${vendorRoot})`,
       `  Schedules       ${schedules.join(', ') || '-'}`,
       `  Try             npm run rto -- order submit examples/orders/print-single-fund.json --wait FOLLOWING_UP`,
+      'Set-up doctor (rto doctor):',
+      ...doctor,
       'Ctrl-C stops everything.',
     ];
     process.stdout.write(lines.map(printableLine).join('\n') + '\n');

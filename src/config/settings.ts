@@ -54,6 +54,16 @@ export const settingsSchema = z.object({
     .regex(/^[A-Za-z0-9._-]+$/)
     .default('k1'),
   RTO_PAYLOAD_OLD_KEYS: z.string().optional(),
+  /**
+   * The codec server (`rto codec-server`; `rto start` with encryption on): where it listens (loopback unless
+   * told), the bearer token it wants (or a file holding it), and the origins (comma-separated) whose pages may
+   * read its answers: the Temporal UI's. Unset, the origin is the local UI's (TEMPORAL_UI_PORT).
+   */
+  RTO_CODEC_HOST: z.string().default('127.0.0.1'),
+  RTO_CODEC_PORT: port(8089),
+  RTO_CODEC_TOKEN: z.string().optional(),
+  RTO_CODEC_TOKEN_FILE: z.string().optional(),
+  RTO_CODEC_CORS_ORIGIN: z.string().optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   RTO_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(50),
 });

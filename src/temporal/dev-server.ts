@@ -18,6 +18,8 @@ export interface DevServerOptions {
   /** SQLite file: state survives a restart. Without it the server keeps everything in memory. */
   dbFile?: string;
   namespace?: string;
+  /** The codec server the web UI decodes payloads through (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   startTimeoutMs?: number;
   onOutput?: (line: string) => void;
@@ -60,6 +62,7 @@ export function devServerArgs(
   ];
   if (o.headless) args.push('--headless');
   else args.push('--ui-port', String(o.uiPort), '--ui-ip', o.ip);
+  if (!o.headless && o.uiCodecEndpoint) args.push('--ui-codec-endpoint', o.uiCodecEndpoint);
   if (o.dbFile) args.push('--db-filename', o.dbFile);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
     args.push('--search-attribute', `${name}=${type}`);
