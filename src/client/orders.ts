@@ -2,6 +2,7 @@
  * The library OASIS imports: place an order, cancel it, read its status, list orders. Invalid orders are
  * refused here with every problem before any workflow starts; the workflow validates again (the authority).
  */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
@@ -203,32 +204,53 @@ export class OrderClient {
 
   /**
    * One page of orders from Temporal's visibility (the same query as `listOrders`), newest first as Temporal
-   * lists them, and the token of the next page when there is one. `pageToken` is what a previous page gave
-   * (base64url); one Temporal does not take is a `PageTokenError`.
+   * lists them, and the token of the next page when there is one. Temporal does not check a page token it is
+   * given (a forged one fails only after its retries, as an internal error), so the token handed out is
+   * Temporal's signed with this client's key and bound to the filter: one not given by this client for this
+   * filter is a `PageTokenError`, and Temporal never sees it. (A restarted process has a new key: its client
+   * starts again from the first page.)
    */
   async listOrdersPage(
     filter: OrderFilter & { pageSize: number; pageToken?: string },
   ): Promise<{ orders: OrderSummary[]; nextPageToken?: string }> {
     const { namespace, loadedDataConverter } = this.client.options;
-    let res;
-    try {
-      res = await this.client.workflowService.listWorkflowExecutions({
-        namespace,
-        query: visibilityQuery(filter),
-        pageSize: filter.pageSize,
-        nextPageToken: filter.pageToken ? Buffer.from(filter.pageToken, 'base64url') : undefined,
-      });
-    } catch (e) {
-      // gRPC INVALID_ARGUMENT (3): with a token given, it is the token Temporal refused.
-      if (filter.pageToken && (e as { code?: number }).code === 3)
-        throw new PageTokenError('pageToken is not a token this listing gave');
-      throw e;
-    }
+    const query = visibilityQuery(filter);
+    const res = await this.client.workflowService.listWorkflowExecutions({
+      namespace,
+      query,
+      pageSize: filter.pageSize,
+      ...(filter.pageToken ? { nextPageToken: this.openPageToken(filter.pageToken, query) } : {}),
+    });
     const orders: OrderSummary[] = [];
     for (const raw of res.executions ?? [])
       orders.push(summaryFromExecution(await executionInfoFromRaw(raw, loadedDataConverter, raw, namespace)));
-    const next = res.nextPageToken?.length ? Buffer.from(res.nextPageToken).toString('base64url') : undefined;
+    const next = res.nextPageToken?.length
+      ? this.signPageToken(Buffer.from(res.nextPageToken), query)
+      : undefined;
     return { orders, ...(next ? { nextPageToken: next } : {}) };
+  }
+
+  private readonly pageTokenKey = randomBytes(32);
+
+  private pageTokenMac(raw: Buffer, query: string): Buffer {
+    return createHmac('sha256', this.pageTokenKey).update(query).update('\0').update(raw).digest();
+  }
+
+  private signPageToken(raw: Buffer, query: string): string {
+    return `${raw.toString('base64url')}.${this.pageTokenMac(raw, query).toString('base64url')}`;
+  }
+
+  private openPageToken(token: string, query: string): Buffer {
+    const [data, mac, extra] = token.split('.');
+    if (data && mac && extra === undefined) {
+      const raw = Buffer.from(data, 'base64url');
+      const given = Buffer.from(mac, 'base64url');
+      const wanted = this.pageTokenMac(raw, query);
+      if (given.length === wanted.length && timingSafeEqual(given, wanted)) return raw;
+    }
+    throw new PageTokenError(
+      'is not a token this listing gave for these filters (or the intake restarted): start from the first page',
+    );
   }
 
   /**

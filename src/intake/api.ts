@@ -211,7 +211,7 @@ export const ListQuerySchema = z.strictObject({
   pageToken: z
     .string()
     .max(4096, 'at most 4096 characters')
-    .regex(/^[A-Za-z0-9_-]+$/, 'is not a page token (base64url)')
+    .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'is not a page token')
     .optional()
     .describe("The previous page's nextPageToken."),
 });
