@@ -4,6 +4,7 @@
  * (`POST /orders?dryRun=true[&alma=true]`) creating nothing. Real loopback HTTP, the run's Temporal server with
  * the project's workers, the Alma sandbox behind them.
  */
+import { createAlmaClient } from '../src/alma/client';
 import { AlmaAccess } from '../src/institution/alma-access';
 import { startHttpIntake, type HttpIntake } from '../src/client/http';
 import { visibilityQuery } from '../src/client/orders';
@@ -495,6 +496,37 @@ describe('POST /orders?dryRun=true', () => {
     expect((same.body.alma as { openPoLines: Json[] }).openPoLines).toEqual(
       expect.arrayContaining([expect.objectContaining({ number: s.poLine, thisOrder: true })]),
     );
+  });
+
+  test('with alma=true when Alma cannot be reached: 502 "incomplete", saying why', async () => {
+    // A real Alma client, pointed at a port nothing listens on.
+    const unreachable = createAlmaClient({
+      gateway: 'http://127.0.0.1:1/almaws/v1',
+      apiKey: 'k',
+      timeoutMs: 2000,
+    });
+    const other = await startHttpIntake({
+      orders: sys.orders,
+      config: sys.config,
+      token: TOKEN,
+      port: 0,
+      logger: sys.logger,
+      alma: { forAccount: () => ({ client: unreachable }) },
+    });
+    try {
+      const r = await fetch(`${other.url}/orders?dryRun=true&alma=true`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify(exampleOrder('print-single-fund.json', id('DRY-DOWN'))),
+      });
+      expect(r.status).toBe(502);
+      const body = (await r.json()) as Json;
+      expect(body).toMatchObject({ dryRun: true, outcome: 'incomplete', problems: [] });
+      expect(String(body.almaError)).toMatch(/^Alma could not be asked: /);
+    } finally {
+      await other.close();
+    }
+    await nothingCreated('UNIV-MAIN', id('DRY-DOWN'));
   });
 
   test('alma=true without dryRun=true, and unknown parameters, are 400 and place nothing', async () => {

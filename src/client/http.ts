@@ -1,6 +1,9 @@
 /**
- * HTTP intake for systems that do not speak Temporal. It only starts, reads and signals workflows, so it
- * answers without waiting on Alma. Bearer token from the configuration; bodies over 64 KiB are refused unread.
+ * HTTP intake for systems that do not speak Temporal, on Fastify. It only starts, reads, lists and signals
+ * workflows, so it answers without waiting on Alma (but for a dry run that asks Alma). Bearer token from the
+ * configuration; bodies over 64 KiB are refused unread. The routes, their queries and answers are one table
+ * (src/intake/api.ts) that the routes are registered from and the OpenAPI document (GET /openapi.json, GET
+ * /docs) is generated from; docs/http-intake.md says it all for people.
  *
  * - `POST /orders`: 201 `outcome: "started"`; 422 `outcome: "refused"` with every problem; 200
  *   `outcome: "existing"` when the order id was placed before. The existing order is never changed by a
@@ -9,6 +12,8 @@
  *   it differs (`differences`: JSON paths, never values) with a `warning`. When the existing order's content
  *   cannot be read (e.g. it is encrypted with a key this process lacks) `sameContent` is absent and the
  *   `warning` says so.
+ * - `POST /orders?dryRun=true[&alma=true]`: the same check, creating nothing (src/intake/dry-run.ts).
+ * - `GET /orders?account=&stage=&alert=&limit=&pageToken=`: one page of the account's orders (visibility).
  * - `GET /orders/<account>/<orderId>`: 200 with the status, 404 for an unknown order.
  * - `POST /orders/<account>/<orderId>/cancel`: 202 (a signal: the answer does not wait for Alma); the body
  *   is empty or `{ "reason"?, "comment"? }`, anything else is 400/422 and cancels nothing.
