@@ -102,3 +102,23 @@ describe('nodemailer', () => {
     expect(inside).toEqual([]);
   });
 });
+
+describe.each([
+  ['fastify', ['GHSA-jx2c-rxcm-jvmq', 'GHSA-444r-cwp2-x5xf', 'GHSA-573f-x89g-hqp9']],
+  ['fast-uri', ['GHSA-q3j6-qgpj-74h6', 'GHSA-v39h-62p7-jpjc']],
+])('%s (the HTTP intake, issue 12)', (pkg, ids) => {
+  const recorded = advisories(pkg);
+
+  it('has its advisories recorded in docs/security-audit.md', () => {
+    expect(recorded.map((a) => a.id)).toEqual(expect.arrayContaining(ids));
+  });
+
+  it('is installed (every copy) outside every recorded range', () => {
+    const inside = installed(pkg).flatMap((c) =>
+      recorded
+        .filter((a) => inRange(c.version, a.range))
+        .map((a) => `${c.where} ${c.version} is inside ${a.id} (${a.range})`),
+    );
+    expect(inside).toEqual([]);
+  });
+});

@@ -8,6 +8,7 @@ import { OrderClient } from '../client/orders';
 import { ConfigError } from '../config/load';
 import type { Config } from '../config/schema';
 import type { Settings } from '../config/settings';
+import { AlmaAccess } from '../institution/alma-access';
 import type { Logger } from '../logging';
 
 /** Shortest bearer token the HTTP intake accepts: anything shorter can be guessed or was typed by hand. */
@@ -55,6 +56,8 @@ export async function startIntake(
     host: o.settings.RTO_HTTP_HOST,
     port: o.settings.RTO_HTTP_PORT,
     logger: o.logger,
+    // For `POST /orders?dryRun=true&alma=true` only (read-only calls).
+    alma: new AlmaAccess(o.config, o.logger),
   });
   return { url: intake.url, where, close: intake.close };
 }

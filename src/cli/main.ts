@@ -10,7 +10,7 @@ Usage:
   rto start                          run everything locally on the embedded defaults (npm start)
   rto worker                         run the worker only (production; connects to TEMPORAL_ADDRESS)
   rto http                           run the HTTP intake only
-  rto order ...                      submit, status, cancel, list orders (rto order --help)
+  rto order ...                      submit, check, status, cancel, list orders (rto order --help)
   rto edi run <account> [--json]     pick up the vendor's EDI files now
   rto edi read <file> [--json]       read an EDI file and print what it says (touches nothing)
   rto edi retry <account> <file>     read a rejected EDI file again once its cause is fixed

@@ -1,5 +1,7 @@
-/** `rto order submit|status|cancel|list`: what OASIS (or a person) does with orders from a shell. */
+/** `rto order submit|check|status|cancel|list`: what OASIS (or a person) does with orders from a shell. */
 import { readFileSync } from 'node:fs';
+import { AlmaAccess } from '../institution/alma-access';
+import { dryRunOrder, type DryRunReport } from '../intake/dry-run';
 import { parseOrderText } from '../contract/validate';
 import { cancellationReasons, reached, type OrderSummary } from '../client/orders';
 import { ALERTS, STAGES, isFinal, type Alert, type Stage } from '../order/types';
@@ -9,6 +11,7 @@ import { printableLine } from './terminal';
 
 export const ORDER_USAGE = `Usage:
   rto order submit <file|-> [--wait <STAGE>] [--timeout <seconds>] [--json]
+  rto order check <file|-> [--alma] [--json]
   rto order status <account> <orderId> [--json]
   rto order cancel <account> <orderId> --reason <code> [--comment <text>] [--json]
   rto order list [--account <code>] [--stage <STAGE>] [--alert <ALERT>] [--limit <n>] [--json]
@@ -18,6 +21,9 @@ Alerts: ${ALERTS.join(', ')}
 Reason codes: the account's alma.cancellationReason in the configuration.
 --wait succeeds only if the order gets to that stage (or further on the way to COMPLETED): an order that
 ends CANCELLED, REJECTED or FAILED, or is not there in time, fails. Ctrl-C stops waiting, not the order.
+check places nothing: it lists every contract and account problem (the workflow's own validation) and, with
+--alma, what Alma says (read only): funds active, vendor and vendor account valid, open PO lines with the ISBN.
+It exits 0 when the order would be taken, 1 otherwise (problems, or Alma could not be asked).
 Exit codes: 0 success, 2 invalid order or unknown stage/alert/reason/account (the known ones are listed),
 1 anything else, 130 (SIGINT) or 143 (SIGTERM) when interrupted while waiting.
 Environment: TEMPORAL_ADDRESS (or TEMPORAL_PORT), TEMPORAL_NAMESPACE, RTO_TASK_QUEUE, RTO_CONFIG.`;
@@ -96,7 +102,30 @@ function onInterrupt(s: OrderSummary, placedBefore: boolean): () => void {
   };
 }
 
-const SUBCOMMANDS = ['submit', 'status', 'cancel', 'list'];
+/** `rto order check`'s report for a person. */
+function printCheck(r: DryRunReport): void {
+  const lines: string[] = [];
+  if (r.problems.length)
+    lines.push(
+      `The order has ${r.problems.length} problem(s):`,
+      ...r.problems.map((p) => `  - ${p.path}: ${p.message}`),
+    );
+  else lines.push(`The order is valid: placing it would start the workflow ${r.workflowId}.`);
+  if (r.alma) {
+    lines.push(
+      r.alma.problems.length
+        ? `Alma would refuse it (${r.alma.problems.length} problem(s)):`
+        : 'Alma: the funds, the vendor and its account are valid.',
+      ...r.alma.problems.map((p) => `  - ${p.path}: ${p.message}`),
+      ...r.alma.warnings.map((w) => `  note: ${w}`),
+    );
+  }
+  if (r.almaError) lines.push(r.almaError);
+  lines.push(r.outcome === 'valid' ? 'Nothing was created.' : `Nothing was created (${r.outcome}).`);
+  say(r.outcome === 'valid' ? process.stdout : process.stderr, ...lines);
+}
+
+const SUBCOMMANDS = ['submit', 'check', 'status', 'cancel', 'list'];
 
 export async function orderCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -117,6 +146,7 @@ export async function orderCommand(args: string[]): Promise<number> {
       stage: { type: 'string' },
       alert: { type: 'string' },
       limit: { type: 'string' },
+      alma: { type: 'boolean' },
     },
     ORDER_USAGE,
   );
@@ -204,6 +234,20 @@ export async function orderCommand(args: string[]): Promise<number> {
       } finally {
         await conn.close();
       }
+    }
+    case 'check': {
+      const file = positionals[0];
+      if (!file) throw new UsageError(`check needs a file (or - for standard input)\n\n${ORDER_USAGE}`);
+      const parsed = parseOrderText(readFileSync(file === '-' ? 0 : file));
+      const report: DryRunReport = parsed.ok
+        ? await dryRunOrder(parsed.value, {
+            config: ctx.config,
+            ...(values.alma ? { alma: new AlmaAccess(ctx.config, ctx.logger) } : {}),
+          })
+        : { dryRun: true, outcome: 'refused', problems: parsed.problems };
+      if (json) printJson(report);
+      else printCheck(report);
+      return report.outcome === 'valid' ? EXIT.ok : EXIT.failure;
     }
     case 'status': {
       const [account, orderId] = positionals;

@@ -1,6 +1,9 @@
 /**
- * HTTP intake for systems that do not speak Temporal. It only starts, reads and signals workflows, so it
- * answers without waiting on Alma. Bearer token from the configuration; bodies over 64 KiB are refused unread.
+ * HTTP intake for systems that do not speak Temporal, on Fastify. It only starts, reads, lists and signals
+ * workflows, so it answers without waiting on Alma (but for a dry run that asks Alma). Bearer token from the
+ * configuration; bodies over 64 KiB are refused unread. The routes, their queries and answers are one table
+ * (src/intake/api.ts) that the routes are registered from and the OpenAPI document (GET /openapi.json, GET
+ * /docs) is generated from; docs/http-intake.md says it all for people.
  *
  * - `POST /orders`: 201 `outcome: "started"`; 422 `outcome: "refused"` with every problem; 200
  *   `outcome: "existing"` when the order id was placed before. The existing order is never changed by a
@@ -9,6 +12,8 @@
  *   it differs (`differences`: JSON paths, never values) with a `warning`. When the existing order's content
  *   cannot be read (e.g. it is encrypted with a key this process lacks) `sameContent` is absent and the
  *   `warning` says so.
+ * - `POST /orders?dryRun=true[&alma=true]`: the same check, creating nothing (src/intake/dry-run.ts).
+ * - `GET /orders?account=&stage=&alert=&limit=&pageToken=`: one page of the account's orders (visibility).
  * - `GET /orders/<account>/<orderId>`: 200 with the status, 404 for an unknown order.
  * - `POST /orders/<account>/<orderId>/cancel`: 202 (a signal: the answer does not wait for Alma); the body
  *   is empty or `{ "reason"?, "comment"? }`, anything else is 400/422 and cancels nothing.
@@ -17,19 +22,44 @@
  * closed as they come), a deadline for a request's headers and one for its body once they are in (408); an
  * answer given before the request was read to its end closes the connection.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WorkflowHandle } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { own } from '../config/lookup';
 import type { Config } from '../config/schema';
 import type { Settings } from '../config/settings';
 import { orderDifferences } from '../contract/compare';
-import { MAX_ORDER_BYTES, hasNoteControlCharacter, type Problem } from '../contract/order';
-import { parseOrderText } from '../contract/validate';
+import { MAX_ORDER_BYTES } from '../contract/order';
+import { parseOrderText, problemsFromIssues } from '../contract/validate';
+import {
+  API_ROUTES,
+  DEFAULT_PAGE_SIZE,
+  OrderSchema,
+  fastifyPath,
+  type ListQuerySchema,
+  type PlaceQuerySchema,
+} from '../intake/api';
+import {
+  HttpError,
+  MAX_CANCEL_BYTES,
+  authorised,
+  checkReason,
+  decodeSegment,
+  parseCancelBody,
+  readBody,
+} from '../intake/bodies';
+import { renderDocsPage } from '../intake/docs-page';
+import { dryRunOrder, type AlmaForAccount } from '../intake/dry-run';
+import { openApiDocument } from '../intake/openapi';
 import type { Logger } from '../logging';
 import { cancelSignal } from '../order/messages';
-import { OrderNotFoundError, cancellationReasons, type OrderClient } from './orders';
+import { OrderNotFoundError, PageTokenError, type OrderClient } from './orders';
+
+export { MAX_CANCEL_COMMENT, MAX_CANCEL_REASON } from '../intake/bodies';
 
 export interface HttpIntakeOptions {
   orders: OrderClient;
@@ -44,6 +74,8 @@ export interface HttpIntakeOptions {
   config?: Pick<Config, 'accounts'>;
   /** Connection and time limits; each one left out has its default (DEFAULT_INTAKE_LIMITS). */
   limits?: Partial<IntakeLimits>;
+  /** Alma for the dry run's `alma=true` (read-only calls); without it such a dry run is refused (400). */
+  alma?: AlmaForAccount;
 }
 
 export interface IntakeLimits {
@@ -91,146 +123,6 @@ function resolveLimits(given: Partial<IntakeLimits> = {}): IntakeLimits {
     limits[key] = v;
   }
   return limits;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly body?: unknown,
-  ) {
-    super(message);
-  }
-}
-
-function send(res: http.ServerResponse, status: number, body: unknown) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
-/** The body, refused past `limit` bytes (413) or when it has not all arrived within `timeoutMs` (408). */
-function readBody(req: http.IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit)
-    return Promise.reject(new HttpError(413, `the body is ${declared} bytes; at most ${limit} are accepted`));
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = (settle: () => void) => {
-      clearTimeout(timer);
-      req.off('data', onData).off('end', onEnd).off('error', onError);
-      settle();
-    };
-    const timer = setTimeout(
-      () => done(() => reject(new HttpError(408, `the body did not arrive within ${timeoutMs} ms`))),
-      timeoutMs,
-    );
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) done(() => reject(new HttpError(413, `the body is over ${limit} bytes`)));
-      else chunks.push(chunk);
-    };
-    const onEnd = () => done(() => resolve(Buffer.concat(chunks)));
-    const onError = (e: Error) => done(() => reject(e));
-    req.on('data', onData).on('end', onEnd).on('error', onError);
-  });
-}
-
-function authorised(req: http.IncomingMessage, token: string): boolean {
-  const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-  if (!m) return false;
-  const a = Buffer.from(m[1]!);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** One path segment, percent-decoded; malformed encoding (e.g. `%E0%A4%A`) is the client's fault. */
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    const shown = segment.length > 100 ? `${segment.slice(0, 100)}…` : segment;
-    throw new HttpError(400, `the path segment "${shown}" is not valid percent-encoding (UTF-8)`);
-  }
-}
-
-export const MAX_CANCEL_REASON = 64;
-export const MAX_CANCEL_COMMENT = 1000;
-const REASON_FORM = /^[A-Za-z0-9_.-]+$/;
-
-const CANCEL_FIELDS = ['reason', 'comment'];
-
-/**
- * A cancel request's body: empty, or a JSON object with an optional `reason` (a code such as
- * LIBRARY_CANCELLED) and `comment` (free text, line breaks allowed). Anything else is refused, not dropped:
- * an unknown field (a misspelt `reason`) is a 422 naming it, and nothing is cancelled.
- */
-function parseCancelBody(body: Buffer): { reason?: string; comment?: string } {
-  if (!body.length) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString());
-  } catch {
-    throw new HttpError(400, 'the body is not valid JSON');
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new HttpError(400, 'the body must be a JSON object');
-  const { reason, comment } = value as { reason?: unknown; comment?: unknown };
-  const problems: Problem[] = Object.keys(value)
-    .filter((k) => !CANCEL_FIELDS.includes(k))
-    .map((k) => ({ path: k, message: `${k} is not a known field (known: ${CANCEL_FIELDS.join(', ')})` }));
-  if (reason !== undefined) {
-    if (typeof reason !== 'string') problems.push({ path: 'reason', message: 'must be a string' });
-    else if (reason.length > MAX_CANCEL_REASON)
-      problems.push({ path: 'reason', message: `at most ${MAX_CANCEL_REASON} characters` });
-    else if (!REASON_FORM.test(reason))
-      problems.push({
-        path: 'reason',
-        message: 'may contain only letters A-Z a-z, digits, ".", "_" and "-"',
-      });
-  }
-  if (comment !== undefined) {
-    if (typeof comment !== 'string') problems.push({ path: 'comment', message: 'must be a string' });
-    else {
-      if (comment.length > MAX_CANCEL_COMMENT)
-        problems.push({ path: 'comment', message: `at most ${MAX_CANCEL_COMMENT} characters` });
-      if (hasNoteControlCharacter(comment))
-        problems.push({
-          path: 'comment',
-          message: 'contains a control character (only line breaks are allowed)',
-        });
-    }
-  }
-  if (problems.length)
-    throw new HttpError(422, 'the cancel request is refused', { outcome: 'refused', problems });
-  return {
-    ...(typeof reason === 'string' ? { reason } : {}),
-    ...(typeof comment === 'string' ? { comment } : {}),
-  };
-}
-
-/**
- * A reason must be one the account knows (its configured cancellation reason), as `rto order cancel` checks:
- * an unknown one would otherwise be recorded as if it meant something. Case is not significant.
- */
-function checkReason(
-  config: Pick<Config, 'accounts'> | undefined,
-  account: string,
-  reason: string | undefined,
-) {
-  if (!config || reason === undefined) return;
-  const known = cancellationReasons(config, account);
-  if (!known || known.some((k) => k.toUpperCase() === reason.toUpperCase())) return;
-  throw new HttpError(422, 'the cancel request is refused', {
-    outcome: 'refused',
-    problems: [
-      { path: 'reason', message: `${reason} is not a known reason code (known: ${known.join(', ')})` },
-    ],
-  });
 }
 
 /** What a 200 "existing" answer says of the content placed again. */
@@ -292,9 +184,43 @@ async function compareWithExistingImpl(
   };
 }
 
-export async function startHttpIntake(
-  o: HttpIntakeOptions,
-): Promise<{ port: number; url: string; close(): Promise<void> }> {
+/** A request id: the client's X-Request-Id when it is a short plain token, else a new one (never echoed raw). */
+const REQUEST_ID_FORM = /^[A-Za-z0-9._:@-]{1,128}$/;
+export function requestId(given: string | string[] | undefined): string {
+  return typeof given === 'string' && REQUEST_ID_FORM.test(given) ? given : randomUUID();
+}
+
+/** What a route says of itself to the hooks: whether it needs the token, and how much body it reads. */
+interface RouteConfig {
+  public?: boolean;
+  /** Largest body read, in bytes; a route without it reads no body. */
+  maxBody?: number;
+}
+
+/** The intake as started: where it listens, the routes it serves (method and path), and how to stop it. */
+export interface HttpIntake {
+  port: number;
+  url: string;
+  routes: { method: string; path: string }[];
+  close(): Promise<void>;
+}
+
+/** Validation of a route's query string with its zod schema: every problem named, in the API's shape (400). */
+function zodValidator({ schema }: { schema: unknown }) {
+  const s = schema as z.ZodType;
+  return (data: unknown) => {
+    const r = s.safeParse(data);
+    if (r.success) return { value: r.data };
+    return {
+      error: new HttpError(400, 'the query string is not valid', {
+        error: 'the query string is not valid',
+        problems: problemsFromIssues(r.error.issues, data),
+      }),
+    };
+  };
+}
+
+export async function startHttpIntake(o: HttpIntakeOptions): Promise<HttpIntake> {
   const limits = resolveLimits(o.limits);
   const serverOptions: http.ServerOptions = {
     headersTimeout: limits.headersTimeoutMs,
@@ -303,25 +229,210 @@ export async function startHttpIntake(
     // How often Node looks for connections past headersTimeout/requestTimeout (its default is 30 s).
     connectionsCheckingInterval: Math.min(5000, Math.max(100, Math.floor(limits.headersTimeoutMs / 4))),
   };
-  const server = http.createServer(serverOptions, (req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      // An answer before the request was read to its end (401, 408, 413, ...) closes the connection: Node
-      // would otherwise keep reading the rest of the body to keep the connection alive.
-      if (!req.complete) res.setHeader('connection', 'close');
-      if (e instanceof HttpError) {
-        return send(res, e.status, e.body ?? { error: e.message });
+  let server: http.Server | undefined;
+  const app = Fastify({
+    loggerInstance: o.logger,
+    // The Node server is made here so its limits are the intake's (Fastify would set its own timeouts).
+    serverFactory: (handler) => (server = http.createServer(serverOptions, handler)),
+    genReqId: (req) => requestId(req.headers['x-request-id']),
+    exposeHeadRoutes: false,
+    routerOptions: {
+      ignoreTrailingSlash: true,
+      // Path segments are order ids and account codes (64 characters at most); longer ones find nothing (404).
+      maxParamLength: 1000,
+    },
+    frameworkErrors: (error, request, raw) => {
+      const reply = raw as unknown as FastifyReply;
+      // Fastify's own refusals before routing (a malformed path): the token is still checked first.
+      reply.header('x-request-id', request.id);
+      if (!request.raw.complete) reply.header('connection', 'close');
+      if (!authorised(request.headers, o.token))
+        return void reply
+          .code(401)
+          .header('www-authenticate', 'Bearer')
+          .send({ error: 'a valid bearer token is required' });
+      if (error.code === 'FST_ERR_BAD_URL') {
+        try {
+          for (const seg of new URL(request.raw.url ?? '/', 'http://intake').pathname.split('/'))
+            decodeSegment(seg);
+        } catch (e) {
+          if (e instanceof HttpError) return void reply.code(400).send({ error: e.message });
+        }
       }
-      if (e instanceof OrderNotFoundError) return send(res, 404, { error: e.message });
-      o.logger.error({ err: (e as Error).message, url: req.url }, 'HTTP intake error');
-      send(res, 500, { error: 'internal error' });
-    });
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH')
+        return void reply.code(404).send({ error: `no route for ${request.method} ${request.url}` });
+      return void reply.code(400).send({ error: error.message });
+    },
+  });
+  app.setValidatorCompiler(zodValidator);
+
+  // Bodies are read by the intake itself: after the token check (onRequest), capped per route, with a deadline.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (request, payload, done) => {
+    const limit = (request.routeOptions.config as RouteConfig | undefined)?.maxBody;
+    if (limit === undefined) return done(null, undefined);
+    readBody(payload, request.headers, limit, limits.bodyTimeoutMs).then(
+      (body) => done(null, body),
+      (e: Error) => done(e, undefined),
+    );
   });
 
-  server.maxConnections = limits.maxConnections;
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if ((request.routeOptions.config as RouteConfig | undefined)?.public) return;
+    if (!authorised(request.headers, o.token)) {
+      reply.header('www-authenticate', 'Bearer');
+      throw new HttpError(401, 'a valid bearer token is required');
+    }
+  });
+
+  app.setErrorHandler((e: Error & { statusCode?: number }, request, reply) => {
+    // An answer before the request was read to its end (401, 408, 413, ...) closes the connection: Node
+    // would otherwise keep reading the rest of the body to keep the connection alive.
+    if (!request.raw.complete) reply.header('connection', 'close');
+    if (e instanceof HttpError) return reply.code(e.status).send(e.body ?? { error: e.message });
+    if (e instanceof OrderNotFoundError) return reply.code(404).send({ error: e.message });
+    if (e instanceof PageTokenError)
+      return reply.code(400).send({
+        error: 'the query string is not valid',
+        problems: [{ path: 'pageToken', message: e.message }],
+      });
+    // Fastify's own refusals (e.g. a body it cannot take): its words, its status.
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)
+      return reply.code(e.statusCode).send({ error: e.message });
+    request.log.error({ err: e.message, url: request.url }, 'HTTP intake error');
+    return reply.code(500).send({ error: 'internal error' });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    if (!request.raw.complete) reply.header('connection', 'close');
+    return reply.code(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  const served: { method: string; path: string }[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) served.push({ method, path: r.url });
+  });
+
+  const compareWithExisting = (handle: WorkflowHandle, placed: unknown) =>
+    compareWithExistingImpl(handle, placed, o);
+
+  const handlers: Record<string, (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>> = {
+    async placeOrder(request, reply) {
+      const q = request.query as z.infer<typeof PlaceQuerySchema>;
+      const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
+      if (q.alma === 'true' && q.dryRun !== 'true')
+        throw new HttpError(400, 'the query string is not valid', {
+          error: 'the query string is not valid',
+          problems: [
+            { path: 'alma', message: 'only with dryRun=true (placing an order does not ask Alma here)' },
+          ],
+        });
+      const parsed = parseOrderText(body);
+      if (q.dryRun === 'true') {
+        if (!parsed.ok)
+          return reply.code(422).send({ dryRun: true, outcome: 'refused', problems: parsed.problems });
+        if (q.alma === 'true' && !o.alma)
+          throw new HttpError(400, 'the query string is not valid', {
+            error: 'the query string is not valid',
+            problems: [{ path: 'alma', message: 'this intake was started without access to Alma' }],
+          });
+        const report = await dryRunOrder(parsed.value, {
+          config: o.config ?? o.orders.config,
+          ...(q.alma === 'true' && o.alma ? { alma: o.alma } : {}),
+        });
+        const status = report.outcome === 'valid' ? 200 : report.outcome === 'refused' ? 422 : 502;
+        return reply.code(status).send(report);
+      }
+      if (!parsed.ok) return reply.code(422).send({ outcome: 'refused', problems: parsed.problems });
+      const r = await o.orders.placeOrder(parsed.value);
+      if (r.outcome === 'refused') return reply.code(422).send(r);
+      if (r.outcome === 'started')
+        return reply.code(201).send({ ...r.status, outcome: r.outcome, workflowId: r.workflowId });
+      const { account, orderId } = r.status;
+      return reply.code(200).send({
+        ...r.status,
+        outcome: r.outcome,
+        workflowId: r.workflowId,
+        ...(await compareWithExisting(o.orders.handle(account, orderId), parsed.value)),
+      });
+    },
+    async listOrders(request, reply) {
+      const q = request.query as z.infer<typeof ListQuerySchema>;
+      const config = o.config ?? o.orders.config;
+      if (!own(config.accounts, q.account))
+        throw new HttpError(400, 'the query string is not valid', {
+          error: 'the query string is not valid',
+          problems: [
+            {
+              path: 'account',
+              message: `account "${q.account}" is not configured (known: ${Object.keys(config.accounts).join(', ')})`,
+            },
+          ],
+        });
+      const page = await o.orders.listOrdersPage({
+        account: q.account,
+        ...(q.stage ? { stage: q.stage } : {}),
+        ...(q.alert ? { alert: q.alert } : {}),
+        pageSize: q.limit ?? DEFAULT_PAGE_SIZE,
+        ...(q.pageToken ? { pageToken: q.pageToken } : {}),
+      });
+      return reply.code(200).send(page);
+    },
+    async getOrder(request, reply) {
+      const { account, orderId } = request.params as { account: string; orderId: string };
+      return reply.code(200).send(await o.orders.getStatus(account, orderId, { queryTimeoutMs: 3000 }));
+    },
+    async cancelOrder(request, reply) {
+      const { account, orderId } = request.params as { account: string; orderId: string };
+      const { reason, comment } = parseCancelBody(request.body as Buffer | undefined);
+      const current = await o.orders.getStatus(account, orderId, { queryTimeoutMs: 3000 });
+      checkReason(o.config, account, reason);
+      // A signal, not the update: the answer must not wait for Alma's DELETE.
+      if (current.workflowStatus === 'RUNNING') {
+        await o.orders.handle(account, orderId).signal(cancelSignal, { reason, comment, by: 'http' });
+      }
+      return reply.code(202).send({
+        ...current,
+        cancellation: current.workflowStatus === 'RUNNING' ? 'requested' : 'order already ended',
+      });
+    },
+    async health(_request, reply) {
+      return reply.code(200).send({ ok: true });
+    },
+    async openApiDocument(_request, reply) {
+      return reply.code(200).send(openApiDocument());
+    },
+    async documentation(_request, reply) {
+      return reply.code(200).type('text/html; charset=utf-8').send(docsPage());
+    },
+  };
+
+  for (const r of API_ROUTES) {
+    const handler = handlers[r.operationId];
+    if (!handler) throw new Error(`the route ${r.method} ${r.path} has no handler`);
+    const config: RouteConfig = {
+      ...(r.public ? { public: true } : {}),
+      ...(r.body ? { maxBody: r.body.schema === OrderSchema ? MAX_ORDER_BYTES : MAX_CANCEL_BYTES } : {}),
+    };
+    app.route({
+      method: r.method,
+      url: fastifyPath(r.path),
+      config,
+      ...(r.query ? { schema: { querystring: r.query } } : {}),
+      // Health probes every few seconds would drown the log.
+      ...(r.operationId === 'health' ? { logLevel: 'warn' } : {}),
+      handler,
+    });
+  }
+
+  await app.ready();
+  const srv = server!;
+  srv.maxConnections = limits.maxConnections;
   // Connections over the cap are closed by Node as they come: said in the log at most every 10 s.
   let dropped = 0;
   let dropLogged = 0;
-  server.on('drop', () => {
+  srv.on('drop', () => {
     dropped++;
     if (Date.now() - dropLogged < 10_000) return;
     o.logger.warn(
@@ -332,60 +443,17 @@ export async function startHttpIntake(
     dropped = 0;
   });
 
-  const compareWithExisting = (handle: WorkflowHandle, placed: unknown) =>
-    compareWithExistingImpl(handle, placed, o);
-
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
-    const url = new URL(req.url ?? '/', 'http://intake');
-    if (req.method === 'GET' && url.pathname === '/healthz') return send(res, 200, { ok: true });
-    if (!authorised(req, o.token)) {
-      res.setHeader('www-authenticate', 'Bearer');
-      throw new HttpError(401, 'a valid bearer token is required');
-    }
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeSegment);
-    if (req.method === 'POST' && url.pathname === '/orders') {
-      const body = await readBody(req, MAX_ORDER_BYTES, limits.bodyTimeoutMs);
-      const parsed = parseOrderText(body);
-      if (!parsed.ok) return send(res, 422, { outcome: 'refused', problems: parsed.problems });
-      const r = await o.orders.placeOrder(parsed.value);
-      if (r.outcome === 'refused') return send(res, 422, r);
-      if (r.outcome === 'started')
-        return send(res, 201, { ...r.status, outcome: r.outcome, workflowId: r.workflowId });
-      const { account, orderId } = r.status;
-      return send(res, 200, {
-        ...r.status,
-        outcome: r.outcome,
-        workflowId: r.workflowId,
-        ...(await compareWithExisting(o.orders.handle(account, orderId), parsed.value)),
-      });
-    }
-    if (parts[0] === 'orders' && parts.length === 3 && req.method === 'GET') {
-      return send(res, 200, await o.orders.getStatus(parts[1]!, parts[2]!, { queryTimeoutMs: 3000 }));
-    }
-    if (parts[0] === 'orders' && parts.length === 4 && parts[3] === 'cancel' && req.method === 'POST') {
-      const { reason, comment } = parseCancelBody(await readBody(req, 8 * 1024, limits.bodyTimeoutMs));
-      const current = await o.orders.getStatus(parts[1]!, parts[2]!, { queryTimeoutMs: 3000 });
-      checkReason(o.config, parts[1]!, reason);
-      // A signal, not the update: the answer must not wait for Alma's DELETE.
-      if (current.workflowStatus === 'RUNNING') {
-        await o.orders.handle(parts[1]!, parts[2]!).signal(cancelSignal, { reason, comment, by: 'http' });
-      }
-      return send(res, 202, {
-        ...current,
-        cancellation: current.workflowStatus === 'RUNNING' ? 'requested' : 'order already ended',
-      });
-    }
-    throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 8080, o.host ?? '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  await app.listen({ port: o.port ?? 8080, host: o.host ?? '127.0.0.1' });
+  const port = (srv.address() as AddressInfo).port;
   return {
     port,
     url: `http://${o.host ?? '127.0.0.1'}:${port}`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    routes: served,
+    close: () => app.close(),
   };
+}
+
+let page: string | undefined;
+function docsPage(): string {
+  return (page ??= renderDocsPage(openApiDocument()));
 }

@@ -2,17 +2,20 @@
  * The library OASIS imports: place an order, cancel it, read its status, list orders. Invalid orders are
  * refused here with every problem before any workflow starts; the workflow validates again (the authority).
  */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
   type Client,
+  type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import type { TypedSearchAttributes } from '@temporalio/common';
 import { own } from '../config/lookup';
 import type { Config } from '../config/schema';
-import type { Problem } from '../contract/order';
+import type { Order, Problem } from '../contract/order';
 import { validateOrder } from '../contract/validate';
 import { cancelUpdate, statusQuery } from '../order/messages';
 import {
@@ -83,23 +86,22 @@ export class OrderClient {
     private readonly opts: { config: Pick<Config, 'accounts'>; taskQueue: string },
   ) {}
 
+  /** The configuration orders are validated against. */
+  get config(): Pick<Config, 'accounts'> {
+    return this.opts.config;
+  }
+
   handle(account: string, orderId: string): WorkflowHandle<typeof orderWorkflow> {
     return this.client.workflow.getHandle(orderWorkflowId(account, orderId));
   }
 
   /** Places an order; a repeated order returns the existing one's state and never starts a second workflow. */
   async placeOrder(raw: unknown): Promise<PlaceResult> {
-    const checked = validateOrder(raw, this.opts.config);
-    if (!checked.ok) {
-      const r = raw as { account?: unknown; orderId?: unknown } | null;
-      const workflowId =
-        typeof r?.account === 'string' && typeof r?.orderId === 'string'
-          ? orderWorkflowId(r.account, r.orderId)
-          : undefined;
-      return { outcome: 'refused', workflowId, problems: checked.problems };
-    }
+    const checked = this.checkOrder(raw);
+    if (!checked.ok)
+      return { outcome: 'refused', workflowId: checked.workflowId, problems: checked.problems };
     const { account, orderId } = checked.order;
-    const workflowId = orderWorkflowId(account, orderId);
+    const workflowId = checked.workflowId;
     try {
       await this.client.workflow.start(orderWorkflow, {
         workflowId,
@@ -191,28 +193,72 @@ export class OrderClient {
   }
 
   /** Orders by account and stage, from the search attributes (what the Temporal UI filters on). */
-  async listOrders(
-    filter: { account?: string; stage?: Stage; alert?: string; limit?: number } = {},
-  ): Promise<OrderSummary[]> {
-    const clauses = [`WorkflowType = ${quote(ORDER_WORKFLOW_TYPE)}`];
-    if (filter.account) clauses.push(`OasisAccount = ${quote(filter.account)}`);
-    if (filter.stage) clauses.push(`OrderStage = ${quote(filter.stage)}`);
-    if (filter.alert) clauses.push(`OrderAlerts = ${quote(filter.alert)}`);
+  async listOrders(filter: OrderFilter & { limit?: number } = {}): Promise<OrderSummary[]> {
     const out: OrderSummary[] = [];
-    for await (const wf of this.client.workflow.list({ query: clauses.join(' AND ') })) {
-      const sa = wf.typedSearchAttributes;
-      const s = summaryFromAttributes(
-        wf.workflowId,
-        sa,
-        sa.get(OasisAccount) ?? '',
-        sa.get(OasisOrderId) ?? '',
-      );
-      s.workflowStatus = wf.status.name;
-      s.startedAt = wf.startTime.toISOString();
-      out.push(s);
+    for await (const wf of this.client.workflow.list({ query: visibilityQuery(filter) })) {
+      out.push(summaryFromExecution(wf));
       if (out.length >= (filter.limit ?? 1000)) break;
     }
     return out;
+  }
+
+  /**
+   * One page of orders from Temporal's visibility (the same query as `listOrders`), newest first as Temporal
+   * lists them, and the token of the next page when there is one. Temporal does not check a page token it is
+   * given (a forged one fails only after its retries, as an internal error), so the token handed out is
+   * Temporal's signed with this client's key and bound to the filter: one not given by this client for this
+   * filter is a `PageTokenError`, and Temporal never sees it. (A restarted process has a new key: its client
+   * starts again from the first page.)
+   */
+  async listOrdersPage(
+    filter: OrderFilter & { pageSize: number; pageToken?: string },
+  ): Promise<{ orders: OrderSummary[]; nextPageToken?: string }> {
+    const { namespace, loadedDataConverter } = this.client.options;
+    const query = visibilityQuery(filter);
+    const res = await this.client.workflowService.listWorkflowExecutions({
+      namespace,
+      query,
+      pageSize: filter.pageSize,
+      ...(filter.pageToken ? { nextPageToken: this.openPageToken(filter.pageToken, query) } : {}),
+    });
+    const orders: OrderSummary[] = [];
+    for (const raw of res.executions ?? [])
+      orders.push(summaryFromExecution(await executionInfoFromRaw(raw, loadedDataConverter, raw, namespace)));
+    const next = res.nextPageToken?.length
+      ? this.signPageToken(Buffer.from(res.nextPageToken), query)
+      : undefined;
+    return { orders, ...(next ? { nextPageToken: next } : {}) };
+  }
+
+  private readonly pageTokenKey = randomBytes(32);
+
+  private pageTokenMac(raw: Buffer, query: string): Buffer {
+    return createHmac('sha256', this.pageTokenKey).update(query).update('\0').update(raw).digest();
+  }
+
+  private signPageToken(raw: Buffer, query: string): string {
+    return `${raw.toString('base64url')}.${this.pageTokenMac(raw, query).toString('base64url')}`;
+  }
+
+  private openPageToken(token: string, query: string): Buffer {
+    const [data, mac, extra] = token.split('.');
+    if (data && mac && extra === undefined) {
+      const raw = Buffer.from(data, 'base64url');
+      const given = Buffer.from(mac, 'base64url');
+      const wanted = this.pageTokenMac(raw, query);
+      if (given.length === wanted.length && timingSafeEqual(given, wanted)) return raw;
+    }
+    throw new PageTokenError(
+      'is not a token this listing gave for these filters (or the intake restarted): start from the first page',
+    );
+  }
+
+  /**
+   * A dry run of `placeOrder`: every contract and account problem the workflow's validation step would find
+   * (the same `validateOrder`), and the workflow id the order would get. Nothing is started or changed.
+   */
+  checkOrder(raw: unknown): OrderCheck {
+    return checkOrder(raw, this.opts.config);
   }
 }
 
@@ -237,8 +283,61 @@ export function cancellationReasons(config: Pick<Config, 'accounts'>, account: s
   return acc ? [acc.alma.cancellationReason] : undefined;
 }
 
-function quote(v: string): string {
+/** What orders are listed by: each field left out is not filtered on. */
+export interface OrderFilter {
+  account?: string;
+  stage?: Stage;
+  alert?: Alert;
+}
+
+/** A page token the listing did not give (or one for another query). */
+export class PageTokenError extends Error {
+  override name = 'PageTokenError';
+}
+
+/**
+ * The visibility query for a filter. Every value is a string literal, quoted and escaped, so no value can end
+ * the literal and add a clause of its own; callers check the values against the known stages, alerts and
+ * accounts before (a value that names nothing would only find nothing).
+ */
+export function visibilityQuery(filter: OrderFilter): string {
+  const clauses = [`WorkflowType = ${quote(ORDER_WORKFLOW_TYPE)}`];
+  if (filter.account) clauses.push(`${OasisAccount.name} = ${quote(filter.account)}`);
+  if (filter.stage) clauses.push(`${OrderStage.name} = ${quote(filter.stage)}`);
+  if (filter.alert) clauses.push(`${OrderAlerts.name} = ${quote(filter.alert)}`);
+  return clauses.join(' AND ');
+}
+
+export function quote(v: string): string {
   return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** What a dry run says: the problems (none when the order would be taken) and the workflow id it would get. */
+export type OrderCheck =
+  | { ok: true; workflowId: string; order: Order; problems: [] }
+  | { ok: false; workflowId?: string; problems: Problem[] };
+
+/** The dry run without a Temporal client (`rto order check`): the validation `placeOrder` and the workflow do. */
+export function checkOrder(raw: unknown, config: Pick<Config, 'accounts'>): OrderCheck {
+  const checked = validateOrder(raw, config);
+  if (!checked.ok) {
+    const r = raw as { account?: unknown; orderId?: unknown } | null;
+    const workflowId =
+      typeof r?.account === 'string' && typeof r?.orderId === 'string'
+        ? orderWorkflowId(r.account, r.orderId)
+        : undefined;
+    return { ok: false, ...(workflowId ? { workflowId } : {}), problems: checked.problems };
+  }
+  const { account, orderId } = checked.order;
+  return { ok: true, workflowId: orderWorkflowId(account, orderId), order: checked.order, problems: [] };
+}
+
+function summaryFromExecution(wf: WorkflowExecutionInfo): OrderSummary {
+  const sa = wf.typedSearchAttributes;
+  const s = summaryFromAttributes(wf.workflowId, sa, sa.get(OasisAccount) ?? '', sa.get(OasisOrderId) ?? '');
+  s.workflowStatus = wf.status.name;
+  s.startedAt = wf.startTime.toISOString();
+  return s;
 }
 
 function summaryFromAttributes(
