@@ -66,6 +66,11 @@ export const settingsSchema = z.object({
   /** With SMTP_USER: `true` lets the credentials go to a relay without TLS (default: STARTTLS required). */
   SMTP_ALLOW_PLAIN_AUTH: z.enum(['true', 'false']).default('false'),
   FTP_PORT: port(2121),
+  /**
+   * `true` lets SFTP vendor sources without `hostKeySha256` connect unverified (default: refused). Read by
+   * src/files/open.ts from the environment at the moment of use.
+   */
+  SFTP_ALLOW_UNPINNED_HOST_KEY: z.enum(['true', 'false']).default('false'),
   /** Payload encryption (optional): the current key (base64 of 32 bytes), its id, and older keys still read. */
   RTO_PAYLOAD_KEY: z.string().optional(),
   RTO_PAYLOAD_KEY_FILE: z.string().optional(),
