@@ -81,6 +81,16 @@ export const settingsSchema = z.object({
   RTO_PAYLOAD_OLD_KEYS: z.string().optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   RTO_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(50),
+  /** What `rto worker` polls: `both` (default), `workflows` or `activities` (src/worker/workers.ts). */
+  RTO_WORKER_ROLE: z.enum(['both', 'workflows', 'activities']).default('both'),
+  /** The worker's health endpoint (`GET /healthz`): unset, none; 0, a free port (logged). */
+  RTO_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  RTO_HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * On SIGTERM, how long running activities may take to finish before they are cancelled (then the process
+   * exits). Keep it below the orchestrator's kill timeout (docker: stop_grace_period, 10 s by default).
+   */
+  RTO_SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(8000),
 });
 export type Settings = Omit<
   z.infer<typeof settingsSchema>,
