@@ -16,6 +16,7 @@ import {
   connectWorkerConnection,
   temporalConnectionOptions,
 } from '../src/temporal/connection';
+import { startChild, type Child } from './harness/child';
 import { quietRuntime } from './harness/system';
 import { testAddress, uniqueQueue } from './harness/temporal';
 import { makeTestPki, startTlsProxy, type TestPki, type TlsProxy } from './harness/tls';
@@ -138,6 +139,62 @@ test('a CA that did not sign the server certificate is refused', async () => {
   );
   expect(plain?.message).toContain('without TLS');
 });
+
+test('rto worker, the HTTP intake (rto http) and rto commands connect over mTLS with the same settings', async () => {
+  const root = path.join(__dirname, '..');
+  const rto = path.join(root, 'bin', 'rto.js');
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rto-tls-data-'));
+  const taskQueue = uniqueQueue('tls-e2e');
+  const env = {
+    TEMPORAL_ADDRESS: mtls.address,
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.caPath,
+    TEMPORAL_TLS_SERVER_NAME: 'localhost',
+    TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientCertPath,
+    TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientKeyPath,
+    RTO_TASK_QUEUE: taskQueue,
+    RTO_DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    CI: '1',
+  };
+  const children: Child[] = [];
+  try {
+    const worker = startChild(
+      [rto, 'worker'],
+      { ...env, RTO_HEALTH_PORT: '0', RTO_WORKER_ROLE: 'activities' },
+      root,
+    );
+    children.push(worker);
+    const url = (await worker.next((e) => e.msg === 'worker health endpoint')).url as string;
+    for (;;) {
+      if ((await fetch(url)).status === 200) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const intake = startChild([rto, 'http'], { ...env, RTO_HTTP_PORT: '0' }, root);
+    children.push(intake);
+    const intakeUrl = (await intake.next((e) => e.msg === 'HTTP intake running')).url as string;
+    expect((await fetch(`${intakeUrl}/orders`, { method: 'POST' })).status).toBe(401);
+    // A client command: schedules sync talks to Temporal over the same mTLS connection.
+    const sync = startChild([rto, 'schedules', 'sync'], env, root);
+    children.push(sync);
+    expect((await sync.exited).code).toBe(0);
+    // The same command without the client certificate is refused, naming the address and how it was secured.
+    const refused = startChild(
+      [rto, 'schedules', 'sync'],
+      { ...env, TEMPORAL_TLS_CLIENT_CERT_PATH: '', TEMPORAL_TLS_CLIENT_KEY_PATH: '' },
+      root,
+    );
+    children.push(refused);
+    const r = await refused.exited;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot reach Temporal at ${mtls.address}`);
+    for (const c of [worker, intake]) c.child.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+    expect((await intake.exited).code).toBe(0);
+  } finally {
+    for (const c of children)
+      if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+  }
+}, 180_000);
 
 describe('settings: clear errors naming the setting, secrets never shown', () => {
   const configError = (f: () => unknown): Error => {

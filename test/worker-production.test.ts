@@ -4,73 +4,17 @@
  * finishes within RTO_SHUTDOWN_GRACE_MS, or is cancelled after it; exit 0), and workflow-only /
  * activity-only workers by RTO_WORKER_ROLE (`rto worker` itself).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { testAddress, testClient, uniqueQueue } from './harness/temporal';
+import { startChild, type Child, type Event } from './harness/child';
+import { testClient, uniqueQueue } from './harness/temporal';
 
 jest.setTimeout(180_000);
 
 const ROOT = path.join(__dirname, '..');
-type Event = Record<string, unknown>;
-
-interface Child {
-  child: ChildProcess;
-  events: Event[];
-  /** Resolves with the first event matching, once it has been printed. */
-  next(pred: (e: Event) => boolean): Promise<Event>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
-}
-
-function start(args: string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, TEMPORAL_ADDRESS: testAddress(), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const events: Event[] = [];
-  const waiters: { pred: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
-  let buf = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      let e: Event;
-      try {
-        e = JSON.parse(line) as Event;
-      } catch {
-        continue;
-      }
-      events.push(e);
-      for (const w of [...waiters])
-        if (w.pred(e)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(e);
-        }
-    }
-  });
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((r) =>
-    child.on('close', (code, signal) => r({ code, signal, stderr })),
-  );
-  const next = (pred: (e: Event) => boolean) => {
-    const seen = events.find(pred);
-    if (seen) return Promise.resolve(seen);
-    return Promise.race([
-      new Promise<Event>((resolve) => waiters.push({ pred, resolve })),
-      exited.then((x) => {
-        throw new Error(`child exited (${x.code ?? x.signal}) first: ${x.stderr}\n${JSON.stringify(events)}`);
-      }),
-    ]);
-  };
-  return { child, events, next, exited };
-}
-
+const start = (args: string[], env: Record<string, string>) => startChild(args, env, ROOT);
 async function health(url: string): Promise<{ status: number; body: Event }> {
   const res = await fetch(url);
   return { status: res.status, body: (await res.json()) as Event };
