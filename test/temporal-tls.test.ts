@@ -196,6 +196,33 @@ test('rto worker, the HTTP intake (rto http) and rto commands connect over mTLS 
   }
 }, 180_000);
 
+test('the API key and the private key appear in no output, connected or refused', async () => {
+  const root = path.join(__dirname, '..');
+  const rto = path.join(root, 'bin', 'rto.js');
+  const apiKey = 'tmprl-api-key-MUST-NOT-LEAK-9f3c';
+  const keyLine = readFileSync(pki.clientKeyPath, 'utf8').split('\n')[1]!;
+  const env = {
+    TEMPORAL_ADDRESS: tlsOnly.address,
+    TEMPORAL_API_KEY: apiKey,
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.caPath,
+    TEMPORAL_TLS_SERVER_NAME: 'localhost',
+    TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientCertPath,
+    TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientKeyPath,
+    RTO_TASK_QUEUE: uniqueQueue('tls-secret'),
+    RTO_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'rto-tls-secret-')),
+    LOG_LEVEL: 'trace',
+    CI: '1',
+  };
+  for (const extra of [{}, { TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.wrongCaPath }]) {
+    const c = startChild([rto, 'schedules', 'sync'], { ...env, ...extra }, root);
+    const out = await c.exited;
+    const all = out.stdout + out.stderr;
+    expect(out.code).toBe(Object.keys(extra).length ? 1 : 0);
+    expect(all).not.toContain(apiKey);
+    expect(all).not.toContain(keyLine);
+  }
+}, 120_000);
+
 describe('settings: clear errors naming the setting, secrets never shown', () => {
   const configError = (f: () => unknown): Error => {
     try {

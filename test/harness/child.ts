@@ -9,7 +9,7 @@ export interface Child {
   events: Event[];
   /** Resolves with the first event matching, once it has been printed. */
   next(pred: (e: Event) => boolean): Promise<Event>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }>;
 }
 
 export function startChild(args: string[], env: Record<string, string>, cwd: string): Child {
@@ -22,8 +22,10 @@ export function startChild(args: string[], env: Record<string, string>, cwd: str
   const waiters: { pred: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
   let buf = '';
   let stderr = '';
+  let stdout = '';
   child.stdout!.on('data', (d: Buffer) => {
     buf += d.toString();
+    stdout += d.toString();
     let i: number;
     while ((i = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, i);
@@ -43,9 +45,12 @@ export function startChild(args: string[], env: Record<string, string>, cwd: str
     }
   });
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((r) =>
-    child.on('close', (code, signal) => r({ code, signal, stderr })),
-  );
+  const exited = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stderr: string;
+    stdout: string;
+  }>((r) => child.on('close', (code, signal) => r({ code, signal, stderr, stdout })));
   const next = (pred: (e: Event) => boolean) => {
     const seen = events.find(pred);
     if (seen) return Promise.resolve(seen);
