@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
+import { connectOrderClient } from '../src/client/connect';
 import { ConfigError } from '../src/config/load';
 import { loadSettings } from '../src/config/settings';
 import {
@@ -88,6 +89,20 @@ test('with the server CA, a client and a polling worker connect over TLS (the AP
   const k = await connectClient(withKey, { connectTimeoutMs: 5000 });
   await expect(k.connection.workflowService.getSystemInfo({})).resolves.toBeDefined();
   await k.close();
+
+  // The client library OASIS imports connects the same way, from an environment.
+  const lib = await connectOrderClient({
+    config: { accounts: {} },
+    env: {
+      TEMPORAL_ADDRESS: tlsOnly.address,
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.caPath,
+      TEMPORAL_TLS_SERVER_NAME: 'localhost',
+      RTO_TASK_QUEUE: 'lib-queue',
+    },
+    connectTimeoutMs: 5000,
+  });
+  await expect(lib.client.workflowService.getSystemInfo({})).resolves.toBeDefined();
+  await lib.close();
 });
 
 test('mTLS: with the client certificate the client and the worker connect; without it they are refused', async () => {
