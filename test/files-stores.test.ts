@@ -227,6 +227,7 @@ const kinds: Kind[] = [
             user: 'vendor',
             password: SFTP_PASSWORD,
             dir: `/${folder}`,
+            hostKeySha256: server.hostKeySha256,
           }),
         stop: () => server.close(),
       };
@@ -431,6 +432,7 @@ describe('openFileStore and secrets', () => {
       user: 'vendor',
       password: 'Not-The-Sftp-Pw',
       dir: '/',
+      hostKeySha256: server.hostKeySha256,
     });
     const err = (await store.list().catch((e: unknown) => e)) as Error;
     await store.close();
@@ -478,7 +480,40 @@ describe('openFileStore and secrets', () => {
     }
   });
 
-  it('warns once that an unpinned SFTP host key is not verified, and connects', async () => {
+  it('refuses an SFTP source without a pinned host key, naming the settings', async () => {
+    const root = path.join(tmp, 'sftp-refused');
+    await vendorFolder(path.join(root, 'vendor'));
+    const server = await startSftpServer(root);
+    try {
+      const source = {
+        type: 'sftp' as const,
+        host: '127.0.0.1',
+        port: server.port,
+        user: 'vendor',
+        password: { env: 'RTO_TEST_SFTP_PW' },
+        dir: '/vendor',
+      };
+      const store = openFileStore(source, undefined, { RTO_TEST_SFTP_PW: SFTP_PASSWORD });
+      const err = (await store.list().catch((e: unknown) => e)) as Error & { code?: string };
+      await store.close();
+      expect(err.code).toBe('HOST_KEY_UNPINNED');
+      expect(err.message).toContain(`no host key is pinned for 127.0.0.1:${server.port}`);
+      expect(err.message).toContain('hostKeySha256');
+      expect(err.message).toContain('SFTP_ALLOW_UNPINNED_HOST_KEY=true');
+      expect(err.message).not.toContain(SFTP_PASSWORD);
+      // The explicit opt-in connects (through openFileStore, from the environment).
+      const allowed = openFileStore(source, undefined, {
+        RTO_TEST_SFTP_PW: SFTP_PASSWORD,
+        SFTP_ALLOW_UNPINNED_HOST_KEY: 'true',
+      });
+      expect((await allowed.list()).length).toBe(3);
+      await allowed.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('with SFTP_ALLOW_UNPINNED_HOST_KEY, warns once that the host key is not verified, and connects', async () => {
     const root = path.join(tmp, 'sftp-unpinned');
     await vendorFolder(path.join(root, 'vendor'));
     const server = await startSftpServer(root);
@@ -492,6 +527,7 @@ describe('openFileStore and secrets', () => {
           user: 'vendor',
           password: SFTP_PASSWORD,
           dir: '/vendor',
+          allowUnpinnedHostKey: true,
           logger,
         });
         expect((await store.list()).length).toBe(3);

@@ -9,10 +9,27 @@ export async function workerCommand(_args: string[]): Promise<number> {
   const { settings, config, logger } = loadContext();
   const proc = await startWorkerProcess({ settings, config, logger });
   await syncSchedules(proc.client, { config, taskQueue: settings.RTO_TASK_QUEUE });
-  logger.info({ address: settings.TEMPORAL_ADDRESS, taskQueue: settings.RTO_TASK_QUEUE }, 'worker running');
-  // The SDK runtime shuts the workers down on SIGINT/SIGTERM; `running` then resolves.
-  await proc.running;
-  await proc.stop();
+  logger.info(
+    {
+      address: settings.TEMPORAL_ADDRESS,
+      taskQueue: settings.RTO_TASK_QUEUE,
+      role: settings.RTO_WORKER_ROLE,
+      ...(proc.healthUrl ? { health: proc.healthUrl } : {}),
+    },
+    'worker running',
+  );
+  // The SDK runtime shuts the workers down on SIGINT/SIGTERM: they stop polling, running activities get
+  // RTO_SHUTDOWN_GRACE_MS to finish (then are cancelled), and `running` resolves; exit 0 after a clean drain.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.once(signal, () =>
+      logger.info({ signal, graceMs: settings.RTO_SHUTDOWN_GRACE_MS }, 'worker draining'),
+    );
+  try {
+    await proc.running;
+  } finally {
+    await proc.stop();
+  }
+  logger.info('worker stopped');
   return 0;
 }
 

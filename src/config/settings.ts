@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { resolveTemporalProfile, type TemporalSecurity } from '../temporal/profile';
 import { ConfigError, formatIssues } from './load';
 
 const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
@@ -33,8 +34,27 @@ export const settingsSchema = z.object({
    * 127.0.0.1:PORT), or both when they agree; both unset, 127.0.0.1:7233. See `loadSettings`.
    */
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
+  /** Unset: the profile's namespace (TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE), else `default`. */
+  TEMPORAL_NAMESPACE: z.string().min(1).optional(),
   TEMPORAL_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /**
+   * A secured cluster, by Temporal's environment-configuration names (src/temporal/profile.ts reads them,
+   * with a TOML profile when TEMPORAL_CONFIG_FILE or TEMPORAL_PROFILE is set). Listed here so that they are
+   * documented and known to the compose check; TEMPORAL_GRPC_META_* headers are read too.
+   */
+  TEMPORAL_API_KEY: z.string().optional(),
+  TEMPORAL_API_KEY_FILE: z.string().optional(),
+  TEMPORAL_TLS: z.string().optional(),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().optional(),
+  TEMPORAL_TLS_SERVER_CA_CERT_DATA: z.string().optional(),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().optional(),
+  TEMPORAL_TLS_CLIENT_CERT_DATA: z.string().optional(),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().optional(),
+  TEMPORAL_TLS_CLIENT_KEY_DATA: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: z.string().optional(),
+  TEMPORAL_PROFILE: z.string().optional(),
+  TEMPORAL_CONFIG_FILE: z.string().optional(),
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_CLI: z.string().optional(),
   ALMA_SANDBOX_PORT: port(8480),
@@ -46,6 +66,11 @@ export const settingsSchema = z.object({
   /** With SMTP_USER: `true` lets the credentials go to a relay without TLS (default: STARTTLS required). */
   SMTP_ALLOW_PLAIN_AUTH: z.enum(['true', 'false']).default('false'),
   FTP_PORT: port(2121),
+  /**
+   * `true` lets SFTP vendor sources without `hostKeySha256` connect unverified (default: refused). Read by
+   * src/files/open.ts from the environment at the moment of use.
+   */
+  SFTP_ALLOW_UNPINNED_HOST_KEY: z.enum(['true', 'false']).default('false'),
   /** Payload encryption (optional): the current key (base64 of 32 bytes), its id, and older keys still read. */
   RTO_PAYLOAD_KEY: z.string().optional(),
   RTO_PAYLOAD_KEY_FILE: z.string().optional(),
@@ -66,10 +91,26 @@ export const settingsSchema = z.object({
   RTO_CODEC_CORS_ORIGIN: z.string().optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   RTO_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(50),
+  /** What `rto worker` polls: `both` (default), `workflows` or `activities` (src/worker/workers.ts). */
+  RTO_WORKER_ROLE: z.enum(['both', 'workflows', 'activities']).default('both'),
+  /** The worker's health endpoint (`GET /healthz`): unset, none; 0, a free port (logged). */
+  RTO_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  RTO_HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * On SIGTERM, how long running activities may take to finish before they are cancelled (then the process
+   * exits). Keep it below the orchestrator's kill timeout (docker: stop_grace_period, 10 s by default).
+   */
+  RTO_SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(8000),
 });
-export type Settings = Omit<z.infer<typeof settingsSchema>, 'TEMPORAL_ADDRESS' | 'TEMPORAL_PORT'> & {
+export type Settings = Omit<
+  z.infer<typeof settingsSchema>,
+  'TEMPORAL_ADDRESS' | 'TEMPORAL_PORT' | 'TEMPORAL_NAMESPACE'
+> & {
   /** The address every client and worker connects to. */
   TEMPORAL_ADDRESS: string;
+  TEMPORAL_NAMESPACE: string;
+  /** TLS, API key and gRPC headers from the TEMPORAL_* settings and profile (src/temporal/connection.ts uses them). */
+  temporalSecurity: TemporalSecurity;
   /** The port `rto start` runs its dev server on: the address's port. */
   TEMPORAL_PORT: number;
 };
@@ -82,7 +123,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const picked = Object.fromEntries(SETTING_NAMES.map((k) => [k, env[k] === '' ? undefined : env[k]]));
   const parsed = settingsSchema.safeParse(picked);
   if (!parsed.success) throw new ConfigError(formatIssues('the environment', parsed.error.issues));
-  return { ...parsed.data, ...temporalWhere(parsed.data.TEMPORAL_ADDRESS, parsed.data.TEMPORAL_PORT) };
+  const { address, namespace, ...temporalSecurity } = resolveTemporalProfile(env);
+  return {
+    ...parsed.data,
+    ...temporalWhere(address, parsed.data.TEMPORAL_PORT),
+    TEMPORAL_NAMESPACE: namespace ?? 'default',
+    temporalSecurity,
+  };
 }
 
 /** The port of a `host:port` address (`[v6]:port` too), if it names one. */

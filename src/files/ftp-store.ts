@@ -45,7 +45,9 @@ export class FtpFileStore implements FileStore {
 
   private async connected(): Promise<Client> {
     if (this.client && !this.client.closed) return this.client;
-    const client = new Client(this.opts.timeout ?? 15_000);
+    // The data connection goes to the control connection's host, whatever address PASV names: a server (or
+    // a forged reply) cannot point the transfer at another machine (FTP bounce, or a NAT-mangled private IP).
+    const client = new Client(this.opts.timeout ?? 15_000, { allowSeparateTransferHost: false });
     try {
       await client.access({
         host: this.opts.host,

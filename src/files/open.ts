@@ -34,6 +34,7 @@ export function openFileStore(
         privateKey: source.privateKey ? resolveSecret(source.privateKey, env) : undefined,
         dir: source.dir,
         hostKeySha256: source.hostKeySha256,
+        allowUnpinnedHostKey: env.SFTP_ALLOW_UNPINNED_HOST_KEY === 'true',
         logger,
       });
   }

@@ -28,10 +28,15 @@ export interface SftpStoreOptions {
   /** Milliseconds for the SSH handshake (default 15000). */
   timeout?: number;
   /**
-   * The server's host key: SHA-256 in base64, as OpenSSH prints it (`SHA256:` prefix optional). Without it
-   * the host is not verified (a warning is logged), so a machine in the middle could pose as the server.
+   * The server's host key: SHA-256 in base64, as OpenSSH prints it (`SHA256:` prefix optional). Required:
+   * without it the store refuses to connect, unless `allowUnpinnedHostKey` (SFTP_ALLOW_UNPINNED_HOST_KEY).
    */
   hostKeySha256?: string;
+  /**
+   * Connect without a pinned host key (a warning is logged once per host): a machine in the middle could then
+   * pose as the server and read the credentials. From SFTP_ALLOW_UNPINNED_HOST_KEY=true.
+   */
+  allowUnpinnedHostKey?: boolean;
   logger?: Logger;
 }
 
@@ -89,9 +94,19 @@ export class SftpFileStore implements FileStore {
     const host = `${this.opts.host}:${this.opts.port ?? 22}`;
     const pinned = this.opts.hostKeySha256 && normalisedFingerprint(this.opts.hostKeySha256);
     let offered: string | undefined;
+    if (!pinned && !this.opts.allowUnpinnedHostKey)
+      throw new FileStoreError(
+        `${this.where}: no host key is pinned for ${host}: set hostKeySha256 on the source (the server's ` +
+          'SHA-256 fingerprint, e.g. from `ssh-keyscan -p PORT HOST | ssh-keygen -lf -`), or set ' +
+          'SFTP_ALLOW_UNPINNED_HOST_KEY=true to connect without verifying the server',
+        'HOST_KEY_UNPINNED',
+      );
     if (!pinned && !warnedUnverified.has(host)) {
       warnedUnverified.add(host);
-      log.warn({ host }, 'SFTP host key not verified: set hostKeySha256 on the source to pin it');
+      log.warn(
+        { host },
+        'SFTP host key not verified (SFTP_ALLOW_UNPINNED_HOST_KEY=true): set hostKeySha256 on the source to pin it',
+      );
     }
     try {
       await client.connect({

@@ -12,11 +12,14 @@ import type { Logger } from '../logging';
 import { createMailer, mailerOptionsFromSettings } from '../mail';
 import { connectClient, connectWorkerConnection } from '../temporal/connection';
 import { installRuntime } from './runtime';
-import { createWorkers, defaultBundlePath, runWorkers } from './workers';
+import { superviseWorkers } from './supervise';
+import { createWorkers, defaultBundlePath } from './workers';
 
 export interface WorkerProcess {
   client: Client;
   workers: Worker[];
+  /** The health endpoint's URL, when RTO_HEALTH_PORT is set. */
+  healthUrl?: string;
   /** Resolves when the workers have stopped (on shutdown, or on SIGINT/SIGTERM through the SDK runtime). */
   running: Promise<void>;
   stop(): Promise<void>;
@@ -42,6 +45,8 @@ export async function startWorkerProcess(o: {
   // SMTP_* in one place (TLS required with credentials unless SMTP_ALLOW_PLAIN_AUTH says otherwise).
   const mailer = createMailer(mailerOptionsFromSettings(settings, logger));
   const workers = await createWorkers({
+    role: settings.RTO_WORKER_ROLE,
+    shutdownGraceTime: settings.RTO_SHUTDOWN_GRACE_MS,
     connection,
     namespace: settings.TEMPORAL_NAMESPACE,
     taskQueue: settings.RTO_TASK_QUEUE,
@@ -57,15 +62,18 @@ export async function startWorkerProcess(o: {
       dataDir: path.resolve(settings.RTO_DATA_DIR),
     },
   });
-  const running = runWorkers(workers);
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    (stopped ??= (async () => {
-      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-      await running;
+  const supervised = await superviseWorkers({
+    workers,
+    role: settings.RTO_WORKER_ROLE,
+    ...(settings.RTO_HEALTH_PORT !== undefined
+      ? { health: { host: settings.RTO_HEALTH_HOST, port: settings.RTO_HEALTH_PORT } }
+      : {}),
+    logger,
+    cleanup: async () => {
       mailer.close();
       await closeClient();
       await connection.close();
-    })());
-  return { client, workers, running, stop };
+    },
+  });
+  return { client, workers, ...supervised };
 }

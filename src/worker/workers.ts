@@ -19,7 +19,18 @@ import { almaTaskQueue } from '../order/ids';
  */
 export const ALMA_CALLS_PER_ACTIVITY = 2;
 
+/**
+ * What a worker process polls (RTO_WORKER_ROLE): `workflows` (the main task queue's workflow tasks only: no
+ * Alma, SMTP or vendor file access needed), `activities` (the main queue's activities and every Alma task
+ * queue), or `both` (the default, one process for everything). Scale them apart in production: workflow tasks
+ * are short and CPU-bound, activities wait on Alma.
+ */
+export const WORKER_ROLES = ['both', 'workflows', 'activities'] as const;
+export type WorkerRole = (typeof WORKER_ROLES)[number];
+
 export interface WorkerSetOptions {
+  /** Default `both`. */
+  role?: WorkerRole;
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
@@ -53,15 +64,18 @@ export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
     shutdownGraceTime: o.shutdownGraceTime ?? '10s',
     dataConverter: o.dataConverter,
   };
+  const role = o.role ?? 'both';
   const workers = [
     await Worker.create({
       ...common,
       taskQueue: o.taskQueue,
-      ...workflowSource,
-      activities,
+      // A worker given no workflows polls no workflow tasks, and one given no activities no activity tasks.
+      ...(role !== 'activities' ? workflowSource : {}),
+      ...(role !== 'workflows' ? { activities } : {}),
       maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 50,
     }),
   ];
+  if (role === 'workflows') return workers;
   for (const [code, inst] of Object.entries(o.config.institutions)) {
     // The same figures the in-process budget paces by (src/institution/budget.ts).
     const { callsPerSecond } = institutionRates(inst);
@@ -79,11 +93,16 @@ export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
   return workers;
 }
 
-/** Runs the workers until one stops (shutdown on signal) and makes sure all are stopped. */
+/**
+ * Runs the workers until they stop (shutdown on SIGTERM/SIGINT through the SDK runtime, or `stop`): when one
+ * stops or fails, the others are shut down too, and every one is waited for (its drain included) before this
+ * settles. Rejects with the first failure.
+ */
 export async function runWorkers(workers: Worker[]): Promise<void> {
-  try {
-    await Promise.all(workers.map((w) => w.run()));
-  } finally {
+  const stopOthers = () => {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-  }
+  };
+  const results = await Promise.allSettled(workers.map((w) => w.run().finally(stopOthers)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
