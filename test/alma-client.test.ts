@@ -226,13 +226,17 @@ describe('errors', () => {
     );
   });
 
-  it('maps 401871 and 33007 to not-found', async () => {
+  it("maps 401871 and 402203 (Alma's codes) to not-found, a sandbox-only code to a refusal", async () => {
     expect(await failure(alma.getPoLine('POL-1'))).toMatchObject({ kind: 'not-found', code: '401871' });
     expect(await failure(alma.getBib('99999999999906421'))).toMatchObject({
       kind: 'not-found',
-      code: '33007',
+      code: '402203',
     });
-    expect(await failure(alma.getVendor('NOPE'))).toMatchObject({ kind: 'not-found' });
+    // No code for an unknown vendor is documented or seen: whatever the sandbox answers is a refusal.
+    expect(await failure(alma.getVendor('NOPE'))).toMatchObject({
+      kind: 'invalid-request',
+      retryable: false,
+    });
   });
 
   it('maps a wrong key to unauthorised', async () => {
@@ -264,7 +268,7 @@ describe('errors', () => {
   });
 
   it('maps 5xx to server (retryable, ambiguous), with Alma JSON or plain-text bodies', async () => {
-    await admin('/_sandbox/faults', { 'po-lines:POST': { error5xx: 1 } });
+    await admin('/_sandbox/faults', { 'po-lines:POST': { error5xx: 1, body5xx: 'alma' } });
     const e500 = await failure(alma.createPoLine(order()));
     expect(e500).toMatchObject({
       kind: 'server',
@@ -273,10 +277,10 @@ describe('errors', () => {
       retryable: true,
       ambiguous: true,
     });
-    await admin('/_sandbox/faults', { '*': { error5xx: 1, status5xx: 503 } });
+    await admin('/_sandbox/faults', { '*': { error5xx: 1, status5xx: 503, body5xx: 'text' } });
     const e503 = await failure(alma.getPoLine('POL-1'));
     expect(e503).toMatchObject({ kind: 'server', status: 503, code: undefined, trackingId: undefined });
-    expect(e503.message).toBe('Alma GET /acq/po-lines/POL-1: HTTP 503 Service Temporarily Unavailable');
+    expect(e503.message).toBe('Alma GET /acq/po-lines/POL-1: HTTP 503 Service Unavailable');
   });
 
   it('reads XML error bodies (a single <error>) and plain-text ones from a foreign server', async () => {
@@ -286,7 +290,7 @@ describe('errors', () => {
       const c = createAlmaClient({ gateway: s1.gateway, apiKey: KEY, logger });
       const e = await failure(c.getBib('1234'));
       expect(e).toMatchObject({
-        kind: 'invalid-request',
+        kind: 'not-found',
         code: '402203',
         trackingId: 'E01-0212223205-P0XW8-AWAE584905282',
       });

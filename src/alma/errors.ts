@@ -191,46 +191,63 @@ function looseEnvelope(text: string): ParsedAlmaError | undefined {
 
 /** Reads Alma's error envelope from a JSON, XML, HTML or plain-text body, every field clipped. */
 export function parseErrorBody(body: string): ParsedAlmaError {
-  const text = body.trim();
-  if (!text) return {};
-  if (text.startsWith('{')) {
-    try {
-      const parsed: unknown = JSON.parse(text);
-      const root = isObj(parsed) && isObj(parsed.web_service_result) ? parsed.web_service_result : parsed;
-      const list = isObj(root) && isObj(root.errorList) ? root.errorList.error : undefined;
-      // A single error may come as an object rather than an array.
-      const first = Array.isArray(list) ? list[0] : list;
-      if (isObj(first)) {
-        return clipped(str(first.errorCode), str(first.errorMessage), str(first.trackingId));
-      }
-    } catch {
-      // not JSON after all: fall through to text
-    }
-    return clipped(undefined, text, undefined);
-  }
-  if (text.startsWith('<')) {
-    if (looksLikeHtml(text)) return clipped(undefined, htmlSummary(text), undefined, MAX_HTML_MESSAGE);
-    if (text.length <= MAX_XML_ERROR_BODY) {
-      try {
-        const root = parseXml(text);
-        const error = findElement(root, 'error');
-        if (error) {
-          const field = (name: string) => textOf(findElement(error, name));
-          return clipped(field('errorCode'), field('errorMessage'), field('trackingId'));
-        }
-        return clipped(undefined, textOf(root), undefined);
-      } catch {
-        // not well-formed: read by its tags, below
-      }
-    }
-    return looseEnvelope(text) ?? clipped(undefined, stripTags(text), undefined);
+  return readErrorBody(body).parsed;
+}
+
+/** Alma's JSON envelope (or, failing that, the body as text). */
+function jsonEnvelope(text: string): ParsedAlmaError {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    const root = isObj(parsed) && isObj(parsed.web_service_result) ? parsed.web_service_result : parsed;
+    const list = isObj(root) && isObj(root.errorList) ? root.errorList.error : undefined;
+    // A single error may come as an object rather than an array.
+    const first = Array.isArray(list) ? list[0] : list;
+    if (isObj(first)) return clipped(str(first.errorCode), str(first.errorMessage), str(first.trackingId));
+  } catch {
+    // not JSON after all: its text
   }
   return clipped(undefined, text, undefined);
 }
 
+/** An XML body that parses (and is short enough to parse): its envelope, else its text. */
+function parseWellFormed(text: string): ParsedAlmaError | undefined {
+  if (text.length > MAX_XML_ERROR_BODY) return undefined;
+  try {
+    const root = parseXml(text);
+    const error = findElement(root, 'error');
+    if (error) {
+      const field = (name: string) => textOf(findElement(error, name));
+      return clipped(field('errorCode'), field('errorMessage'), field('trackingId'));
+    }
+    return clipped(undefined, textOf(root), undefined);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The envelope, and whether it came from a body read as it should be: a code found by its tags in broken XML
+ * names the error, but proves nothing about what Alma did (the body is not known to be the gateway's own).
+ */
+function readErrorBody(body: string): { parsed: ParsedAlmaError; wellFormed: boolean } {
+  const ok = (parsed: ParsedAlmaError) => ({ parsed, wellFormed: true });
+  const text = body.trim();
+  if (!text) return ok({});
+  if (text.startsWith('{')) return ok(jsonEnvelope(text));
+  if (text.startsWith('<')) {
+    if (looksLikeHtml(text)) return ok(clipped(undefined, htmlSummary(text), undefined, MAX_HTML_MESSAGE));
+    const parsed = parseWellFormed(text);
+    if (parsed) return ok(parsed);
+    const loose = looseEnvelope(text);
+    if (loose) return { parsed: loose, wellFormed: false };
+    return ok(clipped(undefined, stripTags(text), undefined));
+  }
+  return ok(clipped(undefined, text, undefined));
+}
+
 /** The error for an HTTP answer that is not a success. */
 export function errorFromResponse(method: string, path: string, status: number, body: string): AlmaError {
-  const p = parseErrorBody(body);
+  const { parsed: p, wellFormed } = readErrorBody(body);
   const base = { method, path, status, code: p.code, trackingId: p.trackingId };
   let kind: AlmaErrorKind;
   let retryable = false;
@@ -247,7 +264,7 @@ export function errorFromResponse(method: string, path: string, status: number, 
     // says the request never reached Alma (the gateway could not route it) is known to have done nothing.
     kind = 'server';
     retryable = true;
-    ambiguous = !(p.code !== undefined && NOT_PROCESSED_CODES.has(p.code));
+    ambiguous = !(wellFormed && p.code !== undefined && NOT_PROCESSED_CODES.has(p.code));
   } else kind = 'invalid-request';
   const what = p.code
     ? `${p.code} ${p.message ?? ''}`.trim()
