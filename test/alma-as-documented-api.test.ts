@@ -70,7 +70,7 @@ async function failure(p: Promise<unknown>): Promise<AlmaError> {
 const unauthorizedXml = () => readFileSync(path.join(FIXTURES, 'unauthorized.xml'), 'utf8');
 
 beforeAll(async () => {
-  sb = await startAlmaSandbox({ port: 0, seed, bibDelayMs: 50 });
+  sb = await startAlmaSandbox({ port: 0, seed, bibDelayMs: 50, asyncDelayMs: 50 });
 });
 afterAll(() => sb.close());
 beforeEach(() => admin('/_sandbox/reset', {}));
