@@ -17,6 +17,7 @@ import type { Order } from '../src/contract/order';
 import { validateOrder } from '../src/contract/validate';
 import { AlmaAccess } from '../src/institution/alma-access';
 import { createLogger } from '../src/logging';
+import { renderConfirmation } from '../src/mail/render';
 import { seedFromConfig, startAlmaSandbox, type AlmaSandbox } from '../src/sandbox/alma';
 import { exampleConfigRaw, exampleOrder } from './harness/system';
 
@@ -107,4 +108,29 @@ test('readPoLineState: the status code and label Alma gives, In Review by the co
     config.institutions['01UNIV_INST']!.statusCodes.inReview.includes(reading.status!),
   );
   expect(reading.statusDesc).toEqual(expect.any(String));
+});
+
+test('a line Alma puts In Review: the reading gives its alerts, and the confirmation says why, escaped', async () => {
+  // A fund Alma does not know puts the line In Review (the PO line is created all the same).
+  const o = { ...order(), fundDistribution: [{ fund: 'NO<SUCH>FUND', percent: 100 }] };
+  const created = await createPoLine(o);
+  const env = new MockActivityEnvironment();
+  const { readPoLineState } = poLineStateActivities({ alma });
+  const reading = await env.run<[ReadPoLineInput], PoLineReading, typeof readPoLineState>(readPoLineState, {
+    account: 'UNIV-MAIN',
+    poLine: created.number,
+  });
+  expect(reading.inReview).toBe(true);
+  expect(reading.almaAlerts.length).toBeGreaterThan(0);
+  const mail = renderConfirmation({
+    order: o,
+    accountName: 'Main',
+    poLine: created.number,
+    inReview: reading.inReview,
+    alma: { ...reading, alerts: reading.almaAlerts },
+  });
+  expect(mail.subject).toMatch(/in review/);
+  expect(mail.text).toContain(`Alma gives as the reason: ${reading.almaAlerts.join('; ')}`);
+  expect(mail.html).not.toContain('NO<SUCH>FUND');
+  expect(mail.html).toContain('NO&lt;SUCH&gt;FUND');
 });
