@@ -505,11 +505,18 @@ const longFollowUp = {
   recordWithinMs: 600_000,
   followAtMostMs: 600_000,
 };
+/** A reading in which Alma says nothing yet (no status). */
+const silent: PoLineReading = { inReview: false, almaAlerts: [] };
 const mailsOf = (c: Calls, alert: Alert) => c.staff.filter((a) => a.alert === alert);
 
 describe('what Alma says of the PO line, read after the POST', () => {
   test('a POST answer without status: no alert, nothing assumed, the mail says the line is being processed', async () => {
-    const o = await start('silent', { poLine: 'silent', bib: 'silent' });
+    // Alma says nothing at the POST, at the bib poll, nor at the reading before the mail; then ACTIVE.
+    const o = await start('silent', {
+      poLine: 'silent',
+      bib: 'silent',
+      checks: [silent, reading('ACTIVE')],
+    });
     const s = await stageReached(o.handle, 'FOLLOWING_UP');
     expect(s.alerts).toEqual([]);
     expect(s.history.find((h) => h.event === 'PO line created')?.detail).toBe(
@@ -527,6 +534,36 @@ describe('what Alma says of the PO line, read after the POST', () => {
     await recordHistory(env.client, o.handle.workflowId, 'order-po-line-status-later', env.address);
   });
 
+  test('silent POST and bib poll, but Alma has said by the time of the mail: one reading before it, the mail says it', async () => {
+    const o = await start('read-before-mail', {
+      poLine: 'silent',
+      bib: 'silent',
+      checks: [reading('IN_REVIEW', ['Price is missing'])],
+      timing: longFollowUp,
+    });
+    const s = await stageReached(o.handle, 'FOLLOWING_UP');
+    expect(o.calls().readPoLineState).toBeGreaterThanOrEqual(1);
+    expect(o.calls().confirmedInReview).toBe(true);
+    expect(o.calls().confirmedAlma).toMatchObject({
+      status: 'IN_REVIEW',
+      inReview: true,
+      alerts: ['Price is missing'],
+    });
+    // Raised when read (before the mail), once.
+    expect(s.alerts).toEqual(['ALMA_IN_REVIEW']);
+    const events = s.history.map((h) => h.event);
+    expect(events.indexOf('alert ALMA_IN_REVIEW')).toBeLessThan(events.indexOf('confirmation emailed'));
+    await o.handle.terminate();
+    await recordHistory(env.client, o.handle.workflowId, 'order-read-before-confirming', env.address);
+  });
+
+  test('a status known before the mail: no extra reading before it', async () => {
+    const o = await start('no-extra-read', { timing: longFollowUp, checks: [reading('SENT')] });
+    await stageReached(o.handle, 'FOLLOWING_UP');
+    expect(o.calls().confirmedAlma?.status).toBe('ACTIVE');
+    await o.handle.terminate();
+  });
+
   test('the mail carries the status and alerts the bib poll read', async () => {
     const o = await start('mail-alma', { bib: 'in-review' });
     await stageReached(o.handle, 'FOLLOWING_UP');
@@ -542,7 +579,7 @@ describe('what Alma says of the PO line, read after the POST', () => {
     const o = await start('review-follow', {
       poLine: 'silent',
       bib: 'silent',
-      checks: [reading('IN_REVIEW', ['Fund is not active'])],
+      checks: [silent, reading('IN_REVIEW', ['Fund is not active'])],
       timing: { ...longFollowUp, inReviewWithinMs: 200 },
     });
     await stageReached(o.handle, 'FOLLOWING_UP');

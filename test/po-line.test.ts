@@ -215,3 +215,14 @@ test('a duplicate-reference refusal is told from other 402119 answers', () => {
   expect(isDuplicateReferenceRefusal(refusal('vendor reference number is too long'))).toBe(false);
   expect(isDuplicateReferenceRefusal(new Error('vendor reference number already exists'))).toBe(false);
 });
+
+test('followUp: the PO line check defaults to daily, In Review late to 2 days; a check more often than a minute is refused by name', () => {
+  expect(acc.followUp.poLineCheckEvery).toBe(86_400_000);
+  expect(acc.followUp.inReviewWithin).toBe(2 * 86_400_000);
+  const raw = exampleConfigRaw('http://127.0.0.1:1/almaws/v1', '/tmp/rto-po-line-test');
+  raw.accounts['UNIV-MAIN']!.followUp = { poLineCheckEvery: '10s' };
+  expect(() => parseConfig(raw)).toThrow(/poLineCheckEvery.*at least a minute/s);
+  const empty = exampleConfigRaw('http://127.0.0.1:1/almaws/v1', '/tmp/rto-po-line-test');
+  empty.institutions['01UNIV_INST']!.statusCodes = { inReview: [] };
+  expect(() => parseConfig(empty)).toThrow(/statusCodes.*inReview/s);
+});

@@ -1,7 +1,9 @@
 /**
  * Creating the PO line exactly once, and cancelling it. Alma's POST is not idempotent, so every attempt first
  * looks for a PO line this order already created (an earlier attempt whose response was lost), and only then
- * posts. The design, and what it does not cover, is in docs/exactly-once.md.
+ * posts. Alma's search may lag behind a new line, so wherever a line may exist that it cannot see yet (an
+ * earlier POST, "already exists"), the vendor's whole PO line list is read too. The design, what is proven and
+ * what is assumed: docs/exactly-once.md.
  */
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { PageOptions, PoLine, PoLineInput, PoLinePage } from '../alma/client';

@@ -104,9 +104,9 @@ const gateway = z.url().refine((u) => {
 }, 'must be an https: URL (over http: the API key would travel in clear); ' + 'http: is allowed only on loopback (127.0.0.0/8, localhost, ::1)');
 
 /**
- * Codes of Alma's PO line status code table that the project acts on (Alma: Configuration > Acquisitions >
- * PO Line Status, read as the `status.value` of a PO line). Defaults: the codes Ex Libris' API documentation
- * and public Alma fixtures show; an institution whose Alma answers otherwise says so here.
+ * Codes of Alma's PO line status code table that the project acts on, as a PO line's `status.value` carries
+ * them. The defaults and where each comes from (some are UNCONFIRMED) are in docs/configuration.md; an
+ * institution whose Alma answers otherwise says so here.
  */
 export const poLineStatusCodes = z.strictObject({
   /** The line waits for staff in the In Review queue (Alma's Review tab), not sent to the vendor. */

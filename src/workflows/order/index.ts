@@ -48,7 +48,7 @@ async function run(o: OrderState): Promise<OrderStatus> {
   if (patched('cancel-before-confirming') && o.cancelled)
     return endCancelled(o, alma, o.cancelComment('cancelled'));
 
-  await confirming(o, created);
+  await confirming(o, created, alma);
   // A cancellation that arrived while the mail was being sent ends the order here, not after FOLLOWING_UP begins.
   if (patched('cancel-after-confirming') && o.cancelled)
     return endCancelled(o, alma, o.cancelComment('cancelled'));

@@ -109,7 +109,7 @@ export async function followingUp(o: OrderState, alma?: AlmaActivities): Promise
 }
 
 /** One reading of the PO line; a failed one is noted and tried again next period (the order goes on). */
-async function checkPoLine(o: OrderState, alma: AlmaActivities, poLine: string): Promise<void> {
+export async function checkPoLine(o: OrderState, alma: AlmaActivities, poLine: string): Promise<void> {
   try {
     const reading = await alma.readPoLineState({ account: o.input.account, poLine });
     const before = o.status.alma?.status;
