@@ -412,6 +412,8 @@ describe('Alma as documented: code tables and the bodies Alma refuses', () => {
       expect(got.acquisition_method).toEqual({ value: 'VENDOR_SYSTEM', desc: 'Purchase at vendor system' });
       expect((got.price as Obj).currency).toEqual({ value: 'USD', desc: 'US Dollar' });
       expect(got.material_type).toEqual({ value: 'BOOK', desc: 'Book' });
+      expect(got.vendor).toEqual({ value: 'PQ-OASIS', desc: 'ProQuest OASIS' });
+      expect((got.fund_distribution as Obj[])[0]!.fund_code).toEqual({ value: 'M123', desc: 'M123 fund' });
     }));
 
   it.each([
