@@ -33,6 +33,7 @@ const seed: SandboxSeed = {
       vendors: [{ code: 'PQ-OASIS', accounts: ['PQ-OASIS-MAIN'] }],
       funds: ['M123', 'M1234', 'GEN01'],
       libraries: { MAIN: ['MATH', 'STACKS'] },
+      profileCodes: ['RTO'],
     },
   ],
 };
@@ -105,7 +106,7 @@ async function foreignServer(status: number, contentType: string, body: string) 
 }
 
 beforeAll(async () => {
-  sb = await startAlmaSandbox({ port: 0, seed, bibDelayMs: 200, logger });
+  sb = await startAlmaSandbox({ port: 0, seed, bibDelayMs: 200, asyncDelayMs: 100, indexLagMs: 0, logger });
   alma = createAlmaClient({
     gateway: sb.url,
     apiKey: KEY,
@@ -129,17 +130,21 @@ describe('calls', () => {
   it('creates, reads, searches, lists and cancels PO lines', async () => {
     const created = await alma.createPoLine(order(), { profileCode: 'RTO' });
     expect(created.number).toMatch(/^POL-\d+$/);
-    expect(created.status?.value).toBe('ACTIVE');
+    // Alma processes the line after answering: no status yet.
+    expect(created.status).toBeUndefined();
     expect(created.vendor_reference_number).toBe('OAS-C-1');
     expect(created.resource_metadata?.mms_id).toBeUndefined();
 
     await sleep(250);
     const read = await alma.getPoLine(created.number);
+    expect(read.status?.value).toBe('ACTIVE');
     expect(read.resource_metadata?.mms_id?.value).toMatch(/^99\d+$/);
     // Unknown fields pass through (lenient parsing).
     expect((read as Record<string, unknown>).po_number).toBeDefined();
 
-    const review = await alma.createPoLine(order({ price: undefined, vendor_reference_number: 'OAS-C-2' }));
+    const posted = await alma.createPoLine(order({ price: undefined, vendor_reference_number: 'OAS-C-2' }));
+    await sleep(150);
+    const review = await alma.getPoLine(posted.number);
     expect(review.status?.value).toBe('IN_REVIEW');
     expect(review.alert?.[0]?.desc).toContain('price');
 

@@ -49,6 +49,9 @@ describe('exactly-once PO lines', () => {
   let sys: TestSystem;
   beforeAll(async () => {
     sys = await startSystem({
+      // The sandbox would refuse a second line with the same vendor reference (docs/alma-sandbox.md): accept it,
+      // so that only the project's own care keeps the count at one line per order.
+      duplicateReference: 'accept',
       configure: (raw) => {
         const inst = raw.institutions['01UNIV_INST']!;
         inst.perSecondThreshold = 50;

@@ -73,11 +73,11 @@ async function almaCommand(values: Record<string, unknown>): Promise<number> {
     searchMatch:
       searchMatch === undefined
         ? 'strict'
-        : oneOf('search match', searchMatch, ['strict', 'lenient'] as const),
+        : oneOf('--search-match value', searchMatch, ['strict', 'lenient'] as const),
     duplicateReference:
       duplicateReference === undefined
         ? 'refuse'
-        : oneOf('duplicate reference', duplicateReference, ['refuse', 'accept'] as const),
+        : oneOf('--duplicate-reference value', duplicateReference, ['refuse', 'accept'] as const),
     logger,
   });
   process.stdout.write(

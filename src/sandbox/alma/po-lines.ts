@@ -41,6 +41,18 @@ function describeCodes(inst: InstitutionState, data: Obj): void {
   for (const d of Array.isArray(data.fund_distribution) ? data.fund_distribution : []) {
     if (isObj(d) && isObj(d.amount)) fill(d.amount, 'currency', t.currencies);
   }
+  // Vendor and fund: their names as GET /acq/vendors and /acq/funds give them (lookups.ts); codes not known
+  // (the line goes In Review) and source_type (no table modelled) keep only their value.
+  if (isObj(data.vendor)) {
+    const v = inst.seed.vendors.find((x) => x.code === codeOf(data.vendor));
+    data.vendor = v ? { value: v.code, desc: v.name ?? v.code } : { value: codeOf(data.vendor) };
+  }
+  if (isObj(data.source_type)) data.source_type = { value: codeOf(data.source_type) };
+  for (const d of Array.isArray(data.fund_distribution) ? data.fund_distribution : []) {
+    if (!isObj(d) || !isObj(d.fund_code)) continue;
+    const f = codeOf(d.fund_code);
+    d.fund_code = inst.seed.funds.includes(f) ? { value: f, desc: `${f} fund` } : { value: f };
+  }
   // Owner and library: the library's name, as GET /conf/libraries gives it (lookups.ts).
   if (isObj(data.owner)) data.owner = { value: codeOf(data.owner), desc: `${codeOf(data.owner)} Library` };
   for (const l of Array.isArray(data.location) ? data.location : []) {
