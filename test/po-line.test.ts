@@ -43,6 +43,10 @@ function pages(total: number, lines: (offset: number) => PoLine[]) {
       queries.push(`${q}@${o?.offset ?? 0}`);
       return { poLines: lines(o?.offset ?? 0), total };
     },
+    async listVendorPoLines(vendor: string, o?: { offset?: number }) {
+      queries.push(`vendor:${vendor}@${o?.offset ?? 0}`);
+      return { poLines: lines(o?.offset ?? 0), total };
+    },
   };
 }
 
@@ -51,6 +55,16 @@ test('an ebook without ISBN is searched by the words of its title, without query
   expect(titleWords('Grundgesetz für die Bundesrepublik: Kommentar')).toBe(
     'Grundgesetz für die Bundesrepublik Kommentar',
   );
+  // Alma matches whole tokens: a word with punctuation inside is left out, not split into tokens it may not have.
+  expect(titleWords('Self-help for C++ programmers, 2nd ed.')).toBe('for C programmers 2nd ed');
+  expect(titleWords('Self-help')).toBe('');
+});
+
+test("a title with no searchable word is looked for in the vendor's list, never taken as absent unsearched", async () => {
+  const client = pages(1, () => [{ number: 'POL-9', vendor_reference_number: 'OAS-1' } as PoLine]);
+  const r = await findOrderPoLine(client, acc, { ...order, item: { ...order.item, title: 'Self-help' } });
+  expect(r.line?.number).toBe('POL-9');
+  expect(client.queries).toEqual([`vendor:${acc.alma.vendorCode}@0`]);
 });
 
 test('finds the order’s line among others by vendor reference, ignoring cancelled ones', async () => {

@@ -73,12 +73,19 @@ export function poLineBody(order: Order, acc: Account): PoLineInput {
 /** At most this many PO lines are searched (or listed) for one order before a person must decide. */
 export const MAX_SEARCHED = 2000;
 
-/** A title as Alma's `q` can take it: words only (its query syntax uses ~, parentheses, AND/OR). */
+/**
+ * A title as Alma's `q` can take it: whole words only. Alma matches whole tokens and its query syntax uses ~,
+ * parentheses and AND/OR, so a word is kept only when it is letters and digits alone once its surrounding
+ * punctuation is trimmed ("Algorithms," is kept as "Algorithms"); a word with punctuation inside ("Self-help",
+ * "l'histoire") is left out rather than split into tokens Alma may not have. May be empty: then the title
+ * cannot be searched, and the caller must look elsewhere.
+ */
 export function titleWords(title: string): string {
   const words = title
     .normalize('NFC')
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((w) => w && !/^(AND|OR|NOT)$/.test(w));
+    .split(/\s+/u)
+    .map((w) => w.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, ''))
+    .filter((w) => w && /^[\p{L}\p{N}]+$/u.test(w) && !/^(AND|OR|NOT)$/.test(w));
   return words.slice(0, 8).join(' ');
 }
 
@@ -119,12 +126,18 @@ async function pageThrough(
  * not count. The search's index may lag behind a new line and matches whole tokens: not finding is no proof.
  */
 export async function findOrderPoLine(
-  client: { searchPoLines(q: string, o?: PageOptions): Promise<PoLinePage> },
+  client: {
+    searchPoLines(q: string, o?: PageOptions): Promise<PoLinePage>;
+    listVendorPoLines(vendorCode: string, o?: PageOptions): Promise<PoLinePage>;
+  },
   acc: Account,
   order: Order,
   codes: PoLineStatusCodes = DEFAULT_STATUS_CODES,
 ): Promise<{ line?: PoLine; calls: number }> {
-  const q = order.item.isbn ? `issn_isbn~${order.item.isbn}` : `title~${titleWords(order.item.title)}`;
+  const words = order.item.isbn ? '' : titleWords(order.item.title);
+  // A title with no searchable word: the vendor's list is the only place to look (every page of it).
+  if (!order.item.isbn && !words) return findVendorPoLine(client, acc, order, codes);
+  const q = order.item.isbn ? `issn_isbn~${order.item.isbn}` : `title~${words}`;
   return pageThrough((o) => client.searchPoLines(q, o), `the search ${q}`, acc, order, codes);
 }
 
