@@ -31,7 +31,7 @@ let alma: AlmaAccess;
 
 beforeAll(async () => {
   const seed = seedFromConfig(parseConfig(exampleConfigRaw('http://127.0.0.1:1/almaws/v1', dataDir)));
-  sb = await startAlmaSandbox({ port: 0, seed, bibDelayMs: 200, logger });
+  sb = await startAlmaSandbox({ port: 0, seed, bibDelayMs: 200, asyncDelayMs: 200, logger });
   const raw = exampleConfigRaw(sb.url, dataDir);
   raw.institutions['01UNIV_INST']!.settleTime = '200ms';
   raw.institutions['01UNIV_INST']!.requestTimeout = '2s';
@@ -94,15 +94,24 @@ test('with no earlier POST the search decides, and one line is posted', async ()
   expect(await linesOf(o.orderId)).toHaveLength(1);
 });
 
+/** Reads the line until Alma has processed it: its status comes after the POST answer, as in Alma. */
+async function readProcessed(poLine: string): Promise<PoLineReading> {
+  const env = new MockActivityEnvironment();
+  const { readPoLineState } = poLineStateActivities({ alma });
+  for (let i = 0; ; i++) {
+    const reading = await env.run<[ReadPoLineInput], PoLineReading, typeof readPoLineState>(readPoLineState, {
+      account: 'UNIV-MAIN',
+      poLine,
+    });
+    if (reading.status !== undefined || i >= 100) return reading;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 test('readPoLineState: the status code and label Alma gives, In Review by the configured codes', async () => {
   const o = order();
   const created = await createPoLine(o);
-  const env = new MockActivityEnvironment();
-  const { readPoLineState } = poLineStateActivities({ alma });
-  const reading = await env.run<[ReadPoLineInput], PoLineReading, typeof readPoLineState>(readPoLineState, {
-    account: 'UNIV-MAIN',
-    poLine: created.number,
-  });
+  const reading = await readProcessed(created.number);
   expect(reading.status).toBeDefined();
   expect(reading.inReview).toBe(
     config.institutions['01UNIV_INST']!.statusCodes.inReview.includes(reading.status!),
@@ -114,12 +123,7 @@ test('a line Alma puts In Review: the reading gives its alerts, and the confirma
   // A fund Alma does not know puts the line In Review (the PO line is created all the same).
   const o = { ...order(), fundDistribution: [{ fund: 'NO<SUCH>FUND', percent: 100 }] };
   const created = await createPoLine(o);
-  const env = new MockActivityEnvironment();
-  const { readPoLineState } = poLineStateActivities({ alma });
-  const reading = await env.run<[ReadPoLineInput], PoLineReading, typeof readPoLineState>(readPoLineState, {
-    account: 'UNIV-MAIN',
-    poLine: created.number,
-  });
+  const reading = await readProcessed(created.number);
   expect(reading.inReview).toBe(true);
   expect(reading.almaAlerts.length).toBeGreaterThan(0);
   const mail = renderConfirmation({
