@@ -85,7 +85,9 @@ export async function almaFindings(
         message: `vendor account ${vendorAccount} is not active in Alma (${statusOf(va.status)})`,
       });
   } catch (e) {
-    if (!(e instanceof AlmaError && e.kind === 'not-found')) throw e;
+    // Alma's code for an unknown vendor is not documented: a refusal of this lookup (400) says the code is
+    // wrong as surely as a not-found does; only an unreachable Alma leaves the check incomplete.
+    if (!(e instanceof AlmaError && (e.kind === 'not-found' || e.kind === 'invalid-request'))) throw e;
     problems.push({
       path: 'account',
       message: `Alma has no vendor ${vendorCode} (${setting}.vendorCode)`,
