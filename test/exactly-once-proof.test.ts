@@ -24,6 +24,8 @@ test('exactly one PO line per order under real search, lost answers, a killed wo
     postLatencyMs: 300,
     timeoutMs: 480_000,
   });
+  // The figures, for the record (the bench prints the full-size ones).
+  process.stderr.write(`exactly-once proof: ${JSON.stringify(r)}\n`);
   expect(r.stuck).toEqual([]);
   expect(r.missing).toEqual([]);
   expect(r.duplicated).toEqual([]);

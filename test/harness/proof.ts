@@ -71,11 +71,11 @@ interface SandboxView {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function spawnWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--require', 'tsx/cjs', path.join(__dirname, 'worker-child.ts')],
-    { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'worker-child.ts')], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   return new Promise((resolve, reject) => {
@@ -158,7 +158,9 @@ export async function runExactlyOnceProof(o: ProofOptions): Promise<ProofResult>
     let pending = wanted;
     while (pending.length && Date.now() < until) {
       const stages = await Promise.all(pending.map(stageOf));
-      pending = pending.filter((_, i) => !stages[i] || stages[i] === 'VALIDATING' || stages[i] === 'ORDERING');
+      pending = pending.filter(
+        (_, i) => !stages[i] || stages[i] === 'VALIDATING' || stages[i] === 'ORDERING',
+      );
       if (pending.length) await sleep(1000);
     }
     return pending;
@@ -216,7 +218,9 @@ export async function runExactlyOnceProof(o: ProofOptions): Promise<ProofResult>
         if (gone) break;
         await sleep(200);
       }
-      await orders.placeOrder(exampleOrder(ids.indexOf(id) % 2 ? 'ebook.json' : 'print-single-fund.json', id));
+      await orders.placeOrder(
+        exampleOrder(ids.indexOf(id) % 2 ? 'ebook.json' : 'print-single-fund.json', id),
+      );
     }
     const stuckAgain = await waitPastOrdering(again, until);
     for (const id of again) {
@@ -230,7 +234,8 @@ export async function runExactlyOnceProof(o: ProofOptions): Promise<ProofResult>
     const state = await sandboxState();
     const mine = state.poLines.filter((p) => ids.includes(p.vendor_reference_number ?? ''));
     const byRef = new Map<string, number>();
-    for (const p of mine) byRef.set(p.vendor_reference_number!, (byRef.get(p.vendor_reference_number!) ?? 0) + 1);
+    for (const p of mine)
+      byRef.set(p.vendor_reference_number!, (byRef.get(p.vendor_reference_number!) ?? 0) + 1);
     const result: ProofResult = {
       orders: ids.length,
       poLines: mine.length,
@@ -245,7 +250,14 @@ export async function runExactlyOnceProof(o: ProofOptions): Promise<ProofResult>
       placedAgainSamePoLine,
       seconds: Math.round((Date.now() - started) / 1000),
     };
-    await Promise.all(ids.map((id) => orders.handle(account, id).terminate('proof done').catch(() => undefined)));
+    await Promise.all(
+      ids.map((id) =>
+        orders
+          .handle(account, id)
+          .terminate('proof done')
+          .catch(() => undefined),
+      ),
+    );
     return result;
   } finally {
     worker.kill('SIGKILL');

@@ -32,7 +32,13 @@ async function main(): Promise<void> {
     taskQueue: process.env.RTO_CHILD_QUEUE!,
     config,
     shutdownGraceTime: '1s',
-    deps: { alma: new AlmaAccess(config, logger), logger, mailer, temporal, dataDir: process.env.RTO_CHILD_DATA! },
+    deps: {
+      alma: new AlmaAccess(config, logger),
+      logger,
+      mailer,
+      temporal,
+      dataDir: process.env.RTO_CHILD_DATA!,
+    },
   });
   const running = runWorkers(workers);
   process.stdout.write('ready\n');
