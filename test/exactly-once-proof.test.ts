@@ -25,7 +25,7 @@ test('exactly one PO line per order under real search, lost answers, a killed wo
     timeoutMs: 480_000,
   });
   // The figures, for the record (the bench prints the full-size ones).
-  process.stderr.write(`exactly-once proof: ${JSON.stringify(r)}\n`);
+  console.log(`exactly-once proof: ${JSON.stringify(r)}`);
   expect(r.stuck).toEqual([]);
   expect(r.missing).toEqual([]);
   expect(r.duplicated).toEqual([]);
