@@ -162,6 +162,10 @@ async function run(opts: {
       }
     }
     latencies.sort((a, b) => a - b);
+    opts.log(
+      `${opts.label}: ${opts.orders - pending.length} of ${opts.orders} at FOLLOWING_UP in ${seconds.toFixed(1)} s; ` +
+        `${project429} 429s in ${projectCalls} project calls; the foreign app ${counts.refused} 429s in ${counts.sent}`,
+    );
     return {
       label: opts.label,
       configuredPerSecond: opts.perSecondThreshold,

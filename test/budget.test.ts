@@ -3,6 +3,7 @@
  * daily budget (stop, probe once per interval, resume on the first answer that shows budget left).
  */
 import {
+  BudgetWaitAborted,
   DailyBudgetExhausted,
   InstitutionBudget,
   institutionRates,
@@ -66,6 +67,19 @@ describe('pacing', () => {
     expect(clock.t).toBe(200);
   });
 
+  it('a call whose activity was cancelled while it waited gives its turn up: no slot spent, nothing sent', async () => {
+    const { b, clock } = budget('X', 0, { perSecond: 1 });
+    const gone = new AbortController();
+    await b.take();
+    const waiting = b.take('order', gone.signal);
+    const next = b.take();
+    gone.abort();
+    await expect(waiting).rejects.toBeInstanceOf(BudgetWaitAborted);
+    await next;
+    expect(clock.t).toBe(1000); // the next call went in the cancelled one's slot
+    expect(b.counters.calls).toBe(2);
+  });
+
   it('the rates are derived once from the institution: threshold × share, split across processes', () => {
     expect(institutionRates({ perSecondThreshold: 25, budgetShare: 0.4, workerProcesses: 2 })).toEqual({
       callsPerSecond: 10,
@@ -75,7 +89,7 @@ describe('pacing', () => {
 });
 
 describe('yielding to 429s', () => {
-  it('halves the rate on a 429 (once per burst), spaces the next call by it, and recovers a tenth a second', async () => {
+  it('halves the rate on a 429 (once per burst), spaces the next call by it, recovers fast to a ceiling below the refused rate, then probes slowly', async () => {
     const { b, clock } = budget('X', 0, { perSecond: 10 });
     await b.take();
     b.rateLimited();
@@ -86,10 +100,18 @@ describe('yielding to 429s', () => {
     clock.t += 250;
     b.rateLimited(); // a later 429: halved again
     expect(b.rate).toBe(2.5);
-    clock.t += 3000;
+    // Back quickly to a ceiling just below the rate refused (85% of 5), then only 1% a second above it.
+    expect(b.ceiling).toBe(4.25);
+    clock.t += 1000;
     await b.take();
-    expect(b.rate).toBe(5.5); // three quiet seconds: +3 × 10%
-    clock.t += 60_000;
+    expect(b.rate).toBe(3.5); // one quiet second: + 10% of the configured rate
+    clock.t += 1000;
+    await b.take();
+    expect(b.rate).toBe(4.25); // capped at the ceiling
+    clock.t += 1000;
+    await b.take();
+    expect(b.rate).toBeCloseTo(4.25 * 1.01); // probing above it
+    clock.t += 600_000;
     await b.take();
     expect(b.rate).toBe(10); // never above the configured rate
     expect(b.counters.rateLimited).toBe(3);

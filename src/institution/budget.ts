@@ -8,8 +8,9 @@
  *   when its turn comes, and the request leaves at once after.
  * - Yielding: the per-second threshold belongs to the whole institution (Primo, Leganto and every other
  *   integration share it), so a 429 PER_SECOND_THRESHOLD halves this process's rate (multiplicative decrease);
- *   each second without one gives back a tenth of the configured rate (additive increase) up to the configured
- *   rate. Calls are spaced by the current rate, so the back-off is the spacing itself, never a fixed pause.
+ *   each second without one gives back a tenth of the configured rate (additive increase) up to a ceiling just
+ *   below the rate refused, then 1% a second (probing) up to the configured rate. Calls are spaced by the
+ *   current rate, so the back-off is the spacing itself, never a fixed pause.
  * - Floors: every answer's X-Exl-Api-Remaining is read. Below `deferBelow` of the day's budget, calls that can
  *   wait (overlay runs, polling) are held; ordering goes on until `orderBelow`. Held calls get the same refusal
  *   as a spent budget (DailyBudgetExhausted, reason `reserved`), so their callers park them the same way. One
@@ -82,11 +83,21 @@ export class DailyBudgetExhausted extends Error {
   }
 }
 
+/** The call's activity was cancelled while it waited for its turn: no call was made. */
+export class BudgetWaitAborted extends Error {
+  override name = 'BudgetWaitAborted';
+  constructor(readonly institution: string) {
+    super(`cancelled while waiting for a turn in the Alma API budget of ${institution}; nothing was sent`);
+  }
+}
+
 /** The default probe interval while calls are held. */
 export const DEFAULT_PROBE_INTERVAL_MS = 5 * 60_000;
 export const DEFAULT_DEFER_BELOW = 0.1;
 export const DEFAULT_ORDER_BELOW = 0.02;
 const DAY_MS = 86_400_000;
+/** Above the ceiling, how much faster each quiet second makes the pace. */
+const PROBE_STEP = 0.01;
 
 /** Held calls of one purpose (below its floor): when the next may ask Alma, and whether one is out now. */
 interface Hold {
@@ -182,8 +193,12 @@ export class InstitutionBudget {
    * Waits for this call's turn; throws DailyBudgetExhausted instead of calling while the day's budget is spent
    * or below this purpose's floor (except for the one probe per interval). Turns are taken in the order asked for.
    */
-  take(purpose: CallPurpose = 'order'): Promise<void> {
-    const turn = this.queue.then(() => this.acquire(purpose));
+  take(purpose: CallPurpose = 'order', signal?: AbortSignal): Promise<void> {
+    // A call whose activity was cancelled while it waited gives its turn up instead of spending a slot.
+    const turn = this.queue.then(() => {
+      if (signal?.aborted) throw new BudgetWaitAborted(this.institution);
+      return this.acquire(purpose);
+    });
     this.queue = turn.catch(() => undefined);
     return turn;
   }
@@ -268,15 +283,28 @@ export class InstitutionBudget {
     return new DailyBudgetExhausted(this.institution, retryAt, this.nextReset(t), 'reserved', this.remaining);
   }
 
-  /** Additive increase: a tenth of the configured rate back for each second since the last change. */
+  /**
+   * Additive increase, per second since the last change: a tenth of the configured rate back, but only up to the
+   * ceiling (a little below the rate Alma last refused); above it, probing: 1% more a second. Near the rate where
+   * the institution's other applications leave no room, the pace thus creeps instead of jumping back into 429s.
+   */
   private recover(): void {
     const t = this.now();
     if (this.rate >= this.opts.perSecond) return;
     const seconds = Math.floor((t - this.lastChange) / 1000);
     if (seconds <= 0) return;
-    this.rate = Math.min(this.opts.perSecond, this.rate + (seconds * this.opts.perSecond) / 10);
+    for (let i = 0; i < seconds && this.rate < this.opts.perSecond; i++) {
+      const ceiling = this.ceiling ?? this.opts.perSecond;
+      this.rate =
+        this.rate < ceiling
+          ? Math.min(ceiling, this.rate + this.opts.perSecond / 10)
+          : Math.min(this.opts.perSecond, this.rate * (1 + PROBE_STEP));
+    }
     this.lastChange += seconds * 1000;
   }
+
+  /** Where additive increase stops and probing starts: 85% of the rate Alma last refused. */
+  ceiling: number | undefined;
 
   /** Alma said PER_SECOND_THRESHOLD: the institution is busier than our share allows; halve our rate. */
   rateLimited(): void {
@@ -285,6 +313,7 @@ export class InstitutionBudget {
     const t = this.now();
     // One halving per burst: several calls refused within one spacing are the same news.
     if (t - this.lastChange >= 1000 / this.rate || this.rate >= this.opts.perSecond) {
+      this.ceiling = this.rate * 0.85;
       this.rate = Math.max(this.opts.minPerSecond ?? 0.2, this.rate / 2);
       this.lastChange = t;
     }
