@@ -117,6 +117,45 @@ describe('yielding to 429s', () => {
     expect(b.counters.rateLimited).toBe(3);
   });
 
+  it('the ceiling is the room Alma left: 85% of the calls it took in the second before the 429, set once per episode', async () => {
+    const { b, clock } = budget('X', 0, { perSecond: 100 });
+    // Another application leaves about 5 calls a second: Alma took 5 of ours in the last second, then refused.
+    for (let i = 0; i < 5; i++) {
+      clock.t += 200;
+      b.answered(true);
+    }
+    b.rateLimited();
+    expect(b.rate).toBe(50);
+    expect(b.ceiling).toBe(50 * 0.85); // no lower than the halved rate: 5 answers in a second prove little at 100/s
+    clock.t += 1500;
+    for (let i = 0; i < 5; i++) {
+      clock.t += 200;
+      b.answered(true);
+    }
+    b.rateLimited(); // a new episode
+    clock.t += 100;
+    // At 50/s the halved rate (25) still bounds it from below.
+    expect(b.ceiling).toBe(25 * 0.85);
+    b.rateLimited(); // the same episode: halved again, the ceiling kept
+    expect(b.ceiling).toBe(25 * 0.85);
+    expect(b.rate).toBe(12.5);
+    // The next episode, from a pace near the room: now the room decides.
+    clock.t += 1500;
+    for (let i = 0; i < 8; i++) {
+      clock.t += 120;
+      b.answered(true);
+    }
+    b.rateLimited();
+    expect(b.ceiling).toBeCloseTo(8 * 0.85, 5);
+    clock.t += 100;
+    b.rateLimited();
+    expect(b.rate).toBeLessThan(10);
+    clock.t += 3000;
+    await b.take();
+    // Three quiet seconds: up to the ceiling in the first (a tenth of 100/s is more than the gap), then 1% each.
+    expect(b.rate).toBeCloseTo(b.ceiling! * 1.01 ** 2, 5);
+  });
+
   it('a run of 429s never stops the institution altogether', () => {
     const { b, clock } = budget('X', 0, { perSecond: 10, minPerSecond: 0.5 });
     for (let i = 0; i < 50; i++) {

@@ -9,7 +9,8 @@
  * - Yielding: the per-second threshold belongs to the whole institution (Primo, Leganto and every other
  *   integration share it), so a 429 PER_SECOND_THRESHOLD halves this process's rate (multiplicative decrease);
  *   each second without one gives back a tenth of the configured rate (additive increase) up to a ceiling just
- *   below the rate refused, then 1% a second (probing) up to the configured rate. Calls are spaced by the
+ *   below the room Alma left (the calls it took in the second before the 429), then 1% a second (probing) up
+ *   to the configured rate. Calls are spaced by the
  *   current rate, so the back-off is the spacing itself, never a fixed pause.
  * - Floors: every answer's X-Exl-Api-Remaining is read. Below `deferBelow` of the day's budget, calls that can
  *   wait (overlay runs, polling) are held; ordering goes on until `orderBelow`. Held calls get the same refusal
@@ -303,17 +304,29 @@ export class InstitutionBudget {
     this.lastChange += seconds * 1000;
   }
 
-  /** Where additive increase stops and probing starts: 85% of the rate Alma last refused. */
+  /**
+   * Where additive increase stops and probing starts: 85% of what Alma let this process make in the second
+   * before a 429 (the room the other applications left), set once per episode of 429s (a halving inside an
+   * episode is the same news: calls that were in flight, Alma's one-second window).
+   */
   ceiling: number | undefined;
+  private lastRateLimitedAt = -Infinity;
+  /** When Alma last answered this process's calls (all but 429s), for the room measured at a 429. */
+  private acceptedAt: number[] = [];
 
   /** Alma said PER_SECOND_THRESHOLD: the institution is busier than our share allows; halve our rate. */
   rateLimited(): void {
     this.counters.rateLimited++;
     this.heard();
     const t = this.now();
+    if (t - this.lastRateLimitedAt >= 1000) {
+      // Few answers to go by (a fresh process, a quiet spell): no lower than the halved rate.
+      const room = Math.max(this.acceptedAt.filter((a) => a > t - 1000).length, this.rate / 2);
+      this.ceiling = Math.max(this.opts.minPerSecond ?? 0.2, Math.min(this.rate, room) * 0.85);
+    }
+    this.lastRateLimitedAt = t;
     // One halving per burst: several calls refused within one spacing are the same news.
     if (t - this.lastChange >= 1000 / this.rate || this.rate >= this.opts.perSecond) {
-      this.ceiling = this.rate * 0.85;
       this.rate = Math.max(this.opts.minPerSecond ?? 0.2, this.rate / 2);
       this.lastChange = t;
     }
@@ -391,9 +404,17 @@ export class InstitutionBudget {
     }
   }
 
-  /** Alma answered (anything but DAILY_THRESHOLD): it is counting our calls again, so a probe reopens the budget. */
-  answered(): void {
+  /**
+   * Alma answered (anything but DAILY_THRESHOLD): it is counting our calls again, so a probe reopens the budget.
+   * `accepted`: Alma processed the call (not a 429), which measures the room left per second.
+   */
+  answered(accepted = true): void {
     this.heard();
+    if (accepted) {
+      const t = this.now();
+      this.acceptedAt.push(t);
+      if (this.acceptedAt.length > 64) this.acceptedAt = this.acceptedAt.filter((a) => a > t - 1000);
+    }
     if (this.probing) {
       this.exhausted = false;
       this.probing = false;
