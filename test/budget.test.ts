@@ -100,60 +100,47 @@ describe('yielding to 429s', () => {
     clock.t += 250;
     b.rateLimited(); // a later 429: halved again
     expect(b.rate).toBe(2.5);
-    // Back quickly to a ceiling just below the rate refused (85% of 5), then only 1% a second above it.
-    expect(b.ceiling).toBe(4.25);
+    // Back quickly to a ceiling just below the rate refused (85% of 10: the second 429 was the same episode),
+    // then only 2% a second above it.
+    expect(b.ceiling).toBe(8.5);
     clock.t += 1000;
     await b.take();
     expect(b.rate).toBe(3.5); // one quiet second: + 10% of the configured rate
+    clock.t += 5000;
+    await b.take();
+    expect(b.rate).toBe(8.5); // capped at the ceiling
     clock.t += 1000;
     await b.take();
-    expect(b.rate).toBe(4.25); // capped at the ceiling
-    clock.t += 1000;
-    await b.take();
-    expect(b.rate).toBeCloseTo(4.25 * 1.01); // probing above it
+    expect(b.rate).toBeCloseTo(8.5 * 1.02); // probing above it
     clock.t += 600_000;
     await b.take();
     expect(b.rate).toBe(10); // never above the configured rate
     expect(b.counters.rateLimited).toBe(3);
   });
 
-  it('the ceiling is the room Alma left: 85% of the calls it took in the second before the 429, set once per episode', async () => {
+  it('the ceiling is set once per episode of 429s, from the rate refused at its start', async () => {
     const { b, clock } = budget('X', 0, { perSecond: 100 });
-    // Another application leaves about 5 calls a second: Alma took 5 of ours in the last second, then refused.
-    for (let i = 0; i < 5; i++) {
-      clock.t += 200;
-      b.answered(true);
-    }
     b.rateLimited();
-    expect(b.rate).toBe(50);
-    expect(b.ceiling).toBe(50 * 0.85); // no lower than the halved rate: 5 answers in a second prove little at 100/s
-    clock.t += 1500;
-    for (let i = 0; i < 5; i++) {
-      clock.t += 200;
-      b.answered(true);
-    }
-    b.rateLimited(); // a new episode
+    expect([b.rate, b.ceiling]).toEqual([50, 85]);
     clock.t += 100;
-    // At 50/s the halved rate (25) still bounds it from below.
-    expect(b.ceiling).toBe(25 * 0.85);
-    b.rateLimited(); // the same episode: halved again, the ceiling kept
-    expect(b.ceiling).toBe(25 * 0.85);
-    expect(b.rate).toBe(12.5);
-    // The next episode, from a pace near the room: now the room decides.
-    clock.t += 1500;
-    for (let i = 0; i < 8; i++) {
-      clock.t += 120;
-      b.answered(true);
-    }
-    b.rateLimited();
-    expect(b.ceiling).toBeCloseTo(8 * 0.85, 5);
+    b.rateLimited(); // the same episode (calls in flight, Alma's one-second window): halved, the ceiling kept
+    expect([b.rate, b.ceiling]).toEqual([25, 85]);
     clock.t += 100;
     b.rateLimited();
-    expect(b.rate).toBeLessThan(10);
+    clock.t += 100;
+    b.rateLimited();
+    expect(b.rate).toBe(6.25);
+    // Back up fast (a tenth of 100/s a second): the next 429 comes near the room, and sets the ceiling there.
+    clock.t += 1000;
+    await b.take();
+    expect(b.rate).toBe(16.25);
+    b.rateLimited();
+    expect(b.ceiling).toBeCloseTo(16.25 * 0.85, 5);
+    expect(b.rate).toBe(8.125);
     clock.t += 3000;
     await b.take();
-    // Three quiet seconds: up to the ceiling in the first (a tenth of 100/s is more than the gap), then 1% each.
-    expect(b.rate).toBeCloseTo(b.ceiling! * 1.01 ** 2, 5);
+    // Three quiet seconds: up to the ceiling (a tenth of 100/s is more than the gap), then 2% a second.
+    expect(b.rate).toBeCloseTo(b.ceiling! * 1.02 ** 2, 5);
   });
 
   it('a run of 429s never stops the institution altogether', () => {

@@ -163,7 +163,7 @@ function throughBudget(
             // The day's budget is gone: the caller parks until a probe finds it back.
             if (e.kind === 'daily-budget') throw budget.dailyExhausted();
             if (e.kind === 'network') budget.noAnswer();
-            else budget.answered(e.kind !== 'rate-limited');
+            else budget.answered();
             if (e.kind !== 'rate-limited') throw e;
             budget.rateLimited();
             if (attempt >= RATE_LIMITED_TRIES) throw e;

@@ -9,8 +9,7 @@
  * - Yielding: the per-second threshold belongs to the whole institution (Primo, Leganto and every other
  *   integration share it), so a 429 PER_SECOND_THRESHOLD halves this process's rate (multiplicative decrease);
  *   each second without one gives back a tenth of the configured rate (additive increase) up to a ceiling just
- *   below the room Alma left (the calls it took in the second before the 429), then 1% a second (probing) up
- *   to the configured rate. Calls are spaced by the
+ *   below the rate refused, then 2% a second (probing) up to the configured rate. Calls are spaced by the
  *   current rate, so the back-off is the spacing itself, never a fixed pause.
  * - Floors: every answer's X-Exl-Api-Remaining is read. Below `deferBelow` of the day's budget, calls that can
  *   wait (overlay runs, polling) are held; ordering goes on until `orderBelow`. Held calls get the same refusal
@@ -98,7 +97,7 @@ export const DEFAULT_DEFER_BELOW = 0.1;
 export const DEFAULT_ORDER_BELOW = 0.02;
 const DAY_MS = 86_400_000;
 /** Above the ceiling, how much faster each quiet second makes the pace. */
-const PROBE_STEP = 0.01;
+const PROBE_STEP = 0.02;
 
 /** Held calls of one purpose (below its floor): when the next may ask Alma, and whether one is out now. */
 interface Hold {
@@ -286,7 +285,7 @@ export class InstitutionBudget {
 
   /**
    * Additive increase, per second since the last change: a tenth of the configured rate back, but only up to the
-   * ceiling (a little below the rate Alma last refused); above it, probing: 1% more a second. Near the rate where
+   * ceiling (a little below the rate Alma last refused); above it, probing: 2% more a second. Near the rate where
    * the institution's other applications leave no room, the pace thus creeps instead of jumping back into 429s.
    */
   private recover(): void {
@@ -305,30 +304,26 @@ export class InstitutionBudget {
   }
 
   /**
-   * Where additive increase stops and probing starts: 85% of what Alma let this process make in the second
-   * before a 429 (the room the other applications left), set once per episode of 429s (a halving inside an
-   * episode is the same news: calls that were in flight, Alma's one-second window).
+   * Where additive increase stops and probing starts: 85% of the rate refused at the start of an episode of
+   * 429s (429s less than a second apart: calls that were in flight, Alma's one-second window).
    */
   ceiling: number | undefined;
   private lastRateLimitedAt = -Infinity;
-  /** When Alma last answered this process's calls (all but 429s), for the room measured at a 429. */
-  private acceptedAt: number[] = [];
+  private lastHalving = -Infinity;
 
   /** Alma said PER_SECOND_THRESHOLD: the institution is busier than our share allows; halve our rate. */
   rateLimited(): void {
     this.counters.rateLimited++;
     this.heard();
     const t = this.now();
-    if (t - this.lastRateLimitedAt >= 1000) {
-      // Few answers to go by (a fresh process, a quiet spell): no lower than the halved rate.
-      const room = Math.max(this.acceptedAt.filter((a) => a > t - 1000).length, this.rate / 2);
-      this.ceiling = Math.max(this.opts.minPerSecond ?? 0.2, Math.min(this.rate, room) * 0.85);
-    }
+    // The rate refused at the start of an episode is where the room ended; later 429s of it are the same news.
+    if (t - this.lastRateLimitedAt >= 1000) this.ceiling = this.rate * 0.85;
     this.lastRateLimitedAt = t;
     // One halving per burst: several calls refused within one spacing are the same news.
-    if (t - this.lastChange >= 1000 / this.rate || this.rate >= this.opts.perSecond) {
+    if (t - this.lastHalving >= 1000 / this.rate || this.rate >= this.opts.perSecond) {
       this.rate = Math.max(this.opts.minPerSecond ?? 0.2, this.rate / 2);
       this.lastChange = t;
+      this.lastHalving = t;
     }
     this.nextSlot = Math.max(this.nextSlot, t + 1000 / this.rate);
   }
@@ -406,15 +401,9 @@ export class InstitutionBudget {
 
   /**
    * Alma answered (anything but DAILY_THRESHOLD): it is counting our calls again, so a probe reopens the budget.
-   * `accepted`: Alma processed the call (not a 429), which measures the room left per second.
    */
-  answered(accepted = true): void {
+  answered(): void {
     this.heard();
-    if (accepted) {
-      const t = this.now();
-      this.acceptedAt.push(t);
-      if (this.acceptedAt.length > 64) this.acceptedAt = this.acceptedAt.filter((a) => a > t - 1000);
-    }
     if (this.probing) {
       this.exhausted = false;
       this.probing = false;
