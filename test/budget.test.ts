@@ -130,17 +130,18 @@ describe('yielding to 429s', () => {
     clock.t += 100;
     b.rateLimited();
     expect(b.rate).toBe(6.25);
-    // Back up fast (a tenth of 100/s a second): the next 429 comes near the room, and sets the ceiling there.
+    // Back up by half the current rate a second (a tenth of 100/s would jump far past the room): the next 429
+    // comes near the room, and sets the ceiling there.
     clock.t += 1000;
     await b.take();
-    expect(b.rate).toBe(16.25);
+    expect(b.rate).toBe(9.375);
     b.rateLimited();
-    expect(b.ceiling).toBeCloseTo(16.25 * 0.85, 5);
-    expect(b.rate).toBe(8.125);
+    expect(b.ceiling).toBeCloseTo(9.375 * 0.85, 5);
+    expect(b.rate).toBe(4.6875);
     clock.t += 3000;
     await b.take();
-    // Three quiet seconds: up to the ceiling (a tenth of 100/s is more than the gap), then 2% a second.
-    expect(b.rate).toBeCloseTo(b.ceiling! * 1.02 ** 2, 5);
+    // Three quiet seconds: +50%, then capped at the ceiling, then 2%.
+    expect(b.rate).toBeCloseTo(b.ceiling! * 1.02, 5);
   });
 
   it('a run of 429s never stops the institution altogether', () => {

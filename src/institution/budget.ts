@@ -98,6 +98,12 @@ export const DEFAULT_ORDER_BELOW = 0.02;
 const DAY_MS = 86_400_000;
 /** Above the ceiling, how much faster each quiet second makes the pace. */
 const PROBE_STEP = 0.02;
+/**
+ * Below the ceiling, a quiet second adds a tenth of the configured rate but never more than half the current
+ * one: a threshold configured far too high would otherwise jump far past the room within Alma's one-second
+ * window, and each such overshoot is a burst of 429s.
+ */
+const FAST_STEP_OF_RATE = 0.5;
 
 /** Held calls of one purpose (below its floor): when the next may ask Alma, and whether one is out now. */
 interface Hold {
@@ -297,7 +303,7 @@ export class InstitutionBudget {
       const ceiling = this.ceiling ?? this.opts.perSecond;
       this.rate =
         this.rate < ceiling
-          ? Math.min(ceiling, this.rate + this.opts.perSecond / 10)
+          ? Math.min(ceiling, this.rate + Math.min(this.opts.perSecond / 10, this.rate * FAST_STEP_OF_RATE))
           : Math.min(this.opts.perSecond, this.rate * (1 + PROBE_STEP));
     }
     this.lastChange += seconds * 1000;
