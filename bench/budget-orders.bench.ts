@@ -55,9 +55,11 @@ const pending = new Set();
 let stop = false;
 process.stdin.on('end', () => (stop = true)).resume();
 (async () => {
-  const start = Date.now();
+  let start = Date.now();
   for (let i = 0; !stop; i++) {
-    const at = start + (i * 1000) / Number(rate);
+    let at = start + (i * 1000) / Number(rate);
+    // Late (a busy machine): start the schedule again from now rather than catch up in a burst.
+    if (Date.now() - at > 1000 / Number(rate)) { start = Date.now(); i = 0; at = start; }
     await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
     counts.sent++;
     const p = fetch(url + '/acq/test', { headers: { authorization: 'apikey ' + key, accept: 'application/json' } })
@@ -162,6 +164,10 @@ async function run(opts: {
       }
     }
     latencies.sort((a, b) => a - b);
+    opts.log(
+      `${opts.label}: ${opts.orders - pending.length} of ${opts.orders} at FOLLOWING_UP in ${seconds.toFixed(1)} s; ` +
+        `${project429} 429s in ${projectCalls} project calls; the foreign app ${counts.refused} 429s in ${counts.sent}`,
+    );
     return {
       label: opts.label,
       configuredPerSecond: opts.perSecondThreshold,

@@ -7,6 +7,8 @@
  *   ordering           Alma calls per created PO line, with and without faults  (bench/alma.bench.ts)
  *   MARC overlay       Alma calls per overlaid record                      (bench/overlay.bench.ts)
  *   API budget         pacing, 429s beside a foreign load and when misconfigured, daily resume (bench/budget.bench.ts)
+ *   budget, orders     orders to FOLLOWING_UP beside a foreign load, configured right and 4x too high
+ *                      (bench/budget-orders.bench.ts): 429s per project call, orders through, time
  *
  * The ordering and overlay benches run the real system against a Temporal dev server started here (headless,
  * free port, in memory) and stopped at the end, with everything else, so the process exits.
@@ -16,16 +18,18 @@ import { resolveTemporalCli } from '../src/temporal/cli-binary';
 import { startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { FAULTS, runAlmaBench, type AlmaBenchResult } from './alma.bench';
 import { runBudgetBench, type BudgetBenchResult } from './budget.bench';
+import { runBudgetOrdersBench, type BudgetOrdersBenchResult } from './budget-orders.bench';
 import { runEdiBench, type EdiBenchResult } from './edi.bench';
 import { runMarcBench, type MarcBenchResult } from './marc.bench';
 import { runOverlayBench, type OverlayBenchResult } from './overlay.bench';
 
-const USAGE = `Usage: rto bench [--orders N] [--overlay-orders M] [--marc-records R]
+const USAGE = `Usage: rto bench [--orders N] [--overlay-orders M] [--marc-records R] [--budget-orders B]
 
   --orders N          orders per ordering run, without and with faults (default 100)
   --overlay-orders M  orders taken to FOLLOWING_UP and overlaid from one MARC file (default 120)
   --marc-records R    records generated and read by the MARC reading bench (default 100000; 0 skips it)
-  --edi-mb M          size in MB of the EDI file generated and read by the EDI reading bench (default 200; 0 skips it)`;
+  --edi-mb M          size in MB of the EDI file generated and read by the EDI reading bench (default 200; 0 skips it)
+  --budget-orders B   orders per API budget run beside a foreign load, configured right and 4x too high (default 100; 0 skips it)`;
 
 function count(value: string | undefined, fallback: number, name: string, min: number): number {
   if (value === undefined) return fallback;
@@ -44,6 +48,7 @@ function table(
   overlay: OverlayBenchResult,
   budget: BudgetBenchResult,
   edi?: EdiBenchResult,
+  budgetOrders?: BudgetOrdersBenchResult,
 ): string {
   const rows: [string, string][] = [];
   if (edi) {
@@ -75,6 +80,27 @@ function table(
       String(budget.dailyResumeDelayMs),
     ],
   );
+  if (budgetOrders) {
+    const { foreignLoad: a, misconfigured: b } = budgetOrders;
+    const both = (f: (r: typeof a) => string) => `${f(a)} | ${f(b)}`;
+    rows.push(
+      [
+        `Budget on the order path, foreign app at ${a.foreignPerSecond}/s of ${a.realPerSecond}/s: configured right | 4x too high`,
+        both((r) => `${r.configuredPerSecond}/s x ${r.budgetShare}`),
+      ],
+      ['  429s per project call (target <= 5%)', both((r) => `${fixed(r.project429PerCall * 100, 1)}%`)],
+      ['  project calls / of them 429', both((r) => `${r.projectCalls} / ${r.project429}`)],
+      ['  orders at FOLLOWING_UP', both((r) => `${r.followingUp} of ${r.orders}`)],
+      [
+        '  time to the last one / median per order, s',
+        both((r) => `${fixed(r.seconds, 1)} / ${fixed(r.medianSeconds, 1)}`),
+      ],
+      [
+        "  the foreign app's 429 share beside the project",
+        both((r) => `${fixed(r.foreign429Share * 100, 1)}%`),
+      ],
+    );
+  }
   if (marc) {
     rows.push(
       [
@@ -119,8 +145,15 @@ function table(
 }
 
 /** What makes a run's ratios not comparable: said next to the table rather than hidden in the JSON. */
-function incomplete(alma: AlmaBenchResult, overlay: OverlayBenchResult): string[] {
+function incomplete(
+  alma: AlmaBenchResult,
+  overlay: OverlayBenchResult,
+  budgetOrders?: BudgetOrdersBenchResult,
+): string[] {
   const notes: string[] = [];
+  for (const r of budgetOrders ? [budgetOrders.foreignLoad, budgetOrders.misconfigured] : [])
+    if (r.followingUp !== r.orders)
+      notes.push(`${r.orders - r.followingUp} budget orders (${r.label}) never reached FOLLOWING_UP`);
   for (const [label, f] of [
     ['no faults', alma.noFaults],
     ['faults', alma.withFaults],
@@ -145,6 +178,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       'overlay-orders': { type: 'string' },
       'marc-records': { type: 'string' },
       'edi-mb': { type: 'string' },
+      'budget-orders': { type: 'string' },
     },
     USAGE,
   );
@@ -156,6 +190,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   const overlayOrders = count(values['overlay-orders'], 120, 'overlay-orders', 1);
   const marcRecords = count(values['marc-records'], 100_000, 'marc-records', 0);
   const ediMb = count(values['edi-mb'], 200, 'edi-mb', 0);
+  const budgetOrderCount = count(values['budget-orders'], 100, 'budget-orders', 0);
   const started = Date.now();
 
   // MARC reading first, alone: its peak RSS then measures the reader, not the workers and Temporal loaded later.
@@ -181,12 +216,17 @@ export async function benchCommand(args: string[]): Promise<number> {
   let server: DevServer | undefined;
   let alma: AlmaBenchResult;
   let overlay: OverlayBenchResult;
+  let budgetOrders: BudgetOrdersBenchResult | undefined;
   try {
     server = await startDevServer({ binary: cli.path, headless: true, port: 0, logLevel: 'error' });
     process.env.TEMPORAL_TEST_ADDRESS = server.address;
     log(`dev server at ${server.address}`);
     alma = await runAlmaBench({ orders, log });
     overlay = await runOverlayBench({ orders: overlayOrders, log });
+    if (budgetOrderCount > 0) {
+      log(`API budget on the order path: ${budgetOrderCount} orders beside a foreign load, twice`);
+      budgetOrders = await runBudgetOrdersBench({ orders: budgetOrderCount, log });
+    }
   } finally {
     await server?.stop();
     if (previousAddress === undefined) delete process.env.TEMPORAL_TEST_ADDRESS;
@@ -194,9 +234,9 @@ export async function benchCommand(args: string[]): Promise<number> {
   }
   const totalSeconds = (Date.now() - started) / 1000;
 
-  process.stdout.write(`\n${table(marc, alma, overlay, budget, edi)}\n`);
+  process.stdout.write(`\n${table(marc, alma, overlay, budget, edi, budgetOrders)}\n`);
   process.stdout.write(`Total bench time, s  ${fixed(totalSeconds, 1)}\n`);
-  for (const note of incomplete(alma, overlay)) process.stdout.write(`NOTE: ${note}\n`);
+  for (const note of incomplete(alma, overlay, budgetOrders)) process.stdout.write(`NOTE: ${note}\n`);
   process.stdout.write('\n');
   const round = (n: number) => (Number.isFinite(n) ? Math.round(n * 1000) / 1000 : null);
   const ordering = (f: AlmaBenchResult['noFaults']) => ({
@@ -212,6 +252,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     marc: marc ?? null,
     edi: edi ?? null,
     budget,
+    budgetOrders: budgetOrders ?? null,
     ordering: {
       noFaults: ordering(alma.noFaults),
       withFaults: { faults: FAULTS, ...ordering(alma.withFaults) },

@@ -3,6 +3,7 @@
  * daily budget (stop, probe once per interval, resume on the first answer that shows budget left).
  */
 import {
+  BudgetWaitAborted,
   DailyBudgetExhausted,
   InstitutionBudget,
   institutionRates,
@@ -66,6 +67,19 @@ describe('pacing', () => {
     expect(clock.t).toBe(200);
   });
 
+  it('a call whose activity was cancelled while it waited gives its turn up: no slot spent, nothing sent', async () => {
+    const { b, clock } = budget('X', 0, { perSecond: 1 });
+    const gone = new AbortController();
+    await b.take();
+    const waiting = b.take('order', gone.signal);
+    const next = b.take();
+    gone.abort();
+    await expect(waiting).rejects.toBeInstanceOf(BudgetWaitAborted);
+    await next;
+    expect(clock.t).toBe(1000); // the next call went in the cancelled one's slot
+    expect(b.counters.calls).toBe(2);
+  });
+
   it('the rates are derived once from the institution: threshold × share, split across processes', () => {
     expect(institutionRates({ perSecondThreshold: 25, budgetShare: 0.4, workerProcesses: 2 })).toEqual({
       callsPerSecond: 10,
@@ -75,7 +89,7 @@ describe('pacing', () => {
 });
 
 describe('yielding to 429s', () => {
-  it('halves the rate on a 429 (once per burst), spaces the next call by it, and recovers a tenth a second', async () => {
+  it('halves the rate on a 429 (once per burst), spaces the next call by it, recovers fast to a ceiling below the refused rate, then probes slowly', async () => {
     const { b, clock } = budget('X', 0, { perSecond: 10 });
     await b.take();
     b.rateLimited();
@@ -86,13 +100,48 @@ describe('yielding to 429s', () => {
     clock.t += 250;
     b.rateLimited(); // a later 429: halved again
     expect(b.rate).toBe(2.5);
-    clock.t += 3000;
+    // Back quickly to a ceiling just below the rate refused (85% of 10: the second 429 was the same episode),
+    // then only 2% a second above it.
+    expect(b.ceiling).toBe(8.5);
+    clock.t += 1000;
     await b.take();
-    expect(b.rate).toBe(5.5); // three quiet seconds: +3 × 10%
-    clock.t += 60_000;
+    expect(b.rate).toBe(3.5); // one quiet second: + 10% of the configured rate
+    clock.t += 5000;
+    await b.take();
+    expect(b.rate).toBe(8.5); // capped at the ceiling
+    clock.t += 1000;
+    await b.take();
+    expect(b.rate).toBeCloseTo(8.5 * 1.02); // probing above it
+    clock.t += 600_000;
     await b.take();
     expect(b.rate).toBe(10); // never above the configured rate
     expect(b.counters.rateLimited).toBe(3);
+  });
+
+  it('the ceiling is set once per episode of 429s, from the rate refused at its start', async () => {
+    const { b, clock } = budget('X', 0, { perSecond: 100 });
+    b.rateLimited();
+    expect([b.rate, b.ceiling]).toEqual([50, 85]);
+    clock.t += 100;
+    b.rateLimited(); // the same episode (calls in flight, Alma's one-second window): halved, the ceiling kept
+    expect([b.rate, b.ceiling]).toEqual([25, 85]);
+    clock.t += 100;
+    b.rateLimited();
+    clock.t += 100;
+    b.rateLimited();
+    expect(b.rate).toBe(6.25);
+    // Back up by half the current rate a second (a tenth of 100/s would jump far past the room): the next 429
+    // comes near the room, and sets the ceiling there.
+    clock.t += 1000;
+    await b.take();
+    expect(b.rate).toBe(9.375);
+    b.rateLimited();
+    expect(b.ceiling).toBeCloseTo(9.375 * 0.85, 5);
+    expect(b.rate).toBe(4.6875);
+    clock.t += 3000;
+    await b.take();
+    // Three quiet seconds: +50%, then capped at the ceiling, then 2%.
+    expect(b.rate).toBeCloseTo(b.ceiling! * 1.02, 5);
   });
 
   it('a run of 429s never stops the institution altogether', () => {

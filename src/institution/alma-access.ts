@@ -74,7 +74,13 @@ export class AlmaAccess {
       onRemaining: (n) => budget.observeRemaining(n),
       signal,
     });
-    return { account, institution, institutionCode, budget, client: throughBudget(raw, budget, purpose) };
+    return {
+      account,
+      institution,
+      institutionCode,
+      budget,
+      client: throughBudget(raw, budget, purpose, signal),
+    };
   }
 
   /**
@@ -134,7 +140,12 @@ export const RATE_LIMITED_TRIES = 6;
  * step that needs two calls keeps the first one's answer; a spent daily budget (or one below the purpose's
  * floor) stops the call without calling.
  */
-function throughBudget(client: AlmaClient, budget: InstitutionBudget, purpose: CallPurpose): AlmaClient {
+function throughBudget(
+  client: AlmaClient,
+  budget: InstitutionBudget,
+  purpose: CallPurpose,
+  signal?: AbortSignal,
+): AlmaClient {
   return new Proxy(client, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
@@ -142,7 +153,7 @@ function throughBudget(client: AlmaClient, budget: InstitutionBudget, purpose: C
       const method = value as (...a: unknown[]) => Promise<unknown>;
       return async (...args: unknown[]) => {
         for (let attempt = 1; ; attempt++) {
-          await budget.take(purpose);
+          await budget.take(purpose, signal);
           try {
             const result = await method.apply(target, args);
             budget.answered();

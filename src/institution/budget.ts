@@ -8,8 +8,9 @@
  *   when its turn comes, and the request leaves at once after.
  * - Yielding: the per-second threshold belongs to the whole institution (Primo, Leganto and every other
  *   integration share it), so a 429 PER_SECOND_THRESHOLD halves this process's rate (multiplicative decrease);
- *   each second without one gives back a tenth of the configured rate (additive increase) up to the configured
- *   rate. Calls are spaced by the current rate, so the back-off is the spacing itself, never a fixed pause.
+ *   each second without one gives back a tenth of the configured rate (additive increase) up to a ceiling just
+ *   below the rate refused, then 2% a second (probing) up to the configured rate. Calls are spaced by the
+ *   current rate, so the back-off is the spacing itself, never a fixed pause.
  * - Floors: every answer's X-Exl-Api-Remaining is read. Below `deferBelow` of the day's budget, calls that can
  *   wait (overlay runs, polling) are held; ordering goes on until `orderBelow`. Held calls get the same refusal
  *   as a spent budget (DailyBudgetExhausted, reason `reserved`), so their callers park them the same way. One
@@ -82,11 +83,27 @@ export class DailyBudgetExhausted extends Error {
   }
 }
 
+/** The call's activity was cancelled while it waited for its turn: no call was made. */
+export class BudgetWaitAborted extends Error {
+  override name = 'BudgetWaitAborted';
+  constructor(readonly institution: string) {
+    super(`cancelled while waiting for a turn in the Alma API budget of ${institution}; nothing was sent`);
+  }
+}
+
 /** The default probe interval while calls are held. */
 export const DEFAULT_PROBE_INTERVAL_MS = 5 * 60_000;
 export const DEFAULT_DEFER_BELOW = 0.1;
 export const DEFAULT_ORDER_BELOW = 0.02;
 const DAY_MS = 86_400_000;
+/** Above the ceiling, how much faster each quiet second makes the pace. */
+const PROBE_STEP = 0.02;
+/**
+ * Below the ceiling, a quiet second adds a tenth of the configured rate but never more than half the current
+ * one: a threshold configured far too high would otherwise jump far past the room within Alma's one-second
+ * window, and each such overshoot is a burst of 429s.
+ */
+const FAST_STEP_OF_RATE = 0.5;
 
 /** Held calls of one purpose (below its floor): when the next may ask Alma, and whether one is out now. */
 interface Hold {
@@ -182,8 +199,12 @@ export class InstitutionBudget {
    * Waits for this call's turn; throws DailyBudgetExhausted instead of calling while the day's budget is spent
    * or below this purpose's floor (except for the one probe per interval). Turns are taken in the order asked for.
    */
-  take(purpose: CallPurpose = 'order'): Promise<void> {
-    const turn = this.queue.then(() => this.acquire(purpose));
+  take(purpose: CallPurpose = 'order', signal?: AbortSignal): Promise<void> {
+    // A call whose activity was cancelled while it waited gives its turn up instead of spending a slot.
+    const turn = this.queue.then(() => {
+      if (signal?.aborted) throw new BudgetWaitAborted(this.institution);
+      return this.acquire(purpose);
+    });
     this.queue = turn.catch(() => undefined);
     return turn;
   }
@@ -268,25 +289,47 @@ export class InstitutionBudget {
     return new DailyBudgetExhausted(this.institution, retryAt, this.nextReset(t), 'reserved', this.remaining);
   }
 
-  /** Additive increase: a tenth of the configured rate back for each second since the last change. */
+  /**
+   * Additive increase, per second since the last change: a tenth of the configured rate back, but only up to the
+   * ceiling (a little below the rate Alma last refused); above it, probing: 2% more a second. Near the rate where
+   * the institution's other applications leave no room, the pace thus creeps instead of jumping back into 429s.
+   */
   private recover(): void {
     const t = this.now();
     if (this.rate >= this.opts.perSecond) return;
     const seconds = Math.floor((t - this.lastChange) / 1000);
     if (seconds <= 0) return;
-    this.rate = Math.min(this.opts.perSecond, this.rate + (seconds * this.opts.perSecond) / 10);
+    for (let i = 0; i < seconds && this.rate < this.opts.perSecond; i++) {
+      const ceiling = this.ceiling ?? this.opts.perSecond;
+      this.rate =
+        this.rate < ceiling
+          ? Math.min(ceiling, this.rate + Math.min(this.opts.perSecond / 10, this.rate * FAST_STEP_OF_RATE))
+          : Math.min(this.opts.perSecond, this.rate * (1 + PROBE_STEP));
+    }
     this.lastChange += seconds * 1000;
   }
+
+  /**
+   * Where additive increase stops and probing starts: 85% of the rate refused at the start of an episode of
+   * 429s (429s less than a second apart: calls that were in flight, Alma's one-second window).
+   */
+  ceiling: number | undefined;
+  private lastRateLimitedAt = -Infinity;
+  private lastHalving = -Infinity;
 
   /** Alma said PER_SECOND_THRESHOLD: the institution is busier than our share allows; halve our rate. */
   rateLimited(): void {
     this.counters.rateLimited++;
     this.heard();
     const t = this.now();
+    // The rate refused at the start of an episode is where the room ended; later 429s of it are the same news.
+    if (t - this.lastRateLimitedAt >= 1000) this.ceiling = this.rate * 0.85;
+    this.lastRateLimitedAt = t;
     // One halving per burst: several calls refused within one spacing are the same news.
-    if (t - this.lastChange >= 1000 / this.rate || this.rate >= this.opts.perSecond) {
+    if (t - this.lastHalving >= 1000 / this.rate || this.rate >= this.opts.perSecond) {
       this.rate = Math.max(this.opts.minPerSecond ?? 0.2, this.rate / 2);
       this.lastChange = t;
+      this.lastHalving = t;
     }
     this.nextSlot = Math.max(this.nextSlot, t + 1000 / this.rate);
   }
@@ -362,7 +405,9 @@ export class InstitutionBudget {
     }
   }
 
-  /** Alma answered (anything but DAILY_THRESHOLD): it is counting our calls again, so a probe reopens the budget. */
+  /**
+   * Alma answered (anything but DAILY_THRESHOLD): it is counting our calls again, so a probe reopens the budget.
+   */
   answered(): void {
     this.heard();
     if (this.probing) {
