@@ -9,6 +9,8 @@
  *   API budget         pacing, 429s beside a foreign load and when misconfigured, daily resume (bench/budget.bench.ts)
  *   budget, orders     orders to FOLLOWING_UP beside a foreign load, configured right and 4x too high
  *                      (bench/budget-orders.bench.ts): 429s per project call, orders through, time
+ *   exactly once       issue 9's proof at full size: 500 orders under --index-lag 30s --async-delay 3s, strict
+ *                      search, duplicate references accepted, faults, two worker kills (bench/exactly-once.bench.ts)
  *
  * The ordering and overlay benches run the real system against a Temporal dev server started here (headless,
  * free port, in memory) and stopped at the end, with everything else, so the process exits.
@@ -20,6 +22,7 @@ import { FAULTS, runAlmaBench, type AlmaBenchResult } from './alma.bench';
 import { runBudgetBench, type BudgetBenchResult } from './budget.bench';
 import { runBudgetOrdersBench, type BudgetOrdersBenchResult } from './budget-orders.bench';
 import { runEdiBench, type EdiBenchResult } from './edi.bench';
+import { runExactlyOnceBench, type ExactlyOnceBenchResult } from './exactly-once.bench';
 import { runMarcBench, type MarcBenchResult } from './marc.bench';
 import { runOverlayBench, type OverlayBenchResult } from './overlay.bench';
 
@@ -29,7 +32,8 @@ const USAGE = `Usage: rto bench [--orders N] [--overlay-orders M] [--marc-record
   --overlay-orders M  orders taken to FOLLOWING_UP and overlaid from one MARC file (default 120)
   --marc-records R    records generated and read by the MARC reading bench (default 100000; 0 skips it)
   --edi-mb M          size in MB of the EDI file generated and read by the EDI reading bench (default 200; 0 skips it)
-  --budget-orders B   orders per API budget run beside a foreign load, configured right and 4x too high (default 100; 0 skips it)`;
+  --budget-orders B   orders per API budget run beside a foreign load, configured right and 4x too high (default 100; 0 skips it)
+  --proof-orders P    orders in the exactly-once proof under Alma's real search (default 500; 0 skips it)`;
 
 function count(value: string | undefined, fallback: number, name: string, min: number): number {
   if (value === undefined) return fallback;
@@ -170,6 +174,38 @@ function incomplete(
   return notes;
 }
 
+/** The exactly-once proof's rows: what the sandbox holds per order, and the faults that really happened. */
+function proofTable(p: ExactlyOnceBenchResult): string {
+  const total = (m: Record<string, number>) => Object.values(m).reduce((n, c) => n + c, 0);
+  const fives = (m: Record<string, number>) =>
+    Object.entries(m).reduce((n, [k, c]) => n + (k.startsWith('5') ? c : 0), 0);
+  const rows: [string, string][] = [
+    [
+      `Exactly-once proof: orders / PO lines / distinct vendor references`,
+      `${p.orders} / ${p.poLines} / ${p.distinctReferences}`,
+    ],
+    [
+      '  orders with no PO line / with more than one / stuck',
+      `${p.missing.length} / ${p.duplicated.length} / ${p.stuck.length}`,
+    ],
+    [
+      '  POSTs: all / 5xx / dropped after commit',
+      `${total(p.posts)} / ${fives(p.posts)} / ${p.posts.dropped ?? 0}`,
+    ],
+    [
+      '  searches: all / 5xx; vendor-list reads',
+      `${total(p.searches)} / ${fives(p.searches)}; ${p.vendorListReads}`,
+    ],
+    [
+      '  worker SIGKILLs; placed again after deletion, same PO line',
+      `${p.kills}; ${p.placedAgainSamePoLine}`,
+    ],
+    ['  wall time, s', String(p.seconds)],
+  ];
+  const width = Math.max(...rows.map(([l]) => l.length));
+  return rows.map(([l, v]) => `${l.padEnd(width)}  ${v}`).join('\n');
+}
+
 export async function benchCommand(args: string[]): Promise<number> {
   const { values } = parse(
     args,
@@ -179,6 +215,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       'marc-records': { type: 'string' },
       'edi-mb': { type: 'string' },
       'budget-orders': { type: 'string' },
+      'proof-orders': { type: 'string' },
     },
     USAGE,
   );
@@ -191,6 +228,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   const marcRecords = count(values['marc-records'], 100_000, 'marc-records', 0);
   const ediMb = count(values['edi-mb'], 200, 'edi-mb', 0);
   const budgetOrderCount = count(values['budget-orders'], 100, 'budget-orders', 0);
+  const proofOrders = count(values['proof-orders'], 500, 'proof-orders', 0);
   const started = Date.now();
 
   // MARC reading first, alone: its peak RSS then measures the reader, not the workers and Temporal loaded later.
@@ -217,6 +255,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   let alma: AlmaBenchResult;
   let overlay: OverlayBenchResult;
   let budgetOrders: BudgetOrdersBenchResult | undefined;
+  let proof: ExactlyOnceBenchResult | undefined;
   try {
     server = await startDevServer({ binary: cli.path, headless: true, port: 0, logLevel: 'error' });
     process.env.TEMPORAL_TEST_ADDRESS = server.address;
@@ -227,6 +266,10 @@ export async function benchCommand(args: string[]): Promise<number> {
       log(`API budget on the order path: ${budgetOrderCount} orders beside a foreign load, twice`);
       budgetOrders = await runBudgetOrdersBench({ orders: budgetOrderCount, log });
     }
+    if (proofOrders > 0) {
+      log(`exactly-once proof: ${proofOrders} orders under Alma's real search, faults and worker kills`);
+      proof = await runExactlyOnceBench({ orders: proofOrders, log });
+    }
   } finally {
     await server?.stop();
     if (previousAddress === undefined) delete process.env.TEMPORAL_TEST_ADDRESS;
@@ -235,6 +278,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   const totalSeconds = (Date.now() - started) / 1000;
 
   process.stdout.write(`\n${table(marc, alma, overlay, budget, edi, budgetOrders)}\n`);
+  if (proof) process.stdout.write(`${proofTable(proof)}\n`);
   process.stdout.write(`Total bench time, s  ${fixed(totalSeconds, 1)}\n`);
   for (const note of incomplete(alma, overlay, budgetOrders)) process.stdout.write(`NOTE: ${note}\n`);
   process.stdout.write('\n');
@@ -253,6 +297,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     edi: edi ?? null,
     budget,
     budgetOrders: budgetOrders ?? null,
+    exactlyOnce: proof ?? null,
     ordering: {
       noFaults: ordering(alma.noFaults),
       withFaults: { faults: FAULTS, ...ordering(alma.withFaults) },

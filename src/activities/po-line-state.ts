@@ -12,9 +12,11 @@ export function poLineStateActivities(deps: { alma: AlmaAccess }) {
   return {
     /** What Alma says of the PO line now: its status (code and label), In Review or not, and its alerts. */
     async readPoLineState(input: ReadPoLineInput): Promise<PoLineReading> {
+      // A reading can wait: below the budget's first floor it is held, and ordering keeps the calls left.
       const { client, institution } = deps.alma.forAccount(
         input.account,
         Context.current().cancellationSignal,
+        'deferrable',
       );
       try {
         return reviewOf(await client.getPoLine(input.poLine), institution.statusCodes);
