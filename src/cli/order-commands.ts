@@ -7,6 +7,7 @@ import { cancellationReasons, reached, type OrderSummary } from '../client/order
 import { ALERTS, STAGES, isFinal, type Alert, type Stage } from '../order/types';
 import { EXIT, UnknownValueError, UsageError, oneOf, parse, printJson } from './args';
 import { connectOrders, loadContext } from './context';
+import { orderTimeline, type TimelineEntry } from '../order/timeline';
 import { printableLine } from './terminal';
 
 export const ORDER_USAGE = `Usage:
@@ -52,9 +53,26 @@ function printSummary(s: OrderSummary): void {
   if (s.recordOverlaid) lines.push('record     overlaid');
   if (s.error) lines.push(`error      ${s.error.message}${s.error.code ? ` (Alma ${s.error.code})` : ''}`);
   if (s.problems?.length) lines.push('problems', ...s.problems.map((p) => `  - ${p.path}: ${p.message}`));
-  if (s.history?.length)
-    lines.push('history', ...s.history.map((h) => `  ${h.at}  ${h.event}${h.detail ? `: ${h.detail}` : ''}`));
+  const timeline = s.timeline ?? (s.history ? orderTimeline({ history: s.history }) : []);
+  if (timeline.length) lines.push('timeline', ...timelineTable(timeline));
   say(process.stdout, ...lines);
+}
+
+/**
+ * The timeline as a table for a person: time (UTC, to the second), source, what. Every cell is made printable
+ * on its own (an escape sequence in a vendor's text cannot reach the terminal, nor a line break forge a row).
+ */
+export function timelineTable(entries: TimelineEntry[]): string[] {
+  const rows = entries.map((e) => [
+    printableLine(e.at.replace(/\.\d+Z$/, 'Z')),
+    printableLine(e.source),
+    printableLine(e.what + (e.detail ? `: ${e.detail}` : '')),
+  ]);
+  const header = ['TIME', 'SOURCE', 'WHAT'];
+  const width = (i: number) => Math.max(header[i]!.length, ...rows.map((r) => r[i]!.length));
+  const w0 = width(0);
+  const w1 = width(1);
+  return [header, ...rows].map(([t, src, what]) => `  ${t!.padEnd(w0)}  ${src!.padEnd(w1)}  ${what}`);
 }
 
 function stageArg(value: string | undefined, option: string): Stage | undefined {

@@ -18,6 +18,7 @@ import type { Config } from '../config/schema';
 import type { Order, Problem } from '../contract/order';
 import { validateOrder } from '../contract/validate';
 import { cancelUpdate, statusQuery } from '../order/messages';
+import { orderTimeline } from '../order/timeline';
 import {
   isFinal,
   STAGES,
@@ -68,7 +69,7 @@ export type OrderSummary = Pick<
   Partial<
     Pick<
       OrderStatus,
-      'problems' | 'error' | 'history' | 'vendorStatus' | 'quantityInvoiced' | 'recordOverlaid'
+      'problems' | 'error' | 'history' | 'timeline' | 'vendorStatus' | 'quantityInvoiced' | 'recordOverlaid'
     >
   > & {
     /** Temporal's own view: RUNNING, COMPLETED, FAILED, TERMINATED, ... */
@@ -370,6 +371,8 @@ export function statusToSummary(s: OrderStatus): OrderSummary {
     problems: s.problems,
     error: s.error,
     history: s.history,
+    // Closed orders answer with their result (no timeline in it): derived here the same way.
+    timeline: s.timeline ?? orderTimeline(s),
     vendorStatus: s.vendorStatus,
     quantityInvoiced: s.quantityInvoiced,
     recordOverlaid: s.recordOverlaid,
