@@ -21,6 +21,7 @@ import { cancelUpdate, statusQuery } from '../order/messages';
 import { orderTimeline } from '../order/timeline';
 import {
   isFinal,
+  NEEDS_STAFF_STAGES,
   STAGES,
   type Alert,
   type CancelRequest,
@@ -289,6 +290,8 @@ export interface OrderFilter {
   account?: string;
   stage?: Stage;
   alert?: Alert;
+  /** Only orders that need staff: any open alert, or a stage staff must act on (NEEDS_STAFF_STAGES). */
+  needsAttention?: boolean;
 }
 
 /** A page token the listing did not give (or one for another query). */
@@ -306,6 +309,10 @@ export function visibilityQuery(filter: OrderFilter): string {
   if (filter.account) clauses.push(`${OasisAccount.name} = ${quote(filter.account)}`);
   if (filter.stage) clauses.push(`${OrderStage.name} = ${quote(filter.stage)}`);
   if (filter.alert) clauses.push(`${OrderAlerts.name} = ${quote(filter.alert)}`);
+  if (filter.needsAttention)
+    clauses.push(
+      `(${OrderAlerts.name} IS NOT NULL OR ${OrderStage.name} IN (${[...NEEDS_STAFF_STAGES].map(quote).join(', ')}))`,
+    );
   return clauses.join(' AND ');
 }
 

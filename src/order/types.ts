@@ -27,6 +27,12 @@ export const FINAL_STAGES: ReadonlySet<Stage> = new Set<Stage>([
   'FAILED',
 ]);
 
+/**
+ * Stages in which the order waits for staff whatever its alerts say (with any open alert, they are what
+ * `rto ui-url --needs-attention` lists): FAILED wants someone to look (Alma refused, or gave up).
+ */
+export const NEEDS_STAFF_STAGES: ReadonlySet<Stage> = new Set<Stage>(['FAILED']);
+
 export function isFinal(stage: Stage): boolean {
   return FINAL_STAGES.has(stage);
 }
