@@ -16,7 +16,7 @@ import { orderTimeline, TIMELINE_SOURCES, type TimelineEntry } from '../src/orde
 import type { OrderStatus } from '../src/order/types';
 import type { EdiRunReport } from '../src/workflows/edi';
 import { timelineTable } from '../src/cli/order-commands';
-import { HISTORIES_DIR } from './harness/histories';
+import { HISTORIES_DIR, recordHistory } from './harness/histories';
 import { json, runRto } from './harness/rto';
 import { exampleOrder, startSystem, type TestSystem } from './harness/system';
 
@@ -218,6 +218,8 @@ test('a real order, the vendor ORDRSP and INVOIC, and a cancellation: every sour
   await sys.orders.handle('UNIV-MAIN', ids.a).signal(cancelSignal, { by: HOSTILE, comment: 'wrong title' });
   const ended = await sys.orders.waitForStage('UNIV-MAIN', ids.a, 'CANCELLED', { timeoutMs: 60_000 });
   expect(ended.stage).toBe('CANCELLED');
+  // With the `timeline-alma-readings` and `timeline-sources` markers: replayed by test/replay.test.ts.
+  await recordHistory(sys.client, ended.workflowId, 'order-timeline-vendor-staff');
 
   // The status query answers the timeline itself (a worker is running the order until it closes: read the result).
   const t = ended.timeline!;
