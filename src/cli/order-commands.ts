@@ -25,6 +25,8 @@ ends CANCELLED, REJECTED or FAILED, or is not there in time, fails. Ctrl-C stops
 check places nothing: it lists every contract and account problem (the workflow's own validation) and, with
 --alma, what Alma says (read only): funds active, vendor and vendor account valid, open PO lines with the ISBN.
 It exits 0 when the order would be taken, 1 otherwise (problems, or Alma could not be asked).
+status prints the order and its timeline, a table of time (UTC), source (oasis, rto, alma, vendor, staff,
+intake) and what happened: stages, Alma's PO line status, vendor statuses, invoices, overlay, alerts.
 Exit codes: 0 success, 2 invalid order or unknown stage/alert/reason/account (the known ones are listed),
 1 anything else, 130 (SIGINT) or 143 (SIGTERM) when interrupted while waiting.
 Environment: TEMPORAL_ADDRESS (or TEMPORAL_PORT), TEMPORAL_NAMESPACE, RTO_TASK_QUEUE, RTO_CONFIG.`;
