@@ -7,6 +7,7 @@ import { cancellationReasons, reached, type OrderSummary } from '../client/order
 import { ALERTS, STAGES, isFinal, type Alert, type Stage } from '../order/types';
 import { EXIT, UnknownValueError, UsageError, oneOf, parse, printJson } from './args';
 import { connectOrders, loadContext } from './context';
+import { orderTimeline, type TimelineEntry } from '../order/timeline';
 import { printableLine } from './terminal';
 
 export const ORDER_USAGE = `Usage:
@@ -24,6 +25,8 @@ ends CANCELLED, REJECTED or FAILED, or is not there in time, fails. Ctrl-C stops
 check places nothing: it lists every contract and account problem (the workflow's own validation) and, with
 --alma, what Alma says (read only): funds active, vendor and vendor account valid, open PO lines with the ISBN.
 It exits 0 when the order would be taken, 1 otherwise (problems, or Alma could not be asked).
+status prints the order and its timeline, a table of time (UTC), source (oasis, rto, alma, vendor, staff,
+intake) and what happened: stages, Alma's PO line status, vendor statuses, invoices, overlay, alerts.
 Exit codes: 0 success, 2 invalid order or unknown stage/alert/reason/account (the known ones are listed),
 1 anything else, 130 (SIGINT) or 143 (SIGTERM) when interrupted while waiting.
 Environment: TEMPORAL_ADDRESS (or TEMPORAL_PORT), TEMPORAL_NAMESPACE, RTO_TASK_QUEUE, RTO_CONFIG.`;
@@ -52,9 +55,26 @@ function printSummary(s: OrderSummary): void {
   if (s.recordOverlaid) lines.push('record     overlaid');
   if (s.error) lines.push(`error      ${s.error.message}${s.error.code ? ` (Alma ${s.error.code})` : ''}`);
   if (s.problems?.length) lines.push('problems', ...s.problems.map((p) => `  - ${p.path}: ${p.message}`));
-  if (s.history?.length)
-    lines.push('history', ...s.history.map((h) => `  ${h.at}  ${h.event}${h.detail ? `: ${h.detail}` : ''}`));
+  const timeline = s.timeline ?? (s.history ? orderTimeline({ history: s.history }) : []);
+  if (timeline.length) lines.push('timeline', ...timelineTable(timeline));
   say(process.stdout, ...lines);
+}
+
+/**
+ * The timeline as a table for a person: time (UTC, to the second), source, what. Every cell is made printable
+ * on its own (an escape sequence in a vendor's text cannot reach the terminal, nor a line break forge a row).
+ */
+export function timelineTable(entries: TimelineEntry[]): string[] {
+  const rows = entries.map((e) => [
+    printableLine(e.at.replace(/\.\d+Z$/, 'Z')),
+    printableLine(e.source),
+    printableLine(e.what + (e.detail ? `: ${e.detail}` : '')),
+  ]);
+  const header = ['TIME', 'SOURCE', 'WHAT'];
+  const width = (i: number) => Math.max(header[i]!.length, ...rows.map((r) => r[i]!.length));
+  const w0 = width(0);
+  const w1 = width(1);
+  return [header, ...rows].map(([t, src, what]) => `  ${t!.padEnd(w0)}  ${src!.padEnd(w1)}  ${what}`);
 }
 
 function stageArg(value: string | undefined, option: string): Stage | undefined {

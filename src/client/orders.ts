@@ -18,8 +18,10 @@ import type { Config } from '../config/schema';
 import type { Order, Problem } from '../contract/order';
 import { validateOrder } from '../contract/validate';
 import { cancelUpdate, statusQuery } from '../order/messages';
+import { orderTimeline } from '../order/timeline';
 import {
   isFinal,
+  NEEDS_STAFF_STAGES,
   STAGES,
   type Alert,
   type CancelRequest,
@@ -68,7 +70,7 @@ export type OrderSummary = Pick<
   Partial<
     Pick<
       OrderStatus,
-      'problems' | 'error' | 'history' | 'vendorStatus' | 'quantityInvoiced' | 'recordOverlaid'
+      'problems' | 'error' | 'history' | 'timeline' | 'vendorStatus' | 'quantityInvoiced' | 'recordOverlaid'
     >
   > & {
     /** Temporal's own view: RUNNING, COMPLETED, FAILED, TERMINATED, ... */
@@ -288,6 +290,8 @@ export interface OrderFilter {
   account?: string;
   stage?: Stage;
   alert?: Alert;
+  /** Only orders that need staff: any open alert, or a stage staff must act on (NEEDS_STAFF_STAGES). */
+  needsAttention?: boolean;
 }
 
 /** A page token the listing did not give (or one for another query). */
@@ -305,6 +309,10 @@ export function visibilityQuery(filter: OrderFilter): string {
   if (filter.account) clauses.push(`${OasisAccount.name} = ${quote(filter.account)}`);
   if (filter.stage) clauses.push(`${OrderStage.name} = ${quote(filter.stage)}`);
   if (filter.alert) clauses.push(`${OrderAlerts.name} = ${quote(filter.alert)}`);
+  if (filter.needsAttention)
+    clauses.push(
+      `(${OrderAlerts.name} IS NOT NULL OR ${OrderStage.name} IN (${[...NEEDS_STAFF_STAGES].map(quote).join(', ')}))`,
+    );
   return clauses.join(' AND ');
 }
 
@@ -370,6 +378,8 @@ export function statusToSummary(s: OrderStatus): OrderSummary {
     problems: s.problems,
     error: s.error,
     history: s.history,
+    // Closed orders answer with their result (no timeline in it): derived here the same way.
+    timeline: s.timeline ?? orderTimeline(s),
     vendorStatus: s.vendorStatus,
     quantityInvoiced: s.quantityInvoiced,
     recordOverlaid: s.recordOverlaid,

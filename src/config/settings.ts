@@ -56,6 +56,11 @@ export const settingsSchema = z.object({
   TEMPORAL_PROFILE: z.string().optional(),
   TEMPORAL_CONFIG_FILE: z.string().optional(),
   TEMPORAL_UI_PORT: port(8233),
+  /**
+   * The Temporal UI's address as staff open it (e.g. https://temporal.example.edu, or with a path prefix), for
+   * the links `rto ui-url` prints. Unset: the local UI, http://127.0.0.1:TEMPORAL_UI_PORT.
+   */
+  TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).optional(),
   TEMPORAL_CLI: z.string().optional(),
   ALMA_SANDBOX_PORT: port(8480),
   SMTP_HOST: z.string().default('127.0.0.1'),

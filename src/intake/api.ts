@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { orderSchema } from '../contract/order';
+import { TIMELINE_SOURCES } from '../order/timeline';
 import { ALERTS, STAGES } from '../order/types';
 import { MAX_CANCEL_COMMENT, MAX_CANCEL_REASON, REASON_FORM } from './bodies';
 
@@ -78,6 +79,20 @@ export const OrderSummarySchema = named(
     history: z
       .array(z.looseObject({ at: z.string(), event: z.string(), detail: z.string().optional() }))
       .optional(),
+    timeline: z
+      .array(
+        z.looseObject({
+          at: z.string().describe('ISO 8601 time.'),
+          source: z.enum(TIMELINE_SOURCES).describe('Who it came from (src/order/timeline.ts).'),
+          kind: z.string().describe('stage, alma, vendor-status, invoice, overlay, alert, cancellation, ...'),
+          what: z.string(),
+          detail: z.string().optional(),
+        }),
+      )
+      .optional()
+      .describe(
+        "The order's life in time order: our stages, Alma's PO line status, the vendor's news, alerts.",
+      ),
     vendorStatus: z.looseObject({ status: z.string(), statusText: z.string() }).optional(),
     quantityInvoiced: z.number().optional(),
     recordOverlaid: z.boolean().optional(),
@@ -85,7 +100,7 @@ export const OrderSummarySchema = named(
     startedAt: z.string().optional(),
   }),
   'OrderSummary',
-  'An order: its stage, Alma PO line and bib, alerts, and (when a worker answers) its history.',
+  'An order: its stage, Alma PO line and bib, alerts, and (when a worker answers) its history and timeline.',
 );
 
 export const PlacedSchema = named(

@@ -4,6 +4,7 @@
  * Types and constants only (the workflow bundle imports it).
  */
 import type { Order, Problem } from '../contract/order';
+import type { TimelineEntry, TimelineSource } from './timeline';
 
 /** Stage names are fixed: staff filter on them in the Temporal UI. In the order an order passes them. */
 export const STAGES = [
@@ -25,6 +26,12 @@ export const FINAL_STAGES: ReadonlySet<Stage> = new Set<Stage>([
   'CANCELLED',
   'FAILED',
 ]);
+
+/**
+ * Stages in which the order waits for staff whatever its alerts say (with any open alert, they are what
+ * `rto ui-url --needs-attention` lists): FAILED wants someone to look (Alma refused, or gave up).
+ */
+export const NEEDS_STAFF_STAGES: ReadonlySet<Stage> = new Set<Stage>(['FAILED']);
 
 export function isFinal(stage: Stage): boolean {
   return FINAL_STAGES.has(stage);
@@ -134,6 +141,8 @@ export interface HistoryEntry {
   at: string;
   event: string;
   detail?: string;
+  /** Who it came from, where the event alone does not tell (kept since `timeline-sources`; see ./timeline.ts). */
+  source?: TimelineSource;
 }
 
 export interface OrderError {
@@ -185,4 +194,6 @@ export interface OrderStatus {
   quantityInvoiced: number;
   recordOverlaid: boolean;
   history: HistoryEntry[];
+  /** The history as one timeline with sources (./timeline.ts), in the status query's answers. */
+  timeline?: TimelineEntry[];
 }

@@ -31,6 +31,7 @@ import {
   type Stage,
   type VendorStatusNews,
 } from '../../order/types';
+import { orderTimeline, sourceOfRequester, type TimelineSource } from '../../order/timeline';
 import type { PoLineReading } from '../../activities/types';
 import { notifyStaff } from './proxies';
 
@@ -84,7 +85,8 @@ export class OrderState {
 
   /** Registers every handler, then marks the order received (search attributes, history). */
   listen(): void {
-    setHandler(statusQuery, () => this.status);
+    // The timeline is derived on each query (no command, no history event): orders of any age get one.
+    setHandler(statusQuery, () => ({ ...this.status, timeline: orderTimeline(this.status) }));
     setHandler(cancelSignal, (req) => this.takeCancel(req));
     setHandler(
       cancelUpdate,
@@ -117,8 +119,13 @@ export class OrderState {
     return this.cancellation?.comment ?? fallback;
   }
 
-  note(event: string, detail?: string): void {
-    this.status.history.push({ at: new Date().toISOString(), event, ...(detail ? { detail } : {}) });
+  note(event: string, detail?: string, source?: TimelineSource): void {
+    this.status.history.push({
+      at: new Date().toISOString(),
+      event,
+      ...(detail ? { detail } : {}),
+      ...(source ? { source } : {}),
+    });
   }
 
   setStage(stage: Stage): void {
@@ -158,13 +165,14 @@ export class OrderState {
    * a status says nothing: the last known state stays. Going In Review raises ALMA_IN_REVIEW, once per entry;
    * leaving it is noted.
    */
-  readAlma(poLine: string, r: Partial<PoLineReading>): void {
+  readAlma(poLine: string, r: Partial<PoLineReading>): boolean {
     const now = Date.now();
     const readAt = new Date(now).toISOString();
     if (r.status === undefined && !r.inReview) {
       this.status.alma = { ...(this.status.alma ?? { inReview: false, alerts: [] }), readAt };
-      return;
+      return false;
     }
+    const before = this.status.alma?.status;
     const inReview = r.inReview === true;
     const entering = inReview && !this.inReview;
     const leaving = !inReview && this.inReview;
@@ -192,6 +200,13 @@ export class OrderState {
       );
     }
     if (leaving) this.note('PO line out of review', r.statusDesc ?? r.status);
+    // Every reading that changed Alma's status goes into the timeline (the POST's answer and the bib poll's
+    // too; before, only the follow-up checks were noted, by checkPoLine).
+    if (r.status !== undefined && r.status !== before && patched('timeline-alma-readings')) {
+      this.note('PO line status in Alma', r.statusDesc ?? r.status, 'alma');
+      return true;
+    }
+    return false;
   }
 
   /** Waits until news or a cancellation arrives, or `timeoutMs` passes. */
@@ -208,7 +223,9 @@ export class OrderState {
   private takeCancel(req: CancelRequest): void {
     if (this.cancellation || isFinal(this.status.stage)) return;
     this.cancellation = req;
-    this.note('cancellation requested', [req.by, req.reason, req.comment].filter(Boolean).join(': '));
+    const detail = [req.by, req.reason, req.comment].filter(Boolean).join(': ');
+    if (patched('timeline-sources')) this.note('cancellation requested', detail, sourceOfRequester(req.by));
+    else this.note('cancellation requested', detail);
   }
 
   private onVendorStatus(news: VendorStatusNews): void {

@@ -113,8 +113,8 @@ export async function checkPoLine(o: OrderState, alma: AlmaActivities, poLine: s
   try {
     const reading = await alma.readPoLineState({ account: o.input.account, poLine });
     const before = o.status.alma?.status;
-    o.readAlma(poLine, reading);
-    if (reading.status !== undefined && reading.status !== before)
+    const noted = o.readAlma(poLine, reading);
+    if (!noted && reading.status !== undefined && reading.status !== before)
       o.note('PO line status in Alma', reading.statusDesc ?? reading.status);
   } catch (err) {
     o.note('PO line check failed', messageOf(err));
