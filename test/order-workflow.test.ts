@@ -233,6 +233,15 @@ describe('what Alma says', () => {
     const s = await sys.orders.waitForStage('UNIV-MAIN', orderId, 'FOLLOWING_UP', { timeoutMs: 60_000 });
     expect(s.stage).toBe('FOLLOWING_UP');
     expect(s.alerts).toContain('ALMA_IN_REVIEW');
+    // Alma works asynchronously: the POST's answer said nothing of review (the sandbox gives the status only
+    // after its delay), so In Review was read from the line later, and the librarian's mail says so.
+    const librarian = (order.placedBy as { email: string }).email;
+    const mails = (await sys.catcher.messages()).filter(
+      (m) => m.raw.includes(orderId) && (m.to ?? '').includes(librarian),
+    );
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.subject).toMatch(/^Order received, in review: /);
+    expect(mails[0]!.subject).not.toMatch(/confirmed/i);
     await sys.orders.cancelOrder('UNIV-MAIN', orderId, { reason: 'TEST' });
     await recordHistory(sys.client, s.workflowId, 'order-in-review');
   });
