@@ -10,6 +10,9 @@ import type { Settings } from '../config/settings';
 import { AlmaAccess } from '../institution/alma-access';
 import type { Logger } from '../logging';
 import { createMailer, mailerOptionsFromSettings } from '../mail';
+import { observeBudgets } from '../metrics';
+import { observeVisibility } from '../metrics/visibility';
+import { almaTaskQueue } from '../order/ids';
 import { connectClient, connectWorkerConnection } from '../temporal/connection';
 import { installRuntime } from './runtime';
 import { superviseWorkers } from './supervise';
@@ -32,7 +35,7 @@ export async function startWorkerProcess(o: {
   logger: Logger;
 }): Promise<WorkerProcess> {
   const { settings, config, logger } = o;
-  installRuntime(logger);
+  installRuntime(logger, 'WARN', settings.RTO_SDK_METRICS_ADDRESS);
   const connection = await connectWorkerConnection(settings);
   const {
     client,
@@ -44,6 +47,27 @@ export async function startWorkerProcess(o: {
   });
   // SMTP_* in one place (TLS required with credentials unless SMTP_ALLOW_PLAIN_AUTH says otherwise).
   const mailer = createMailer(mailerOptionsFromSettings(settings, logger));
+  const alma = new AlmaAccess(config, logger, { mailer });
+  // Budgets read at each scrape of /metrics: calls left today, the daily budget, waits and held calls.
+  const unobserveBudgets = observeBudgets(() =>
+    Object.keys(config.institutions).map((code) => alma.budget(code)),
+  );
+  // Orders per stage and outcome and pollers per task queue, from Temporal (workflow code cannot count).
+  const visibility =
+    settings.RTO_METRICS_VISIBILITY_INTERVAL_MS > 0
+      ? observeVisibility({
+          client,
+          namespace: settings.TEMPORAL_NAMESPACE,
+          taskQueue: settings.RTO_TASK_QUEUE,
+          accounts: Object.keys(config.accounts),
+          pollQueues: [
+            settings.RTO_TASK_QUEUE,
+            ...Object.keys(config.institutions).map((code) => almaTaskQueue(settings.RTO_TASK_QUEUE, code)),
+          ],
+          intervalMs: settings.RTO_METRICS_VISIBILITY_INTERVAL_MS,
+          logger,
+        })
+      : undefined;
   const workers = await createWorkers({
     role: settings.RTO_WORKER_ROLE,
     shutdownGraceTime: settings.RTO_SHUTDOWN_GRACE_MS,
@@ -55,7 +79,7 @@ export async function startWorkerProcess(o: {
     maxConcurrentActivities: settings.RTO_WORKER_CONCURRENCY,
     dataConverter,
     deps: {
-      alma: new AlmaAccess(config, logger, { mailer }),
+      alma,
       logger,
       mailer,
       temporal: client,
@@ -70,6 +94,8 @@ export async function startWorkerProcess(o: {
       : {}),
     logger,
     cleanup: async () => {
+      visibility?.stop();
+      unobserveBudgets();
       mailer.close();
       await closeClient();
       await connection.close();
