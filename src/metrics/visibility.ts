@@ -7,7 +7,9 @@
  */
 import { temporal } from '@temporalio/proto';
 import type { Client } from '@temporalio/client';
+import type { Config } from '../config/schema';
 import type { Logger } from '../logging';
+import { almaTaskQueue } from '../order/ids';
 import { STAGES, FINAL_STAGES } from '../order/types';
 import {
   ordersByOutcome,
@@ -20,6 +22,20 @@ import {
 /** Closed statuses as visibility queries name them. */
 const OUTCOMES = ['Completed', 'Failed', 'Canceled', 'Terminated', 'TimedOut'] as const;
 const RUNNING_STAGES = STAGES.filter((s) => !FINAL_STAGES.has(s));
+
+/** The task queues a system's workers poll: the main one (workflows and activities), one per institution. */
+export function pollQueuesOf(
+  taskQueue: string,
+  config: Pick<Config, 'institutions'>,
+): { name: string; types: ('workflow' | 'activity')[] }[] {
+  return [
+    { name: taskQueue, types: ['workflow', 'activity'] },
+    ...Object.keys(config.institutions).map((code) => ({
+      name: almaTaskQueue(taskQueue, code),
+      types: ['activity' as const],
+    })),
+  ];
+}
 
 export interface VisibilityObserver {
   /** One refresh now (the loop's step; tests call it to avoid waiting). */
@@ -35,8 +51,11 @@ export function observeVisibility(o: {
   /** The main task queue: orders run there; it and `pollQueues` are described for pollers. */
   taskQueue: string;
   accounts: string[];
-  /** Task queues to report pollers for (the main one and the Alma ones). */
-  pollQueues: string[];
+  /**
+   * Task queues to report pollers for, with the task types each needs (the main queue both, an Alma queue
+   * activities only): a gauge at 0 is then always a missing worker.
+   */
+  pollQueues: { name: string; types: ('workflow' | 'activity')[] }[];
   intervalMs: number;
   logger: Logger;
 }): VisibilityObserver {
@@ -59,11 +78,12 @@ export function observeVisibility(o: {
             await count(`${acc} AND ExecutionStatus = ${quote(outcome)}`),
           );
       }
-      for (const name of o.pollQueues) {
-        for (const [type, taskQueueType] of [
-          ['workflow', temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW],
-          ['activity', temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
-        ] as const) {
+      for (const { name, types } of o.pollQueues) {
+        for (const type of types) {
+          const taskQueueType =
+            type === 'workflow'
+              ? temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW
+              : temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY;
           const r = await o.client.workflowService.describeTaskQueue({
             namespace: o.namespace,
             taskQueue: { name },

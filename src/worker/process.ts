@@ -11,8 +11,7 @@ import { AlmaAccess } from '../institution/alma-access';
 import type { Logger } from '../logging';
 import { createMailer, mailerOptionsFromSettings } from '../mail';
 import { observeBudgets } from '../metrics';
-import { observeVisibility } from '../metrics/visibility';
-import { almaTaskQueue } from '../order/ids';
+import { observeVisibility, pollQueuesOf } from '../metrics/visibility';
 import { connectClient, connectWorkerConnection } from '../temporal/connection';
 import { installRuntime } from './runtime';
 import { superviseWorkers } from './supervise';
@@ -60,10 +59,7 @@ export async function startWorkerProcess(o: {
           namespace: settings.TEMPORAL_NAMESPACE,
           taskQueue: settings.RTO_TASK_QUEUE,
           accounts: Object.keys(config.accounts),
-          pollQueues: [
-            settings.RTO_TASK_QUEUE,
-            ...Object.keys(config.institutions).map((code) => almaTaskQueue(settings.RTO_TASK_QUEUE, code)),
-          ],
+          pollQueues: pollQueuesOf(settings.RTO_TASK_QUEUE, config),
           intervalMs: settings.RTO_METRICS_VISIBILITY_INTERVAL_MS,
           logger,
         })
