@@ -13,9 +13,12 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One registry per process: a worker and the intake in one process (`rto start`) share it. */
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: 'rto_process_' });
+collectDefaultMetrics({ register: registry, prefix: 'rto_' });
 
-/** Every metric name this module defines (the test checks deploy/prometheus names against it). */
+/**
+ * Every metric name this module defines (the test checks deploy/prometheus names against it). Node's process
+ * metrics (`rto_process_*`, `rto_nodejs_*`) come from prom-client's defaults besides.
+ */
 export const METRIC_NAMES = new Set<string>();
 function named<T extends { name: string }>(config: T): T {
   METRIC_NAMES.add(config.name);
@@ -183,6 +186,10 @@ export const mails = new Counter(
   }),
 );
 
+// Series of small, fixed label sets exist from the start (at 0), so increase() and rate() see their first events.
+for (const result of ['sent', 'failed']) mails.inc({ result }, 0);
+for (const threshold of ['per_second', 'daily']) almaThresholds.inc({ threshold }, 0);
+
 /** One EDI file's report counted: the file by its outcome, its messages and lines by what became of them. */
 export function countEdiFile(
   account: string,
@@ -263,9 +270,9 @@ export function observeBudgets(budgets: () => BudgetView[]): () => void {
       const daily = b.dailyBudget();
       if (daily) almaDailyBudget.set(labels, daily.calls);
       const before = last.get(b.institution) ?? { waitsMs: 0, held: 0 };
-      if (b.counters.waitsMs > before.waitsMs)
-        budgetWaitSeconds.inc(labels, (b.counters.waitsMs - before.waitsMs) / 1000);
-      if (b.counters.held > before.held) budgetHeld.inc(labels, b.counters.held - before.held);
+      // Incremented by 0 too: the series exists from the first scrape, so rate() has a start.
+      budgetWaitSeconds.inc(labels, Math.max(0, b.counters.waitsMs - before.waitsMs) / 1000);
+      budgetHeld.inc(labels, Math.max(0, b.counters.held - before.held));
       last.set(b.institution, { waitsMs: b.counters.waitsMs, held: b.counters.held });
     }
   };
