@@ -4,11 +4,12 @@
  * exporter on its own port, bounded labels (no order id, no address, no key), and deploy/prometheus: the rules and
  * the dashboard parse and name only metrics that exist (promtool is not on these machines).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { startHttpIntake, type HttpIntake } from '../src/client/http';
+import { buildOrderResponse } from '../src/edi';
 import type { ConfigFileInput } from '../src/config/schema';
 import { METRIC_NAMES, almaEndpoint } from '../src/metrics';
 import { freePort } from '../src/temporal/dev-server';
@@ -193,6 +194,39 @@ describe('/metrics on a worker process (rto worker)', () => {
     expect(s.some((x) => x.name === 'temporal_num_pollers' && x.labels.task_queue === sys.taskQueue)).toBe(
       true,
     );
+  });
+});
+
+describe('/metrics after a vendor EDI run on the worker', () => {
+  test('files by result, messages and lines by what became of them', async () => {
+    const { poLine } = await sys.orders.getStatus('UNIV-MAIN', orderId, { queryTimeoutMs: 3000 });
+    const inbox = path.join(sys.dataDir, 'vendor', 'UNIV-MAIN', 'edi');
+    mkdirSync(inbox, { recursive: true });
+    writeFileSync(
+      path.join(inbox, 'ordrsp-metrics.edi'),
+      buildOrderResponse({
+        sender: '5013546025078',
+        recipient: '5412345000176',
+        documentNumber: `M${run}`,
+        lines: [
+          { poLine: poLine!, status: 'accepted', ordered: 1 },
+          { poLine: 'POL-NOT-OURS', status: 'accepted', ordered: 1 },
+        ],
+      }),
+    );
+    writeFileSync(path.join(inbox, 'garbage.edi'), 'this is not EDIFACT at all\n');
+    await sys.client.workflow.execute('ediPickupWorkflow', {
+      workflowId: `edi-metrics-${run}`,
+      taskQueue: sys.taskQueue,
+      args: [{ account: 'UNIV-MAIN', retry: { initialMs: 200, maxMs: 1000 } }],
+    });
+    const s = samples((await scrape(workerMetrics)).text);
+    const acc = { account: 'UNIV-MAIN' };
+    expect(sum(s, 'rto_edi_files_total', { ...acc, result: 'processed' })).toBe(1);
+    expect(sum(s, 'rto_edi_files_total', { ...acc, result: 'rejected' })).toBe(1);
+    expect(sum(s, 'rto_edi_messages_total', { ...acc, result: 'read' })).toBe(1);
+    expect(sum(s, 'rto_edi_lines_total', { ...acc, result: 'matched' })).toBe(1);
+    expect(sum(s, 'rto_edi_lines_total', { ...acc, result: 'unmatched' })).toBe(1);
   });
 });
 
