@@ -314,6 +314,12 @@ describe('deploy/prometheus', () => {
     expect(used.filter((n) => !METRIC_NAMES.has(n))).toEqual([]);
   });
 
+  test('docs/metrics.md lists every application metric', () => {
+    const doc = readFileSync(path.join(ROOT, 'docs', 'metrics.md'), 'utf8');
+    for (const n of METRIC_NAMES)
+      expect({ n, listed: doc.includes(`| \`${n}\` |`) }).toEqual({ n, listed: true });
+  });
+
   test('every SDK metric they name is served by the SDK runtime, and every rto_ metric by a process', async () => {
     const sdk = (await scrape(sdkMetrics)).text;
     for (const n of named('temporal_'))
