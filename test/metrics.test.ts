@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { startHttpIntake, type HttpIntake } from '../src/client/http';
 import { buildOrderResponse } from '../src/edi';
+import { writeIso2709, type MarcRecord } from '../src/marc';
 import type { ConfigFileInput } from '../src/config/schema';
 import { METRIC_NAMES, almaEndpoint } from '../src/metrics';
 import { freePort } from '../src/temporal/dev-server';
@@ -22,6 +23,8 @@ const ROOT = path.join(__dirname, '..');
 const TOKEN = 'metrics-test-token-4f1e9a27c3';
 const run = Date.now().toString(36).toUpperCase();
 const orderId = `MET-${run}-1`;
+/** The sandbox puts this one's PO line In Review (its reviewRules): staff get an ALMA_IN_REVIEW alert. */
+const reviewedId = `MET-${run}-REVIEW`;
 
 interface Sample {
   name: string;
@@ -75,6 +78,9 @@ beforeAll(async () => {
   const configFile = path.join(tmp, 'config.json');
   sys = await startSystem({
     withWorkers: false,
+    editSeed: (seed) => {
+      for (const inst of seed.institutions) inst.reviewRules = { vendorReferenceNumbers: [reviewedId] };
+    },
     configure: (raw: ConfigFileInput) => writeFileSync(configFile, JSON.stringify(raw, null, 2)),
   });
   const sdkPort = await freePort();
@@ -103,16 +109,20 @@ beforeAll(async () => {
     port: 0,
     logger: sys.logger,
   });
-  const placed = await fetch(`${intake.url}/orders`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(exampleOrder('print-single-fund.json', orderId)),
-  });
-  expect(placed.status).toBe(201);
-  for (;;) {
-    const s = await sys.orders.getStatus('UNIV-MAIN', orderId, { queryTimeoutMs: 3000 });
-    if (s.stage === 'FOLLOWING_UP') break;
-    await new Promise((r) => setTimeout(r, 200));
+  for (const id of [orderId, reviewedId]) {
+    const placed = await fetch(`${intake.url}/orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(exampleOrder('print-single-fund.json', id)),
+    });
+    expect(placed.status).toBe(201);
+  }
+  for (const id of [orderId, reviewedId]) {
+    for (;;) {
+      const s = await sys.orders.getStatus('UNIV-MAIN', id, { queryTimeoutMs: 3000 });
+      if (s.stage === 'FOLLOWING_UP' && (id === orderId || s.alerts.includes('ALMA_IN_REVIEW'))) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 });
 
@@ -132,14 +142,16 @@ describe('/metrics on a worker process (rto worker)', () => {
     expect(r.status).toBe(200);
     expect(r.type).toContain('text/plain');
     const s = samples(r.text);
-    // The PO line was searched for (not found), then created: one POST answered 200.
-    expect(sum(s, 'rto_alma_calls_total', { method: 'POST', endpoint: '/acq/po-lines' })).toBe(1);
+    // Each order's PO line was searched for (not found), then created: one POST each.
+    expect(sum(s, 'rto_alma_calls_total', { method: 'POST', endpoint: '/acq/po-lines' })).toBe(2);
     expect(sum(s, 'rto_alma_calls_total', { method: 'GET', status: '200' })).toBeGreaterThanOrEqual(2);
     expect(
       sum(s, 'rto_alma_calls_total', { method: 'GET', endpoint: '/acq/po-lines/{id}' }),
     ).toBeGreaterThanOrEqual(1);
-    // The librarian's confirmation.
-    expect(sum(s, 'rto_mails_total', { result: 'sent' })).toBeGreaterThanOrEqual(1);
+    // The librarians' confirmations and the staff alert.
+    expect(sum(s, 'rto_mails_total', { result: 'sent' })).toBeGreaterThanOrEqual(3);
+    expect(sum(s, 'rto_alerts_total', { account: 'UNIV-MAIN', alert: 'ALMA_IN_REVIEW' })).toBe(1);
+    expect(sum(s, 'rto_alerts_total')).toBe(1);
     expect(sum(s, 'rto_mails_total', { result: 'failed' })).toBe(0);
     // The sandbox answers X-Exl-Api-Remaining: read from the institution's budget at the scrape.
     const remaining = s.find((x) => x.name === 'rto_alma_api_remaining');
@@ -153,9 +165,9 @@ describe('/metrics on a worker process (rto worker)', () => {
   test('orders per stage and pollers per task queue come from Temporal visibility', async () => {
     const s = await scrapeUntil(
       workerMetrics,
-      (x) => sum(x, 'rto_orders', { account: 'UNIV-MAIN', stage: 'FOLLOWING_UP' }) >= 1,
+      (x) => sum(x, 'rto_orders', { account: 'UNIV-MAIN', stage: 'FOLLOWING_UP' }) >= 2,
     );
-    expect(sum(s, 'rto_orders', { account: 'UNIV-MAIN', stage: 'FOLLOWING_UP' })).toBe(1);
+    expect(sum(s, 'rto_orders', { account: 'UNIV-MAIN', stage: 'FOLLOWING_UP' })).toBe(2);
     expect(sum(s, 'rto_orders', { account: 'UNIV-MAIN', stage: 'ORDERING' })).toBe(0);
     expect(sum(s, 'rto_orders_started_over_an_hour_ago', { account: 'UNIV-MAIN' })).toBe(0);
     expect(sum(s, 'rto_orders_closed', { account: 'UNIV-MAIN', outcome: 'Completed' })).toBe(0);
@@ -178,7 +190,14 @@ describe('/metrics on a worker process (rto worker)', () => {
     const order = exampleOrder('print-single-fund.json', orderId) as Record<string, unknown>;
     const placedBy = order.placedBy as { email: string; name: string };
     const item = order.item as { title: string };
-    for (const secret of [orderId, placedBy.email, 'sandbox-key-01UNIV_INST', item.title, placedBy.name])
+    for (const secret of [
+      orderId,
+      reviewedId,
+      placedBy.email,
+      'sandbox-key-01UNIV_INST',
+      item.title,
+      placedBy.name,
+    ])
       expect(text).not.toContain(secret);
     // Every label value of the application's metrics is from a bounded set.
     const values = new Set(
@@ -230,13 +249,47 @@ describe('/metrics after a vendor EDI run on the worker', () => {
   });
 });
 
+describe('/metrics after a MARC overlay run on the worker', () => {
+  test('records by result', async () => {
+    const record = (id: string, isbn: string): MarcRecord => ({
+      leader: '00000nam a2200000 i 4500',
+      fields: [
+        { tag: '001', value: 'VENDOR-001' },
+        { tag: '020', ind1: ' ', ind2: ' ', subfields: [{ code: 'a', value: isbn }] },
+        { tag: '245', ind1: '1', ind2: '0', subfields: [{ code: 'a', value: 'A vendor record' }] },
+        { tag: '980', ind1: ' ', ind2: ' ', subfields: [{ code: 'a', value: id }] },
+      ],
+    });
+    const dir = path.join(sys.dataDir, 'vendor', 'UNIV-MAIN', 'marc');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      path.join(dir, 'nightly.mrc'),
+      Buffer.concat([
+        writeIso2709(record(orderId, '9783161484100')),
+        writeIso2709(record('NO-SUCH-ORDER', '9780000000002')),
+      ]),
+    );
+    const report = await sys.client.workflow.execute('overlayWorkflow', {
+      workflowId: `overlay-metrics-${run}`,
+      taskQueue: sys.taskQueue,
+      args: [{ account: 'UNIV-MAIN' }],
+    });
+    expect(report).toMatchObject({ read: 2, overlaid: 1, unmatched: 1 });
+    const s = samples((await scrape(workerMetrics)).text);
+    const acc = { account: 'UNIV-MAIN' };
+    expect(sum(s, 'rto_overlay_records_total', { ...acc, result: 'overlaid' })).toBe(1);
+    expect(sum(s, 'rto_overlay_records_total', { ...acc, result: 'unmatched' })).toBe(1);
+    expect(sum(s, 'rto_overlay_records_total', { ...acc, result: 'failed' })).toBe(0);
+  });
+});
+
 describe('/metrics on the HTTP intake', () => {
   test('answers without a token and counts the order it started, by account', async () => {
     const r = await scrape(`${intake.url}/metrics`);
     expect(r.status).toBe(200);
     expect(r.type).toContain('text/plain');
     const s = samples(r.text);
-    expect(sum(s, 'rto_orders_started_total', { account: 'UNIV-MAIN', via: 'intake' })).toBe(1);
+    expect(sum(s, 'rto_orders_started_total', { account: 'UNIV-MAIN', via: 'intake' })).toBe(2);
   });
 
   test('placing the same order again starts nothing, and counts nothing', async () => {
@@ -247,7 +300,7 @@ describe('/metrics on the HTTP intake', () => {
     });
     expect(again.status).toBe(200);
     const s = samples((await scrape(`${intake.url}/metrics`)).text);
-    expect(sum(s, 'rto_orders_started_total', { account: 'UNIV-MAIN' })).toBe(1);
+    expect(sum(s, 'rto_orders_started_total', { account: 'UNIV-MAIN' })).toBe(2);
   });
 });
 
