@@ -51,19 +51,6 @@ export async function startWorkerProcess(o: {
   const unobserveBudgets = observeBudgets(() =>
     Object.keys(config.institutions).map((code) => alma.budget(code)),
   );
-  // Orders per stage and outcome and pollers per task queue, from Temporal (workflow code cannot count).
-  const visibility =
-    settings.RTO_METRICS_VISIBILITY_INTERVAL_MS > 0
-      ? observeVisibility({
-          client,
-          namespace: settings.TEMPORAL_NAMESPACE,
-          taskQueue: settings.RTO_TASK_QUEUE,
-          accounts: Object.keys(config.accounts),
-          pollQueues: pollQueuesOf(settings.RTO_TASK_QUEUE, config),
-          intervalMs: settings.RTO_METRICS_VISIBILITY_INTERVAL_MS,
-          logger,
-        })
-      : undefined;
   const workers = await createWorkers({
     role: settings.RTO_WORKER_ROLE,
     shutdownGraceTime: settings.RTO_SHUTDOWN_GRACE_MS,
@@ -82,6 +69,20 @@ export async function startWorkerProcess(o: {
       dataDir: path.resolve(settings.RTO_DATA_DIR),
     },
   });
+  // Once the workers exist: orders per stage and outcome, pollers per task queue, from Temporal's visibility
+  // (workflow code cannot count: it is replayed).
+  const visibility =
+    settings.RTO_METRICS_VISIBILITY_INTERVAL_MS > 0
+      ? observeVisibility({
+          client,
+          namespace: settings.TEMPORAL_NAMESPACE,
+          taskQueue: settings.RTO_TASK_QUEUE,
+          accounts: Object.keys(config.accounts),
+          pollQueues: pollQueuesOf(settings.RTO_TASK_QUEUE, config),
+          intervalMs: settings.RTO_METRICS_VISIBILITY_INTERVAL_MS,
+          logger,
+        })
+      : undefined;
   const supervised = await superviseWorkers({
     workers,
     role: settings.RTO_WORKER_ROLE,
