@@ -4,7 +4,8 @@
  * exporter on its own port, bounded labels (no order id, no address, no key), and deploy/prometheus: the rules and
  * the dashboard parse and name only metrics that exist (promtool is not on these machines).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -366,6 +367,22 @@ describe('deploy/prometheus', () => {
     expect(used.length).toBeGreaterThan(10);
     expect(used.filter((n) => !METRIC_NAMES.has(n))).toEqual([]);
   });
+
+  /** promtool from PROMTOOL or the PATH; absent here as a rule (the structural tests above stand in for it). */
+  const promtool = [
+    process.env.PROMTOOL,
+    ...(process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'promtool')),
+  ].find((p): p is string => !!p && existsSync(p));
+  (promtool ? test : test.skip)(
+    'promtool checks the rules and runs their unit tests (alerts.test.yml)',
+    () => {
+      const dir = path.join(ROOT, 'deploy', 'prometheus');
+      const out = (args: string[]) =>
+        execFileSync(promtool!, args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      expect(out(['check', 'rules', 'alerts.yml'])).toMatch(/SUCCESS/);
+      expect(out(['test', 'rules', 'alerts.test.yml'])).toMatch(/SUCCESS/);
+    },
+  );
 
   test('docs/metrics.md lists every application metric', () => {
     const doc = readFileSync(path.join(ROOT, 'docs', 'metrics.md'), 'utf8');
