@@ -381,6 +381,19 @@ describe('deploy/prometheus', () => {
         execFileSync(promtool!, args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       expect(out(['check', 'rules', 'alerts.yml'])).toMatch(/SUCCESS/);
       expect(out(['test', 'rules', 'alerts.test.yml'])).toMatch(/SUCCESS/);
+      // The scrape configuration, with the rule file where this checkout has it (not the container's path).
+      const config = path.join(tmp, 'prometheus.yml');
+      writeFileSync(
+        config,
+        readFileSync(path.join(dir, 'prometheus.yml'), 'utf8').replace(
+          '/etc/prometheus/alerts.yml',
+          path.join(dir, 'alerts.yml'),
+        ),
+      );
+      expect(out(['check', 'config', config])).toMatch(/SUCCESS/);
+      // The dashboard's queries through Prometheus' own parser.
+      for (const p of dashboard.panels)
+        for (const t of p.targets) out(['--experimental', 'promql', 'format', t.expr]);
     },
   );
 
