@@ -30,6 +30,7 @@ interface Service {
   depends_on?: string[] | Record<string, { condition?: string }>;
   container_name?: string;
   restart?: string;
+  profiles?: string[];
   secrets?: (string | { source: string; target?: string })[];
 }
 interface Compose {
@@ -99,7 +100,8 @@ describe('docker-compose.yml', () => {
     expect(images.length).toBeGreaterThanOrEqual(5);
     for (const [name, image] of images) {
       const m = /^([a-z0-9./_-]+):([A-Za-z0-9._-]+)$/.exec(image!);
-      expect({ name, image, pinned: !!m && m[2] !== 'latest' && /^\d+\.\d+/.test(m[2]!) }).toEqual({
+      // Prometheus tags its releases v3.5.0: a leading v is still an explicit version.
+      expect({ name, image, pinned: !!m && m[2] !== 'latest' && /^v?\d+\.\d+/.test(m[2]!) }).toEqual({
         name,
         image,
         pinned: true,
@@ -254,6 +256,67 @@ describe('docker-compose.yml', () => {
     expect(envOf(service('temporal-namespace')).TEMPORAL_NAMESPACE).toBe(
       envOf(service('worker')).TEMPORAL_NAMESPACE,
     );
+  });
+});
+
+describe('docker-compose.yml metrics profile', () => {
+  test('Prometheus and Grafana run only with --profile metrics, pinned, on loopback', () => {
+    for (const name of ['prometheus', 'grafana']) {
+      expect({ name, profiles: service(name).profiles }).toEqual({ name, profiles: ['metrics'] });
+    }
+    expect(service('prometheus').image).toMatch(/^prom\/prometheus:v\d+\.\d+\.\d+$/);
+    expect(service('grafana').image).toMatch(/^grafana\/grafana:\d+\.\d+\.\d+$/);
+    expect(service('prometheus').ports).toEqual(['127.0.0.1:9090:9090']);
+    expect(service('grafana').ports).toEqual(['127.0.0.1:3000:3000']);
+  });
+
+  test('mounts the scrape config, the rules and the dashboard from deploy/prometheus, read-only', () => {
+    const mounts = (name: string) =>
+      (service(name).volumes ?? []).filter((v): v is string => typeof v === 'string');
+    expect(mounts('prometheus')).toEqual(
+      expect.arrayContaining([
+        './deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro',
+        './deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro',
+      ]),
+    );
+    const cmd = service('prometheus').command as string[];
+    expect(cmd).toContain('--config.file=/etc/prometheus/prometheus.yml');
+    const prom = parse(read('deploy/prometheus/prometheus.yml')) as { rule_files: string[] };
+    expect(prom.rule_files).toEqual(['/etc/prometheus/alerts.yml']);
+    for (const m of mounts('grafana').filter((v) => v.startsWith('./'))) {
+      expect(m).toMatch(/:ro$/);
+      expect(existsSync(path.join(ROOT, m.split(':')[0]!))).toBe(true);
+    }
+    expect(envOf(service('grafana')).GF_SECURITY_ADMIN_PASSWORD__FILE).toBe(
+      '/run/secrets/grafana_admin_password',
+    );
+  });
+
+  test('workers serve /metrics and the SDK metrics where Prometheus scrapes them, with no host port', () => {
+    const env = envOf(service('worker'));
+    const prom = parse(read('deploy/prometheus/prometheus.yml')) as {
+      scrape_configs: {
+        job_name: string;
+        metrics_path?: string;
+        dns_sd_configs?: { names: string[]; port: number }[];
+        static_configs?: { targets: string[] }[];
+      }[];
+    };
+    const job = (n: string) => prom.scrape_configs.find((j) => j.job_name === n)!;
+    expect(job('rto-worker').dns_sd_configs?.[0]).toMatchObject({
+      names: ['worker'],
+      port: Number(env.RTO_HEALTH_PORT),
+    });
+    expect(env.RTO_HEALTH_HOST).toBe('0.0.0.0');
+    expect(job('rto-worker-sdk').dns_sd_configs?.[0]).toMatchObject({
+      names: ['worker'],
+      port: Number(env.RTO_SDK_METRICS_ADDRESS!.split(':').pop()),
+    });
+    expect(job('rto-http').static_configs?.[0]?.targets).toEqual([
+      `http:${envOf(service('http')).RTO_HTTP_PORT}`,
+    ]);
+    for (const j of prom.scrape_configs) expect(j.metrics_path ?? '/metrics').toBe('/metrics');
+    expect(service('worker').ports ?? []).toEqual([]);
   });
 });
 

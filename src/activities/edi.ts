@@ -15,6 +15,7 @@ import { archivedName, collect, fetchToInbox, withStore, type InboxFile } from '
 import { OrderLookup } from '../followup/order-lookup';
 import type { Logger } from '../logging';
 import { renderReport, type Mailer } from '../mail';
+import { countEdiFile } from '../metrics';
 import { ediFileWorkflowId, orderWorkflowId } from '../order/ids';
 import { invoiceSignal, statusQuery, vendorStatusSignal } from '../order/messages';
 import { OasisOrderId, OrderStage } from '../order/search-attributes';
@@ -688,6 +689,7 @@ export function ediActivities(deps: {
         },
         'EDI file processed',
       );
+      countEdiFile(ref.account, report);
       return report;
     },
 

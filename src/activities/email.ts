@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { own } from '../config/lookup';
 import type { Config } from '../config/schema';
 import type { Logger } from '../logging';
+import { alertsSent } from '../metrics';
 import { renderConfirmation, renderStaffAlert, type Mailer } from '../mail';
 import { FailureType } from '../order/failures';
 import { alertMessageId, confirmationMessageId } from '../order/ids';
@@ -52,6 +53,7 @@ export function emailActivities(deps: { config: Config; mailer?: Mailer; logger:
         ...mail,
         messageId: alertMessageId(input.account, input.orderId, input.alert, input.occurrence),
       });
+      alertsSent.inc({ account: input.account, alert: input.alert });
     },
   };
 }

@@ -23,6 +23,7 @@ import {
   toAlmaBibXml,
   type MarcRecord,
 } from '../marc';
+import { overlayRecords } from '../metrics';
 import { recordOverlaidSignal } from '../order/messages';
 import type { OrderStatus } from '../order/types';
 import { toFailure } from './to-failure';
@@ -214,6 +215,10 @@ export function overlayActivities(deps: {
         },
         'MARC overlay done',
       );
+      // Counted once the file is done, from its whole report: an attempt that resumed counts what came before it.
+      overlayRecords.inc({ account: ref.account, result: 'overlaid' }, report.overlaid);
+      overlayRecords.inc({ account: ref.account, result: 'unmatched' }, report.unmatchedTotal);
+      overlayRecords.inc({ account: ref.account, result: 'failed' }, report.failedTotal);
       return report;
     },
   };

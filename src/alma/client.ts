@@ -9,6 +9,7 @@ import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:h
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { silentLogger } from '../logging';
+import { recordAlmaCall } from '../metrics';
 import { AlmaError, errorFromResponse, errorFromTransport } from './errors';
 import {
   bibJsonSchema,
@@ -272,6 +273,7 @@ export function createAlmaClient(opts: AlmaClientOptions): AlmaClient {
               aborted: false,
             });
       logger.debug({ method, path, ms: Date.now() - started, error: failure.message }, 'alma call failed');
+      recordAlmaCall(method, path, failure.status, failure.kind);
       throw failure;
     }
     const remainingHeader = res.headers['x-exl-api-remaining'];
@@ -288,8 +290,11 @@ export function createAlmaClient(opts: AlmaClientOptions): AlmaClient {
       'alma call',
     );
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      throw errorFromResponse(method, path, res.statusCode, res.body);
+      const failure = errorFromResponse(method, path, res.statusCode, res.body);
+      recordAlmaCall(method, path, res.statusCode, failure.kind);
+      throw failure;
     }
+    recordAlmaCall(method, path, res.statusCode);
     if (!o.schema) return undefined as T;
     let data: unknown;
     try {

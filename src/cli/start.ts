@@ -145,6 +145,7 @@ export async function startCommand(): Promise<number> {
       ...(codecLine ? [codecLine] : []),
       `  Worker          task queue ${settings.RTO_TASK_QUEUE} (+ one per Alma institution)`,
       `  HTTP intake     ${intake.url}/orders   (bearer token in ${where})`,
+      `  Metrics         ${intake.url}/metrics   (Prometheus text: this process's workers and intake)`,
       `  Alma sandbox    ${sandbox.url}   (state: ${sandbox.baseUrl}/_sandbox/state)`,
       `  Mail catcher    smtp://127.0.0.1:${catcher.port}   (messages in ${path.join(dataDir, 'mail')})`,
       `  Vendor files    ftp://127.0.0.1:${ftp.port}   (folder ${vendorRoot})`,

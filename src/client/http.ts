@@ -56,6 +56,7 @@ import { renderDocsPage } from '../intake/docs-page';
 import { dryRunOrder, type AlmaForAccount } from '../intake/dry-run';
 import { openApiDocument } from '../intake/openapi';
 import type { Logger } from '../logging';
+import { metricsText, ordersStarted } from '../metrics';
 import { cancelSignal } from '../order/messages';
 import { OrderNotFoundError, PageTokenError, type OrderClient } from './orders';
 
@@ -347,8 +348,10 @@ export async function startHttpIntake(o: HttpIntakeOptions): Promise<HttpIntake>
       if (!parsed.ok) return reply.code(422).send({ outcome: 'refused', problems: parsed.problems });
       const r = await o.orders.placeOrder(parsed.value);
       if (r.outcome === 'refused') return reply.code(422).send(r);
-      if (r.outcome === 'started')
+      if (r.outcome === 'started') {
+        ordersStarted.inc({ account: r.status.account, via: 'intake' });
         return reply.code(201).send({ ...r.status, outcome: r.outcome, workflowId: r.workflowId });
+      }
       const { account, orderId } = r.status;
       return reply.code(200).send({
         ...r.status,
@@ -400,6 +403,10 @@ export async function startHttpIntake(o: HttpIntakeOptions): Promise<HttpIntake>
     async health(_request, reply) {
       return reply.code(200).send({ ok: true });
     },
+    async metrics(_request, reply) {
+      const { contentType, body } = await metricsText();
+      return reply.code(200).header('cache-control', 'no-store').type(contentType).send(body);
+    },
     async openApiDocument(_request, reply) {
       return reply.code(200).send(openApiDocument());
     },
@@ -420,8 +427,8 @@ export async function startHttpIntake(o: HttpIntakeOptions): Promise<HttpIntake>
       url: fastifyPath(r.path),
       config,
       ...(r.query ? { schema: { querystring: r.query } } : {}),
-      // Health probes every few seconds would drown the log.
-      ...(r.operationId === 'health' ? { logLevel: 'warn' } : {}),
+      // Health probes and scrapes every few seconds would drown the log.
+      ...(r.operationId === 'health' || r.operationId === 'metrics' ? { logLevel: 'warn' } : {}),
       handler,
     });
   }

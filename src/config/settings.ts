@@ -102,6 +102,16 @@ export const settingsSchema = z.object({
   RTO_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   RTO_HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
   /**
+   * The Temporal SDK runtime's own Prometheus exporter (task slots, pollers, latencies), host:port, e.g.
+   * 0.0.0.0:9464; unset, none. Application metrics are at `/metrics` on the health endpoint and the intake.
+   */
+  RTO_SDK_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464')
+    .optional(),
+  /** How often a worker process counts orders per stage and outcome in Temporal's visibility (0: never). */
+  RTO_METRICS_VISIBILITY_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
+  /**
    * On SIGTERM, how long running activities may take to finish before they are cancelled (then the process
    * exits). Keep it below the orchestrator's kill timeout (docker: stop_grace_period, 10 s by default).
    */

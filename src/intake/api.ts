@@ -366,6 +366,19 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
   {
     method: 'GET',
+    path: '/metrics',
+    operationId: 'metrics',
+    summary: 'Prometheus metrics',
+    description:
+      "The application's metrics in Prometheus' text format (README, Metrics). Public like /healthz: every " +
+      'label is bounded and free of personal data (accounts, stages, results), never an order id or an address.',
+    public: true,
+    answers: {
+      200: { description: 'The metrics of this process.', contentType: 'text/plain; version=0.0.4' },
+    },
+  },
+  {
+    method: 'GET',
     path: '/openapi.json',
     operationId: 'openApiDocument',
     summary: 'This document (OpenAPI 3.1)',

@@ -6,6 +6,7 @@ import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { Settings } from '../config/settings';
 import { silentLogger, type Logger } from '../logging';
+import { mails } from '../metrics';
 import { oneLine } from './escape';
 import { secretScrubber } from './scrub';
 
@@ -154,6 +155,7 @@ export function createMailer(opts: MailerOptions): Mailer {
           { messageId: msg.messageId, recipients: to.length + cc.length, accepted: accepted.length },
           'mail sent',
         );
+        mails.inc({ result: 'sent' });
         return { messageId: msg.messageId, accepted };
       } catch (e) {
         const err = e as Error & { code?: string; responseCode?: number };
@@ -169,6 +171,7 @@ export function createMailer(opts: MailerOptions): Mailer {
           { messageId: msg.messageId, code: err.code, responseCode: err.responseCode },
           'mail not sent',
         );
+        mails.inc({ result: 'failed' });
         // A new error without `cause`: the original carries the SMTP transcript fields.
         throw new MailError(message, err.code, err.responseCode);
       }

@@ -2,12 +2,14 @@
  * A worker process's health endpoint: `GET /healthz` on loopback (RTO_HEALTH_HOST / RTO_HEALTH_PORT), for the
  * orchestrator's liveness and readiness probes. 200 while every worker of the process runs (its pollers are
  * active: the SDK fails a worker whose polling fails for good); 503 while starting, draining after SIGTERM,
- * stopped or failed. The body says which, per task queue.
+ * stopped or failed. The body says which, per task queue. `GET /metrics` on the same port: the application's
+ * Prometheus metrics (src/metrics).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Worker } from '@temporalio/worker';
 import type { Logger } from '../logging';
+import { metricsText } from '../metrics';
 import type { WorkerRole } from './workers';
 
 export type HealthStatus = 'ok' | 'starting' | 'draining' | 'stopped' | 'failed';
@@ -47,6 +49,17 @@ export async function startHealthServer(o: {
 }): Promise<HealthServer> {
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
+    if (url === '/metrics' && req.method === 'GET') {
+      metricsText().then(
+        ({ contentType, body }) =>
+          res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' }).end(body),
+        (e: unknown) => {
+          o.logger.warn({ err: String((e as Error).message ?? e) }, 'metrics: exposition failed');
+          res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
+        },
+      );
+      return;
+    }
     if (url !== '/healthz' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;

@@ -10,6 +10,8 @@ import type { Settings } from '../config/settings';
 import { AlmaAccess } from '../institution/alma-access';
 import type { Logger } from '../logging';
 import { createMailer, mailerOptionsFromSettings } from '../mail';
+import { observeBudgets } from '../metrics';
+import { observeVisibility, pollQueuesOf } from '../metrics/visibility';
 import { connectClient, connectWorkerConnection } from '../temporal/connection';
 import { installRuntime } from './runtime';
 import { superviseWorkers } from './supervise';
@@ -32,7 +34,7 @@ export async function startWorkerProcess(o: {
   logger: Logger;
 }): Promise<WorkerProcess> {
   const { settings, config, logger } = o;
-  installRuntime(logger);
+  installRuntime(logger, 'WARN', settings.RTO_SDK_METRICS_ADDRESS);
   const connection = await connectWorkerConnection(settings);
   const {
     client,
@@ -44,6 +46,11 @@ export async function startWorkerProcess(o: {
   });
   // SMTP_* in one place (TLS required with credentials unless SMTP_ALLOW_PLAIN_AUTH says otherwise).
   const mailer = createMailer(mailerOptionsFromSettings(settings, logger));
+  const alma = new AlmaAccess(config, logger, { mailer });
+  // Budgets read at each scrape of /metrics: calls left today, the daily budget, waits and held calls.
+  const unobserveBudgets = observeBudgets(() =>
+    Object.keys(config.institutions).map((code) => alma.budget(code)),
+  );
   const workers = await createWorkers({
     role: settings.RTO_WORKER_ROLE,
     shutdownGraceTime: settings.RTO_SHUTDOWN_GRACE_MS,
@@ -55,13 +62,27 @@ export async function startWorkerProcess(o: {
     maxConcurrentActivities: settings.RTO_WORKER_CONCURRENCY,
     dataConverter,
     deps: {
-      alma: new AlmaAccess(config, logger, { mailer }),
+      alma,
       logger,
       mailer,
       temporal: client,
       dataDir: path.resolve(settings.RTO_DATA_DIR),
     },
   });
+  // Once the workers exist: orders per stage and outcome, pollers per task queue, from Temporal's visibility
+  // (workflow code cannot count: it is replayed).
+  const visibility =
+    settings.RTO_METRICS_VISIBILITY_INTERVAL_MS > 0
+      ? observeVisibility({
+          client,
+          namespace: settings.TEMPORAL_NAMESPACE,
+          taskQueue: settings.RTO_TASK_QUEUE,
+          accounts: Object.keys(config.accounts),
+          pollQueues: pollQueuesOf(settings.RTO_TASK_QUEUE, config),
+          intervalMs: settings.RTO_METRICS_VISIBILITY_INTERVAL_MS,
+          logger,
+        })
+      : undefined;
   const supervised = await superviseWorkers({
     workers,
     role: settings.RTO_WORKER_ROLE,
@@ -70,6 +91,8 @@ export async function startWorkerProcess(o: {
       : {}),
     logger,
     cleanup: async () => {
+      visibility?.stop();
+      unobserveBudgets();
       mailer.close();
       await closeClient();
       await connection.close();

@@ -1,8 +1,14 @@
-/** The SDK's own logs go through the project's pino logger (JSON or pretty like the rest), warnings and up. */
+/**
+ * The SDK's own logs go through the project's pino logger (JSON or pretty like the rest), warnings and up.
+ */
 import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
 import type { Logger } from '../logging';
 
-export function installRuntime(logger: Logger, level: LogLevel = 'WARN'): void {
+/**
+ * `sdkMetricsAddress` (RTO_SDK_METRICS_ADDRESS, host:port): the runtime serves the SDK's own Prometheus metrics
+ * there (`temporal_*`: pollers, task slots, schedule-to-start latencies), apart from the application's.
+ */
+export function installRuntime(logger: Logger, level: LogLevel = 'WARN', sdkMetricsAddress?: string): void {
   const sdk = logger.child({ part: 'temporal-sdk' });
   Runtime.install({
     logger: new DefaultLogger(level, (entry) => {
@@ -21,6 +27,7 @@ export function installRuntime(logger: Logger, level: LogLevel = 'WARN'): void {
     }),
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: level === 'TRACE' ? 'TRACE' : 'WARN' }) },
+      ...(sdkMetricsAddress ? { metrics: { prometheus: { bindAddress: sdkMetricsAddress } } } : {}),
     },
   });
 }
