@@ -222,7 +222,8 @@ export async function runExactlyOnceProof(o: ProofOptions): Promise<ProofResult>
         exampleOrder(ids.indexOf(id) % 2 ? 'ebook.json' : 'print-single-fund.json', id),
       );
     }
-    const stuckAgain = await waitPastOrdering(again, until);
+    // Those placed again get their own time: their first run may have used most of the budget.
+    const stuckAgain = await waitPastOrdering(again, Math.max(until, Date.now() + o.timeoutMs / 4));
     for (const id of again) {
       if (stuckAgain.includes(id)) continue;
       const s = await orders.getStatus(account, id);
