@@ -82,9 +82,7 @@ test('each order under why it needs staff, with its link, and the section list l
   );
   expect(mail.text).toContain(UI + 'late');
   expect(mail.text).toContain('Rejected vendor files (1)');
-  expect(mail.text).toContain(
-    'could not be read, moved to rejected/abc-bad.edi: not EDIFACT: no UNB segment',
-  );
+  expect(mail.text).toContain('not EDIFACT: no UNB segment (moved on the server to rejected/abc-bad.edi)');
   expect(mail.text).not.toContain('Other open alerts');
   expect(mail.html).toContain(`<a href="${UI}OAS-1">open in the Temporal UI</a>`);
 });

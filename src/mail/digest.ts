@@ -18,7 +18,7 @@ function fileRows(files: DigestFile[], rejected: boolean): Row[] {
   return files.map((f) => ({
     label: f.name,
     value: rejected
-      ? `could not be read${f.movedTo ? `, moved to ${f.movedTo}` : ''}: ${f.error ?? 'no reason given'}`
+      ? `${f.error ?? 'could not be read'}${f.movedTo ? ` (moved on the server to ${f.movedTo})` : ''}`
       : [
           `${plural(f.unmatchedTotal, 'line matches', 'lines match')} no order`,
           ...f.unmatched,
@@ -60,7 +60,9 @@ export function renderDigest(d: Digest, accountName?: string): RenderedMail | un
         })),
         {
           label: 'All of them',
-          value: s.more ? `${s.more} more not listed here` : 'the list',
+          value:
+            plural(s.orders.length + s.more, 'order', 'orders') +
+            (s.more ? ` (${s.more} not listed here)` : ''),
           link: s.url,
         },
       ],
