@@ -52,6 +52,11 @@ export function digestRunWorkflowId(taskQueue: string, account: string): string 
   return `digest:${account}:${taskQueue}`;
 }
 
+/** A digest run started by hand (`rto digest run`): unique by the time it was asked for. */
+export function manualDigestWorkflowId(account: string, nowMs: number): string {
+  return `digest:${account}:manual-${nowMs}`;
+}
+
 /** The workflow id a follow-up Schedule gives its runs (Temporal appends the scheduled time). */
 export function scheduledRunWorkflowId(taskQueue: string, kind: FollowUpKind, account: string): string {
   return `${RUN_PREFIX[kind]}:${account}:${taskQueue}`;
