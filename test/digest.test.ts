@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ConfigFileInput } from '../src/config/schema';
 import { parseConfig } from '../src/config/load';
+import { buildOrderResponse } from '../src/edi/write';
 import type { CaughtMessage } from '../src/mail';
 import { digestMessageId } from '../src/order/ids';
 import { schedulePlans, syncSchedules } from '../src/temporal/schedules';
@@ -149,7 +150,7 @@ test('nothing open: the digest sends no mail', async () => {
   expect(await digests()).toEqual([]);
 });
 
-test('an order In Review and a rejected vendor file: exactly one digest mail listing both, with UI links', async () => {
+test('an order In Review, a rejected vendor file and one with an unmatched line: exactly one digest mail listing them, with UI links', async () => {
   const orderId = `DIG-${Date.now()}`;
   const example = exampleOrder('print-single-fund.json', orderId);
   const order = { ...example, account: ACCOUNT, item: { ...(example.item as object), title: TITLE } };
@@ -165,21 +166,32 @@ test('an order In Review and a rejected vendor file: exactly one digest mail lis
   const folder = sys.config.accounts[ACCOUNT]!.edi.source as { path: string };
   mkdirSync(folder.path, { recursive: true });
   writeFileSync(path.join(folder.path, '<evil>.edi'), 'this is not EDIFACT');
+  // A readable ORDRSP whose only line is for no order of ours: an unmatched line.
+  writeFileSync(
+    path.join(folder.path, 'ordrsp-unmatched.edi'),
+    buildOrderResponse({
+      sender: '5013546025078',
+      recipient: '5412345000176',
+      documentNumber: `R-${ACCOUNT}`,
+      lines: [{ poLine: 'POL-NOT-OURS', status: 'accepted', ordered: 1 }],
+    }),
+  );
   await sys.client.workflow.execute('ediPickupWorkflow', {
     workflowId: `digest-test-edi-${ACCOUNT}`,
     taskQueue: sys.taskQueue,
     args: [{ account: ACCOUNT, retry: { initialMs: 200, maxMs: 1000 } }],
   });
-  await until('the file workflow closed in visibility', async () => {
-    for await (const wf of sys.client.workflow.list({
+  await until('both file workflows closed in visibility', async () => {
+    let closed = 0;
+    for await (const _wf of sys.client.workflow.list({
       query: `WorkflowType = 'ediFileWorkflow' AND WorkflowId STARTS_WITH 'edi-file:${ACCOUNT}:' AND ExecutionStatus != 'Running'`,
     }))
-      return wf;
-    return undefined;
+      closed++;
+    return closed === 2 ? closed : undefined;
   });
 
   const result = await runDigest('open');
-  expect(result).toMatchObject({ account: ACCOUNT, orders: 1, files: 1 });
+  expect(result).toMatchObject({ account: ACCOUNT, orders: 1, files: 2 });
   expect(result.messageId).toBe(digestMessageId(ACCOUNT, result.day));
   const mails = await digests();
   expect(mails).toHaveLength(1);
@@ -193,6 +205,9 @@ test('an order In Review and a rejected vendor file: exactly one digest mail lis
   expect(body).toContain('Rejected vendor files (1)');
   expect(body).toContain('<evil>.edi'); // the text part
   expect(body).toContain('&lt;evil&gt;.edi'); // the HTML part, escaped
+  expect(body).toContain('Vendor files with unmatched lines (1)');
+  expect(body).toContain('ordrsp-unmatched.edi');
+  expect(body).toMatch(/Unmatched line \d+ \(message [^)]*references LI POL-NOT-OURS\): no order of/);
   expect(body).toContain('&lt;b&gt;REVIEW-DIGEST&lt;/b&gt; &amp; &quot;friends&quot;');
   expect(body).not.toContain('<b>REVIEW-DIGEST</b> &amp;');
   // The order's link: the UI's list filtered by its account and order id (search attributes).
