@@ -20,13 +20,15 @@ jest.setTimeout(120_000);
 const ACCOUNT = `DIGEST-${process.pid}-${Date.now() % 100_000}`;
 const TITLE = '<b>REVIEW-DIGEST</b> & "friends"';
 
-function addAccount(raw: ConfigFileInput, dataDir: string): void {
+function addAccount(raw: ConfigFileInput): void {
   const main = raw.accounts['UNIV-MAIN']!;
+  // Beside UNIV-MAIN's folder in the system's data directory.
+  const mainEdi = (main.edi!.source as { path: string }).path;
   raw.accounts[ACCOUNT] = {
     ...main,
     name: 'Digest <Test> Library',
     email: { ...main.email, staff: ['acq-digest@univ.example.edu'] },
-    edi: { source: { type: 'local', path: path.join(dataDir, 'vendor', ACCOUNT, 'edi') } },
+    edi: { source: { type: 'local', path: mainEdi.replace('UNIV-MAIN', ACCOUNT) } },
     marc: {},
     digest: { at: '07:30', timeZone: 'Europe/Berlin' },
   } as (typeof raw.accounts)[string];
@@ -37,18 +39,12 @@ let sys: TestSystem;
 beforeAll(async () => {
   sys = await startSystem({
     seedFrom: 'final',
-    configure: (raw) => addAccount(raw, '/tmp/rto-digest-unused'),
+    configure: addAccount,
     editSeed: (seed) => {
       for (const inst of seed.institutions) inst.reviewRules = { titlesContaining: ['REVIEW-DIGEST'] };
     },
   });
-  // The account's EDI folder in this system's data directory.
-  (sys.config.accounts[ACCOUNT]!.edi.source as { path: string }).path = path.join(
-    sys.dataDir,
-    'vendor',
-    ACCOUNT,
-    'edi',
-  );
+  expect((sys.config.accounts[ACCOUNT]!.edi.source as { path: string }).path).toContain(sys.dataDir);
 });
 
 afterAll(async () => {
