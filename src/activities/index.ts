@@ -8,6 +8,7 @@ import type { AlmaAccess } from '../institution/alma-access';
 import type { Logger } from '../logging';
 import type { Mailer } from '../mail';
 import { bibActivities } from './bib';
+import { digestActivities } from './digest';
 import { ediActivities } from './edi';
 import { emailActivities } from './email';
 import { overlayActivities } from './overlay';
@@ -25,6 +26,8 @@ export interface ActivityDeps {
   dataDir: string;
   /** The main task queue (Alma activities run on `<main>.alma.<institution>`). */
   taskQueue: string;
+  /** The Temporal UI as staff open it (TEMPORAL_UI_URL), for the daily digest's links. */
+  uiBaseUrl?: string;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -36,6 +39,7 @@ export function createActivities(deps: ActivityDeps) {
     ...emailActivities(deps),
     ...ediActivities(deps),
     ...overlayActivities(deps),
+    ...digestActivities(deps),
   };
 }
 

@@ -17,6 +17,7 @@ Usage:
   rto overlay run <account> [file] [--json]   run the MARC overlay now
   rto marc read <file> [--json] [--encoding auto|utf8|marc8]   read a MARC file and print its records (touches nothing)
   rto schedules sync                 create or update the EDI and overlay schedules
+  rto digest run <account> [--json]   the account's daily digest to its staff, now
   rto ui-url [--needs-attention] [--account A] [--stage S] [--alert X]   the Temporal UI's order list, filtered
   rto sandbox alma [--port N] [--state FILE]  run the Alma sandbox alone
   rto sandbox vendor-files <account> <orderId>...  write the vendor's EDI and MARC files for orders (to try them)
@@ -58,6 +59,8 @@ export async function run(argv: string[]): Promise<number> {
         cmd,
         rest,
       );
+    case 'digest':
+      return (require('./digest-command') as typeof import('./digest-command')).digestCommand(rest);
     case 'ui-url':
       return (require('./ui-url-command') as typeof import('./ui-url-command')).uiUrlCommand(rest);
     case 'sandbox':

@@ -13,11 +13,16 @@ export function uiBaseUrl(settings: Pick<Settings, 'TEMPORAL_UI_URL' | 'TEMPORAL
 
 /** The UI's workflow list for `namespace`, filtered to the orders `filter` selects. */
 export function workflowListUrl(base: string, namespace: string, filter: OrderFilter): string {
+  return workflowQueryUrl(base, namespace, visibilityQuery(filter));
+}
+
+/** The UI's workflow list for `namespace`, filtered by any visibility query (the daily digest's links). */
+export function workflowQueryUrl(base: string, namespace: string, query: string): string {
   const url = new URL(base);
   // A base with a path (a UI served under /temporal/) keeps it.
   const prefix = url.pathname.replace(/\/+$/, '');
   url.pathname = `${prefix}/namespaces/${encodeURIComponent(namespace)}/workflows`;
   // encodeURIComponent (spaces as %20, not URLSearchParams' +): read back the same by any decoder.
-  url.search = `query=${encodeURIComponent(visibilityQuery(filter))}`;
+  url.search = `query=${encodeURIComponent(query)}`;
   return url.toString();
 }

@@ -6,6 +6,16 @@ import { z } from 'zod';
 import { duration } from './duration';
 import { own } from './lookup';
 
+/** Whether Intl knows the zone (what the digest's day and Temporal's Schedule spec are computed in). */
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A secret is named, not written: an environment variable or a file (e.g. a Docker/Kubernetes secret). */
 export const secretRef = z
   .strictObject(
@@ -248,6 +258,18 @@ export const account = z.strictObject({
       priceTolerance: z.number().min(0).max(1).default(0.05),
     })
     .prefault({}),
+  /**
+   * A daily digest to `email.staff` of the orders and vendor files that need them (src/digest), at `at` (HH:MM)
+   * in `timeZone` (default: the institution's). Absent: no digest.
+   */
+  digest: z
+    .strictObject({
+      at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day as HH:MM'),
+      timeZone: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Berlin').optional(),
+      /** A digest missed (server down) is still sent this long after its time; later, the next day's comes. */
+      catchupWindow: duration.prefault('6h'),
+    })
+    .optional(),
   marc: z
     .strictObject({
       source: fileSource.optional(),

@@ -9,6 +9,8 @@ export interface Row {
   value: string;
   /** Keep line breaks (notes); other values are put on one line. */
   multiline?: boolean;
+  /** An http(s) link after the value (its own line in text, an anchor in HTML); any other scheme is dropped. */
+  link?: string;
 }
 
 export interface Section {
@@ -31,6 +33,16 @@ function textValue(row: Row): string {
   return row.multiline ? multiLine(row.value) : oneLine(row.value, FIELD_MAX);
 }
 
+function safeLink(link: string | undefined): string | undefined {
+  if (!link) return undefined;
+  try {
+    const url = new URL(link);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.toString() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function renderText(doc: MailDocument): string {
   const out: string[] = [oneLine(doc.title, FIELD_MAX), ''];
   for (const p of doc.paragraphs) out.push(multiLine(p), '');
@@ -48,6 +60,8 @@ export function renderText(doc: MailDocument): string {
       const label = (oneLine(r.label) + ':').padEnd(width + 1);
       // Continuation lines of a multi-line value are indented under the value.
       const lines = textValue(r).split('\n');
+      const link = safeLink(r.link);
+      if (link) lines.push(link);
       out.push(label + ' ' + lines[0], ...lines.slice(1).map((l) => ' '.repeat(width + 2) + l));
     }
     out.push('');
@@ -79,7 +93,10 @@ export function renderHtml(doc: MailDocument): string {
     parts.push('<h3 style="margin: 16px 0 4px 0;">' + h(s.heading) + '</h3>');
     parts.push('<table style="border-collapse: collapse;">');
     for (const r of s.rows) {
-      const value = r.multiline ? escapeHtml(multiLine(r.value)).replace(/\n/g, '<br>') : h(r.value);
+      const link = safeLink(r.link);
+      const value =
+        (r.multiline ? escapeHtml(multiLine(r.value)).replace(/\n/g, '<br>') : h(r.value)) +
+        (link ? ' <a href="' + escapeHtml(link) + '">open in the Temporal UI</a>' : '');
       parts.push(
         '<tr><th style="text-align: left; vertical-align: top; padding: 2px 12px 2px 0; font-weight: normal; color: #555;">' +
           h(r.label) +

@@ -36,7 +36,25 @@ export function followUpScheduleId(taskQueue: string, kind: FollowUpKind, accoun
 /** Whether a Schedule id is one of `followUpScheduleId`'s for this task queue (to remove stale ones). */
 export function isFollowUpScheduleId(taskQueue: string, scheduleId: string): boolean {
   const prefix = `${taskQueue}:`;
-  return scheduleId.startsWith(prefix) && /^(edi|overlay):/.test(scheduleId.slice(prefix.length));
+  return scheduleId.startsWith(prefix) && /^(edi|overlay|digest):/.test(scheduleId.slice(prefix.length));
+}
+
+/** The workflow type the daily digest Schedule starts. */
+export const DIGEST_WORKFLOW_TYPE = 'digestWorkflow';
+
+/** The Schedule of an account's daily digest to its staff (removed with the follow-ups' when stale). */
+export function digestScheduleId(taskQueue: string, account: string): string {
+  return `${taskQueue}:digest:${account}`;
+}
+
+/** The workflow id the digest Schedule gives its runs (Temporal appends the scheduled time). */
+export function digestRunWorkflowId(taskQueue: string, account: string): string {
+  return `digest:${account}:${taskQueue}`;
+}
+
+/** A digest run started by hand (`rto digest run`): unique by the time it was asked for. */
+export function manualDigestWorkflowId(account: string, nowMs: number): string {
+  return `digest:${account}:manual-${nowMs}`;
 }
 
 /** The workflow id a follow-up Schedule gives its runs (Temporal appends the scheduled time). */
@@ -101,4 +119,12 @@ export function alertMessageId(
 ): string {
   const which = occurrence === undefined ? '' : `.${encodePart(occurrence)}`;
   return `<alert.${encodePart(account)}.${encodePart(orderId)}.${encodePart(alert)}${which}@${checkDomain(domain)}>`;
+}
+
+/**
+ * `<digest.ACCOUNT.DAY@domain>` for an account's daily digest: one per account and day (the day in the
+ * digest's time zone, YYYY-MM-DD), so a retried or repeated send of the same day's digest is the same message.
+ */
+export function digestMessageId(account: string, day: string, domain = DEFAULT_MESSAGE_ID_DOMAIN): string {
+  return `<digest.${encodePart(account)}.${encodePart(day)}@${checkDomain(domain)}>`;
 }

@@ -1,7 +1,7 @@
 /**
  * Temporal Schedules for the follow-ups, per account: the EDI pick-up at the configured interval, and the
  * MARC overlay at the configured time of day in the institution's time zone (overlap: skip; an explicit
- * catch-up window). Created or updated to match the configuration; safe for several workers to run at once.
+ * catch-up window), and the daily digest to staff at its configured time and zone. Created or updated to match the configuration; safe for several workers to run at once.
  */
 import {
   ScheduleAlreadyRunning,
@@ -11,6 +11,9 @@ import {
 } from '@temporalio/client';
 import type { Account, Config } from '../config/schema';
 import {
+  DIGEST_WORKFLOW_TYPE,
+  digestRunWorkflowId,
+  digestScheduleId,
   FOLLOW_UP_WORKFLOW_TYPE,
   followUpScheduleId,
   isFollowUpScheduleId,
@@ -53,6 +56,24 @@ export function schedulePlans(config: Config, taskQueue: string): ScheduleOption
           workflowId: scheduledRunWorkflowId(taskQueue, 'overlay', code),
         },
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: acc.marc.catchupWindow },
+      });
+    }
+    if (acc.digest) {
+      const [hour, minute] = acc.digest.at.split(':').map(Number);
+      plans.push({
+        scheduleId: digestScheduleId(taskQueue, code),
+        spec: {
+          calendars: [{ hour: hour!, minute: minute! }],
+          timezone: acc.digest.timeZone ?? inst.timeZone,
+        },
+        action: {
+          type: 'startWorkflow',
+          workflowType: DIGEST_WORKFLOW_TYPE,
+          taskQueue,
+          args: [{ account: code }],
+          workflowId: digestRunWorkflowId(taskQueue, code),
+        },
+        policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: acc.digest.catchupWindow },
       });
     }
   }

@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Config } from '../config/schema';
 import type { Settings } from '../config/settings';
+import { uiBaseUrl } from '../client/ui-url';
 import { AlmaAccess } from '../institution/alma-access';
 import type { Logger } from '../logging';
 import { createMailer, mailerOptionsFromSettings } from '../mail';
@@ -66,6 +67,7 @@ export async function startWorkerProcess(o: {
       logger,
       mailer,
       temporal: client,
+      uiBaseUrl: uiBaseUrl(settings),
       dataDir: path.resolve(settings.RTO_DATA_DIR),
     },
   });

@@ -2,3 +2,4 @@
 export { orderWorkflow } from './order/index';
 export { ediPickupWorkflow, ediFileWorkflow } from './edi';
 export { overlayWorkflow } from './overlay';
+export { digestWorkflow } from './digest';
