@@ -8,6 +8,7 @@ import type { AlmaAccess } from '../institution/alma-access';
 import type { Logger } from '../logging';
 import type { Mailer } from '../mail';
 import { bibActivities } from './bib';
+import { duplicateActivities } from './duplicates';
 import { ediActivities } from './edi';
 import { emailActivities } from './email';
 import { overlayActivities } from './overlay';
@@ -30,6 +31,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...validateActivities(deps),
+    ...duplicateActivities(deps),
     ...poLineActivities(deps),
     ...poLineStateActivities(deps),
     ...bibActivities(deps),
