@@ -4,6 +4,9 @@
  * with POSSIBLE_DUPLICATE naming it (account setting duplicateCheck: warn), and its PO line is linked to the
  * first line's bib (the one bib found) instead of Alma matching one itself.
  */
+import { poLineBody } from '../src/activities/po-line';
+import { OrderNotHeldError } from '../src/client/orders';
+import { validateOrder } from '../src/contract/validate';
 import { exampleOrder, startSystem, type TestSystem } from './harness/system';
 
 jest.setTimeout(120_000);
@@ -15,6 +18,7 @@ beforeAll(async () => {
   sys = await startSystem({
     configure: (raw) => {
       raw.accounts['UNIV-MAIN']!.duplicateCheck = 'warn';
+      raw.accounts['UNIV-LAW']!.duplicateCheck = 'hold';
     },
   });
 });
@@ -46,4 +50,44 @@ test('warn: a second order of the same ISBN goes on with POSSIBLE_DUPLICATE nami
   const line = state.poLines.find((p) => p.vendor_reference_number === secondId);
   expect(line?.resource_metadata?.mms_id?.value).toBe(first.mmsId);
   expect(second.mmsId).toBe(first.mmsId);
+});
+
+test('hold: a second order of the same ISBN waits in HELD, nothing bought, until staff release it', async () => {
+  const firstId = `DUPH-${run}-1`;
+  await sys.orders.placeOrder(exampleOrder('law-library-eur.json', firstId));
+  const first = await sys.orders.waitForStage('UNIV-LAW', firstId, 'FOLLOWING_UP', { timeoutMs: 60_000 });
+  expect(first.stage).toBe('FOLLOWING_UP');
+  // Not held: nothing to release.
+  await expect(sys.orders.releaseOrder('UNIV-LAW', firstId, { by: 'test' })).rejects.toBeInstanceOf(
+    OrderNotHeldError,
+  );
+
+  const secondId = `DUPH-${run}-2`;
+  await sys.orders.placeOrder(exampleOrder('law-library-eur.json', secondId));
+  const held = await sys.orders.waitForStage('UNIV-LAW', secondId, 'HELD', { timeoutMs: 60_000 });
+  expect(held.stage).toBe('HELD');
+  expect(held.alerts).toEqual(['POSSIBLE_DUPLICATE']);
+  expect(
+    (await sys.sandboxState()).poLines.filter((p) => p.vendor_reference_number === secondId),
+  ).toHaveLength(0);
+
+  const released = await sys.orders.releaseOrder('UNIV-LAW', secondId, {
+    by: 'test',
+    comment: 'a second copy',
+  });
+  expect(released.stage).not.toBe('HELD');
+  const after = await sys.orders.waitForStage('UNIV-LAW', secondId, 'FOLLOWING_UP', { timeoutMs: 60_000 });
+  expect(after.stage).toBe('FOLLOWING_UP');
+  expect(after.mmsId).toBe(first.mmsId);
+  expect(
+    (await sys.sandboxState()).poLines.filter((p) => p.vendor_reference_number === secondId),
+  ).toHaveLength(1);
+});
+
+test('the PO line body carries the one bib found as resource_metadata.mms_id, and none otherwise', () => {
+  const v = validateOrder(exampleOrder('print-single-fund.json', 'BODY-1'), sys.config);
+  if (!v.ok) throw new Error('example order invalid');
+  const acc = sys.config.accounts['UNIV-MAIN']!;
+  expect(poLineBody(v.order, acc, '991234').resource_metadata.mms_id).toEqual({ value: '991234' });
+  expect(poLineBody(v.order, acc).resource_metadata.mms_id).toBeUndefined();
 });
