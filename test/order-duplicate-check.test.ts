@@ -22,6 +22,7 @@ import * as keys from '../src/order/search-attributes';
 import type { OrderPlan, OrderStatus, Stage, ValidationOutcome } from '../src/order/types';
 import { findTemporalCli } from '../src/temporal/cli-binary';
 import { orderWorkflow } from '../src/workflows';
+import { recordHistory } from './harness/histories';
 import { exampleConfigRaw, exampleOrder, quietRuntime } from './harness/system';
 
 jest.setTimeout(120_000);
@@ -199,6 +200,7 @@ test('hold, then release: HELD (search attribute too), nothing bought until staf
     WorkflowUpdateFailedError,
   );
   await o.handle.terminate();
+  await recordHistory(env.client, o.handle.workflowId, 'order-held-released', env.address);
 });
 
 test('hold, then the deadline: cancelled with HOLD_EXPIRED, nothing bought', async () => {
@@ -208,6 +210,7 @@ test('hold, then the deadline: cancelled with HOLD_EXPIRED, nothing bought', asy
   expect(s.alerts).toEqual(['POSSIBLE_DUPLICATE', 'HOLD_EXPIRED']);
   expect(staff.get(o.orderId)!.map((a) => a.alert)).toEqual(['POSSIBLE_DUPLICATE', 'HOLD_EXPIRED']);
   expect(created.get(o.orderId)).toBeUndefined();
+  await recordHistory(env.client, o.handle.workflowId, 'order-held-expired', env.address);
 });
 
 test('hold, then staff cancel: CANCELLED, nothing bought; release is refused once it has ended', async () => {
