@@ -299,7 +299,7 @@ test('a real order, the vendor ORDRSP and INVOIC, and a cancellation: every sour
   const query = url.searchParams.get('query')!;
   expect(query).toBe(
     "WorkflowType = 'orderWorkflow' AND OasisAccount = 'UNIV-MAIN' AND " +
-      "(OrderAlerts IS NOT NULL OR OrderStage IN ('FAILED'))",
+      "(OrderAlerts IS NOT NULL OR OrderStage IN ('FAILED', 'HELD'))",
   );
   expect(
     workflowListUrl('https://temporal.example.edu/ui/', 'default', {

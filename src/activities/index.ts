@@ -9,6 +9,7 @@ import type { Logger } from '../logging';
 import type { Mailer } from '../mail';
 import { bibActivities } from './bib';
 import { digestActivities } from './digest';
+import { duplicateActivities } from './duplicates';
 import { ediActivities } from './edi';
 import { emailActivities } from './email';
 import { overlayActivities } from './overlay';
@@ -33,6 +34,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...validateActivities(deps),
+    ...duplicateActivities(deps),
     ...poLineActivities(deps),
     ...poLineStateActivities(deps),
     ...bibActivities(deps),

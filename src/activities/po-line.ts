@@ -22,7 +22,7 @@ interface PostMarker {
 }
 
 /** The PO line Alma should create for this order (the JSON body of POST /acq/po-lines). */
-export function poLineBody(order: Order, acc: Account): PoLineInput {
+export function poLineBody(order: Order, acc: Account, mmsId?: string): PoLineInput {
   const a = acc.alma;
   const notes = order.notes ?? {};
   const body: Record<string, unknown> = {
@@ -48,6 +48,7 @@ export function poLineBody(order: Order, acc: Account): PoLineInput {
       ...(order.item.publisher ? { publisher: order.item.publisher } : {}),
       ...(order.item.publicationYear ? { publication_year: String(order.item.publicationYear) } : {}),
       ...(order.item.edition ? { edition: order.item.edition } : {}),
+      ...(mmsId ? { mms_id: { value: mmsId } } : {}),
     },
     location: order.location
       ? [
@@ -296,7 +297,7 @@ export function poLineActivities(deps: { alma: AlmaAccess; logger: Logger }) {
           ctx.heartbeat(marker);
           try {
             calls++;
-            const created = await client.createPoLine(poLineBody(input.order, account), {
+            const created = await client.createPoLine(poLineBody(input.order, account, input.mmsId), {
               profileCode: account.alma.profileCode,
             });
             // Alma may answer before it has processed the line: no status here says nothing yet (not "active").

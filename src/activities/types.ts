@@ -5,6 +5,8 @@ import type { AlmaLineState, OrderPlan } from '../order/types';
 export interface CreatePoLineInput {
   account: string;
   order: Order;
+  /** The one bib the duplicate check found: Alma links the line to it instead of matching (maybe at random). */
+  mmsId?: string;
 }
 
 /**

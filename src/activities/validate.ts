@@ -40,6 +40,9 @@ export function validateActivities(deps: { config: Config; taskQueue: string }) 
             // Up to three settle waits (an earlier attempt's POST, then two lost answers) and the calls between.
             almaAttemptMs: 3 * settleTimeOf(inst) + 10 * inst.requestTimeout,
           },
+          ...(acc.duplicateCheck !== 'off'
+            ? { duplicateCheck: { mode: acc.duplicateCheck, holdForMs: acc.duplicateHoldFor } }
+            : {}),
         },
       };
     },

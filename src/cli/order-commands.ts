@@ -1,9 +1,9 @@
-/** `rto order submit|check|status|cancel|list`: what OASIS (or a person) does with orders from a shell. */
+/** `rto order submit|check|status|cancel|release|list`: what OASIS (or a person) does with orders from a shell. */
 import { readFileSync } from 'node:fs';
 import { AlmaAccess } from '../institution/alma-access';
 import { dryRunOrder, type DryRunReport } from '../intake/dry-run';
 import { parseOrderText } from '../contract/validate';
-import { cancellationReasons, reached, type OrderSummary } from '../client/orders';
+import { OrderNotHeldError, cancellationReasons, reached, type OrderSummary } from '../client/orders';
 import { ALERTS, STAGES, isFinal, type Alert, type Stage } from '../order/types';
 import { EXIT, UnknownValueError, UsageError, oneOf, parse, printJson } from './args';
 import { connectOrders, loadContext } from './context';
@@ -15,6 +15,7 @@ export const ORDER_USAGE = `Usage:
   rto order check <file|-> [--alma] [--json]
   rto order status <account> <orderId> [--json]
   rto order cancel <account> <orderId> --reason <code> [--comment <text>] [--json]
+  rto order release <account> <orderId> [--comment <text>] [--json]
   rto order list [--account <code>] [--stage <STAGE>] [--alert <ALERT>] [--limit <n>] [--json]
 
 Stages: ${STAGES.join(', ')}
@@ -24,6 +25,8 @@ Reason codes: the account's alma.cancellationReason in the configuration.
 ends CANCELLED, REJECTED or FAILED, or is not there in time, fails. Ctrl-C stops waiting, not the order.
 check places nothing: it lists every contract and account problem (the workflow's own validation) and, with
 --alma, what Alma says (read only): funds active, vendor and vendor account valid, open PO lines with the ISBN.
+release lets an order HELD as a possible duplicate (account setting duplicateCheck: hold) go on to ORDERING;
+it exits 1 if the order is not HELD.
 It exits 0 when the order would be taken, 1 otherwise (problems, or Alma could not be asked).
 status prints the order and its timeline, a table of time (UTC), source (oasis, rto, alma, vendor, staff,
 intake) and what happened: stages, Alma's PO line status, vendor statuses, invoices, overlay, alerts.
@@ -145,7 +148,7 @@ function printCheck(r: DryRunReport): void {
   say(r.outcome === 'valid' ? process.stdout : process.stderr, ...lines);
 }
 
-const SUBCOMMANDS = ['submit', 'check', 'status', 'cancel', 'list'];
+const SUBCOMMANDS = ['submit', 'check', 'status', 'cancel', 'release', 'list'];
 
 export async function orderCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -308,6 +311,23 @@ export async function orderCommand(args: string[]): Promise<number> {
         if (json) printJson({ ...s, poLine: s.poLine ?? null, mmsId: s.mmsId ?? null });
         else printSummary(s);
         return s.stage === 'CANCELLED' ? EXIT.ok : EXIT.failure;
+      } finally {
+        await conn.close();
+      }
+    }
+    case 'release': {
+      const [account, orderId] = positionals;
+      if (!account || !orderId) throw new UsageError(`release needs <account> <orderId>\n\n${ORDER_USAGE}`);
+      const conn = await connectOrders(ctx);
+      try {
+        const s = await conn.orders.releaseOrder(account, orderId, { by: 'cli', comment: values.comment });
+        if (json) printJson({ ...s, poLine: s.poLine ?? null, mmsId: s.mmsId ?? null });
+        else printSummary(s);
+        return EXIT.ok;
+      } catch (e) {
+        if (!(e instanceof OrderNotHeldError)) throw e;
+        process.stderr.write(`${e.message}\n`);
+        return EXIT.failure;
       } finally {
         await conn.close();
       }

@@ -58,7 +58,7 @@ import { openApiDocument } from '../intake/openapi';
 import type { Logger } from '../logging';
 import { metricsText, ordersStarted } from '../metrics';
 import { cancelSignal } from '../order/messages';
-import { OrderNotFoundError, PageTokenError, type OrderClient } from './orders';
+import { OrderNotFoundError, OrderNotHeldError, PageTokenError, type OrderClient } from './orders';
 
 export { MAX_CANCEL_COMMENT, MAX_CANCEL_REASON } from '../intake/bodies';
 
@@ -293,6 +293,7 @@ export async function startHttpIntake(o: HttpIntakeOptions): Promise<HttpIntake>
     if (!request.raw.complete) reply.header('connection', 'close');
     if (e instanceof HttpError) return reply.code(e.status).send(e.body ?? { error: e.message });
     if (e instanceof OrderNotFoundError) return reply.code(404).send({ error: e.message });
+    if (e instanceof OrderNotHeldError) return reply.code(409).send({ error: e.message });
     if (e instanceof PageTokenError)
       return reply.code(400).send({
         error: 'the query string is not valid',
@@ -399,6 +400,11 @@ export async function startHttpIntake(o: HttpIntakeOptions): Promise<HttpIntake>
         ...current,
         cancellation: current.workflowStatus === 'RUNNING' ? 'requested' : 'order already ended',
       });
+    },
+    async releaseOrder(request, reply) {
+      const { account, orderId } = request.params as { account: string; orderId: string };
+      const s = await o.orders.releaseOrder(account, orderId, { by: 'http' });
+      return reply.code(200).send(s);
     },
     async health(_request, reply) {
       return reply.code(200).send({ ok: true });

@@ -17,7 +17,7 @@ import { own } from '../config/lookup';
 import type { Config } from '../config/schema';
 import type { Order, Problem } from '../contract/order';
 import { validateOrder } from '../contract/validate';
-import { cancelUpdate, statusQuery } from '../order/messages';
+import { cancelUpdate, releaseUpdate, statusQuery } from '../order/messages';
 import { orderTimeline } from '../order/timeline';
 import {
   isFinal,
@@ -26,6 +26,7 @@ import {
   type Alert,
   type CancelRequest,
   type OrderStatus,
+  type ReleaseRequest,
   type Stage,
 } from '../order/types';
 import { orderWorkflowId } from '../order/ids';
@@ -80,6 +81,14 @@ export type OrderSummary = Pick<
 
 export class OrderNotFoundError extends Error {
   override name = 'OrderNotFoundError';
+}
+
+/** A release asked of an order that is not HELD (never held, already released, or ended). */
+export class OrderNotHeldError extends Error {
+  override name = 'OrderNotHeldError';
+  constructor(readonly summary: OrderSummary) {
+    super(`order ${summary.orderId} is not held (stage ${summary.stage}): nothing to release`);
+  }
 }
 
 export class OrderClient {
@@ -172,6 +181,21 @@ export class OrderClient {
       // The order ended between the look and the update: its final state is the answer.
       const now = await this.getStatus(account, orderId);
       if (isFinal(now.stage)) return now;
+      throw e;
+    }
+  }
+
+  /** Lets a HELD order (a possible duplicate) go on to ORDERING; answers once it has left HELD. */
+  async releaseOrder(account: string, orderId: string, req: ReleaseRequest): Promise<OrderSummary> {
+    const current = await this.getStatus(account, orderId);
+    if (current.stage !== 'HELD') throw new OrderNotHeldError(current);
+    try {
+      const status = await this.handle(account, orderId).executeUpdate(releaseUpdate, { args: [req] });
+      return statusToSummary(status);
+    } catch (e) {
+      // Cancelled, released or expired between the look and the update: say so with its state now.
+      const now = await this.getStatus(account, orderId);
+      if (now.stage !== 'HELD') throw new OrderNotHeldError(now);
       throw e;
     }
   }

@@ -246,6 +246,12 @@ export const account = z.strictObject({
       inReviewWithin: duration.prefault('2d'),
     })
     .prefault({}),
+  /**
+   * Before ordering, look in Alma for the same title (docs/order-path.md, HELD): `warn` goes on with the alert
+   * POSSIBLE_DUPLICATE, `hold` waits for staff to release or cancel it, at most duplicateHoldFor (then cancels).
+   */
+  duplicateCheck: z.enum(['off', 'warn', 'hold']).default('off'),
+  duplicateHoldFor: duration.prefault('7d'),
   /** Retries of the EDI and overlay runs (file server down, Alma busy): first and longest wait. */
   followUpRetry: z
     .strictObject({ initial: duration.prefault('5s'), max: duration.prefault('2m') })

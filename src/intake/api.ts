@@ -357,6 +357,23 @@ export const API_ROUTES: readonly ApiRoute[] = [
     },
   },
   {
+    method: 'POST',
+    path: '/orders/{account}/{orderId}/release',
+    operationId: 'releaseOrder',
+    summary: 'Release an order held as a possible duplicate',
+    description:
+      'For an order in stage HELD (account setting duplicateCheck: hold): it goes on to ORDERING and the PO ' +
+      'line is created. Answers once the order has left HELD. No body.',
+    params: orderParams,
+    answers: {
+      200: { description: 'Released: the order as it is now.', schema: OrderSummarySchema },
+      400: { description: 'A path segment is not valid percent-encoding.', schema: ErrorSchema },
+      401: unauthorised,
+      404: { description: 'No such order.', schema: ErrorSchema },
+      409: { description: 'The order is not HELD (never was, released, or ended).', schema: ErrorSchema },
+    },
+  },
+  {
     method: 'GET',
     path: '/healthz',
     operationId: 'health',

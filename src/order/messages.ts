@@ -5,6 +5,7 @@ import type {
   InvoiceNews,
   OrderStatus,
   RecordOverlaidNews,
+  ReleaseRequest,
   VendorStatusNews,
 } from '../order/types';
 
@@ -16,3 +17,5 @@ export const recordOverlaidSignal = defineSignal<[RecordOverlaidNews]>('recordOv
 export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
 /** Cancellation that answers with the order's status once the cancellation has been taken in. */
 export const cancelUpdate = defineUpdate<OrderStatus, [CancelRequest]>('cancelOrder');
+/** Staff let a HELD order (possible duplicate) go on to ORDERING; answers once it has left HELD. */
+export const releaseUpdate = defineUpdate<OrderStatus, [ReleaseRequest]>('release');

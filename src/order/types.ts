@@ -10,6 +10,8 @@ import type { TimelineEntry, TimelineSource } from './timeline';
 export const STAGES = [
   'VALIDATING',
   'REJECTED',
+  /** Waiting for staff: a possible duplicate was found (account setting duplicateCheck: hold). */
+  'HELD',
   'ORDERING',
   'AWAITING_BIB',
   'CONFIRMING',
@@ -31,7 +33,7 @@ export const FINAL_STAGES: ReadonlySet<Stage> = new Set<Stage>([
  * Stages in which the order waits for staff whatever its alerts say (with any open alert, they are what
  * `rto ui-url --needs-attention` lists): FAILED wants someone to look (Alma refused, or gave up).
  */
-export const NEEDS_STAFF_STAGES: ReadonlySet<Stage> = new Set<Stage>(['FAILED']);
+export const NEEDS_STAFF_STAGES: ReadonlySet<Stage> = new Set<Stage>(['FAILED', 'HELD']);
 
 export function isFinal(stage: Stage): boolean {
   return FINAL_STAGES.has(stage);
@@ -56,6 +58,10 @@ export const ALERTS = [
   'FOLLOW_UP_EXPIRED',
   'CANCEL_FAILED',
   'VALIDATION_FAILED',
+  /** Alma has the same title already (an open PO line or a holding): what was found is in the summary. */
+  'POSSIBLE_DUPLICATE',
+  /** A HELD order was neither released nor cancelled within duplicateHoldFor: it was cancelled. */
+  'HOLD_EXPIRED',
 ] as const;
 export type Alert = (typeof ALERTS)[number];
 
@@ -87,6 +93,14 @@ export interface OrderPlan {
     /** How long a line may stay In Review before IN_REVIEW_LATE (absent in older plans). */
     inReviewWithinMs?: number;
   };
+  /** The duplicate check before ordering (absent when off, and in plans of orders from before it existed). */
+  duplicateCheck?: { mode: 'warn' | 'hold'; holdForMs: number };
+}
+
+/** Staff let a HELD order go on to ORDERING (update `release`). */
+export interface ReleaseRequest {
+  by?: string;
+  comment?: string;
 }
 
 export type ValidationOutcome = { ok: true; plan: OrderPlan } | { ok: false; problems: Problem[] };

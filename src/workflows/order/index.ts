@@ -1,7 +1,7 @@
 /**
  * One OASIS order, from Express Checkout until it is invoiced and catalogued (or cancelled, or failed).
  *
- *   VALIDATING → ORDERING (PO line in Alma, exactly once) → AWAITING_BIB (wait, then poll until the brief bib
+ *   VALIDATING → (HELD, a possible duplicate waiting for staff) → ORDERING (PO line in Alma, exactly once) → AWAITING_BIB (wait, then poll until the brief bib
  *   is linked) → CONFIRMING (email the librarian) → FOLLOWING_UP (vendor status, invoice, record overlay,
  *   with deadlines that alert staff) → COMPLETED.  REJECTED, CANCELLED and FAILED end it early.
  *
@@ -17,6 +17,7 @@ import { endCancelled } from './endings';
 import { OrderState, type OrderWorkflowInput } from './state';
 import { awaitingBib } from './stages/awaiting-bib';
 import { confirming } from './stages/confirming';
+import { duplicateCheck } from './stages/duplicate-check';
 import { followingUp } from './stages/following-up';
 import { ordering } from './stages/ordering';
 import { validating } from './stages/validating';
@@ -39,7 +40,16 @@ async function run(o: OrderState): Promise<OrderStatus> {
   const alma = almaActivities(plan);
   if (o.cancelled) return endCancelled(o, alma, 'cancelled before ordering');
 
-  const created = await ordering(o, alma);
+  // Plans from before the setting (and accounts with it off) have no duplicateCheck: no marker, no check.
+  let mmsId: string | undefined;
+  if (plan.duplicateCheck && patched('duplicate-check')) {
+    const checked = await duplicateCheck(o, alma, plan.duplicateCheck);
+    if (!checked.go) return endCancelled(o, alma, o.cancelComment('cancelled while held'));
+    mmsId = checked.mmsId;
+    if (o.cancelled) return endCancelled(o, alma, o.cancelComment('cancelled before ordering'));
+  }
+
+  const created = await ordering(o, alma, mmsId);
   if (o.cancelled) return endCancelled(o, alma, o.cancelComment('cancelled while ordering'));
 
   if ((await awaitingBib(o, alma, created.number)) === 'cancelled')

@@ -73,6 +73,7 @@ export function almaActivities(plan: OrderPlan) {
   });
   return {
     readPoLineState: check.readPoLineState,
+    findDuplicates: check.findDuplicates,
     createPoLine: write.createPoLine,
     cancelPoLine: write.cancelPoLine,
     awaitBriefBib: pollFor(plan.timing.bibPollTimeoutMs),

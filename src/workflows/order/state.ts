@@ -16,6 +16,7 @@ import {
   cancelUpdate,
   invoiceSignal,
   recordOverlaidSignal,
+  releaseUpdate,
   statusQuery,
   vendorStatusSignal,
 } from '../../order/messages';
@@ -28,6 +29,7 @@ import {
   type OrderPlan,
   type OrderStatus,
   type RecordOverlaidNews,
+  type ReleaseRequest,
   type Stage,
   type VendorStatusNews,
 } from '../../order/types';
@@ -66,6 +68,8 @@ export class OrderState {
    * FOLLOWING_UP only, as they did when their histories were written.
    */
   vendorCancelledLate = false;
+  /** Staff's release of a HELD order (a possible duplicate), once given. */
+  release?: ReleaseRequest;
   private newsArrived = false;
   private readonly staffAlerts: Promise<void>[] = [];
 
@@ -97,6 +101,21 @@ export class OrderState {
       },
       // Refused before it reaches the history: a finished order cannot be cancelled, and the caller hears why.
       { validator: (_req: CancelRequest) => this.refuseIfEnded() },
+    );
+    setHandler(
+      releaseUpdate,
+      async (req) => {
+        this.release ??= req;
+        await condition(() => this.status.stage !== 'HELD');
+        return this.status;
+      },
+      // Only a HELD order can be released: the caller hears why otherwise (nothing reaches the history).
+      {
+        validator: (_req: ReleaseRequest) => {
+          if (this.status.stage !== 'HELD')
+            throw new Error(`order ${this.status.orderId} is not held: ${this.status.stage}`);
+        },
+      },
     );
     setHandler(vendorStatusSignal, (news) => this.onVendorStatus(news));
     setHandler(invoiceSignal, (news) => this.onInvoice(news));

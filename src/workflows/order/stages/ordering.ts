@@ -9,11 +9,16 @@ import type { AlmaActivities } from '../proxies';
 import { endFailedByAlma } from '../endings';
 import type { OrderState } from '../state';
 
-export async function ordering(o: OrderState, alma: AlmaActivities): Promise<CreatedPoLine> {
+/** `mmsId`: the one bib the duplicate check found, for Alma to link the line to. */
+export async function ordering(o: OrderState, alma: AlmaActivities, mmsId?: string): Promise<CreatedPoLine> {
   o.setStage('ORDERING');
   let created: CreatedPoLine;
   try {
-    created = await alma.createPoLine({ account: o.input.account, order: o.plan!.order });
+    created = await alma.createPoLine({
+      account: o.input.account,
+      order: o.plan!.order,
+      ...(mmsId ? { mmsId } : {}),
+    });
   } catch (err) {
     return endFailedByAlma(o, err);
   }
