@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import path from 'node:path';
+import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { startHttpIntake } from '../src/client/http';
 import { OrderClient } from '../src/client/orders';
@@ -357,7 +358,6 @@ export async function runHistoryBench(opts: {
       await handle.result().catch(() => undefined);
       if ((await stageOf(sys, id)) === 'COMPLETED') completed++;
       const h = await handle.fetchHistory();
-      const { temporal } = await import('@temporalio/proto');
       sizes.push({
         events: h.events?.length ?? 0,
         bytes: temporal.api.history.v1.History.encode(h).finish().length,
