@@ -276,7 +276,7 @@ function productionTable(p: ProductionFigures): string {
       ],
       [
         '  MB per 1,000 orders over idle (target: <= 400 MB for 10,000)',
-        `${fixed(r.mbPer1000Orders, 1)} (10,000 at that rate: ${Math.round(r.rssIdleMb + r.mbPer1000Orders * 10)} MB)`,
+        `${fixed(r.mbPer1000Orders, 1)} (${r.orders <= r.maxCachedWorkflows ? 'all cached; ' : ''}10,000 all cached at that rate: ${Math.round(r.rssIdleMb + r.mbPer1000Orders * 10)} MB)`,
       ],
     );
   }
