@@ -9,6 +9,9 @@
  *   API budget         pacing, 429s beside a foreign load and when misconfigured, daily resume (bench/budget.bench.ts)
  *   budget, orders     orders to FOLLOWING_UP beside a foreign load, configured right and 4x too high
  *                      (bench/budget-orders.bench.ts): 429s per project call, orders through, time
+ *   production         issue 11: pipeline to FOLLOWING_UP vs a no-op workflow of the same shape, intake latency
+ *                      idle and under that load, history per order at COMPLETED (bench/production.bench.ts),
+ *                      worker RSS with N orders open in FOLLOWING_UP, in a child process (bench/worker-rss.bench.ts)
  *   exactly once       issue 9's proof at full size: 500 orders under --index-lag 30s --async-delay 3s, strict
  *                      search, duplicate references accepted, faults, two worker kills (bench/exactly-once.bench.ts)
  *
@@ -25,6 +28,13 @@ import { runEdiBench, type EdiBenchResult } from './edi.bench';
 import { runExactlyOnceBench, type ExactlyOnceBenchResult } from './exactly-once.bench';
 import { runMarcBench, type MarcBenchResult } from './marc.bench';
 import { runOverlayBench, type OverlayBenchResult } from './overlay.bench';
+import {
+  runHistoryBench,
+  runPipelineBench,
+  type HistoryFigures,
+  type PipelineFigures,
+} from './production.bench';
+import { runWorkerRssBench, type WorkerRssFigures } from './worker-rss.bench';
 
 const USAGE = `Usage: rto bench [--orders N] [--overlay-orders M] [--marc-records R] [--budget-orders B]
 
@@ -33,7 +43,12 @@ const USAGE = `Usage: rto bench [--orders N] [--overlay-orders M] [--marc-record
   --marc-records R    records generated and read by the MARC reading bench (default 100000; 0 skips it)
   --edi-mb M          size in MB of the EDI file generated and read by the EDI reading bench (default 200; 0 skips it)
   --budget-orders B   orders per API budget run beside a foreign load, configured right and 4x too high (default 100; 0 skips it)
-  --proof-orders P    orders in the exactly-once proof under Alma's real search (default 500; 0 skips it)`;
+  --proof-orders P    orders in the exactly-once proof under Alma's real search (default 500; 0 skips it)
+  --pipeline-orders Q orders to FOLLOWING_UP, 30 at a time, against as many no-op workflows, with the HTTP
+                      intake timed beside (default 300; 0 skips it)
+  --rss-orders R      orders held open in FOLLOWING_UP while the worker child's RSS is read (default 2000; the
+                      target is for 10000; 0 skips it)
+  --history-orders H  orders run to COMPLETED whose histories are measured (default 50; 0 skips it)`;
 
 function count(value: string | undefined, fallback: number, name: string, min: number): number {
   if (value === undefined) return fallback;
@@ -206,6 +221,69 @@ function proofTable(p: ExactlyOnceBenchResult): string {
   return rows.map(([l, v]) => `${l.padEnd(width)}  ${v}`).join('\n');
 }
 
+interface ProductionFigures {
+  pipeline?: PipelineFigures;
+  history?: HistoryFigures;
+  rss?: WorkerRssFigures;
+}
+
+/** Issue 11's figures, each beside its target (the targets are for reading, nothing fails on them). */
+function productionTable(p: ProductionFigures): string {
+  const rows: [string, string][] = [];
+  const ms = (n: number) => fixed(n, 1);
+  if (p.pipeline) {
+    const f = p.pipeline;
+    rows.push(
+      [
+        `Pipeline to FOLLOWING_UP vs no-op (${f.orders} orders, ${f.concurrency} at a time), s`,
+        `${fixed(f.pipelineSeconds, 1)} / ${fixed(f.noopSeconds, 1)}`,
+      ],
+      ['  ratio (target <= 1.2x)', `${fixed(f.ratio)}x`],
+      [
+        '  no-op shape: activities / timers (the pipeline had: activities / timers)',
+        `${f.activitiesPerOrder} / 1 of ${f.noopTimerMs} ms (${f.activitiesPerOrder} / ${f.timersPerOrder})`,
+      ],
+      [
+        `Intake POST /orders idle (${f.intakeIdle.requests}), p50 / p99 / max, ms (target p99 < 50)`,
+        `${ms(f.intakeIdle.p50Ms)} / ${ms(f.intakeIdle.p99Ms)} / ${ms(f.intakeIdle.maxMs)}`,
+      ],
+      [
+        `Intake POST /orders under the pipeline (${f.intakeUnderLoad.requests}), p50 / p99 / max, ms`,
+        `${ms(f.intakeUnderLoad.p50Ms)} / ${ms(f.intakeUnderLoad.p99Ms)} / ${ms(f.intakeUnderLoad.maxMs)}`,
+      ],
+    );
+    if (f.stuck) rows.push(['  NOTE: pipeline orders that never reached FOLLOWING_UP', String(f.stuck)]);
+  }
+  if (p.history) {
+    const h = p.history;
+    rows.push(
+      [
+        `History per order at COMPLETED (${h.completed} of ${h.orders}): events mean / max (target <= 60)`,
+        `${fixed(h.eventsMean, 1)} / ${h.eventsMax}`,
+      ],
+      [
+        '  bytes mean / max, KB (target <= 32)',
+        `${fixed(h.bytesMean / 1024, 1)} / ${fixed(h.bytesMax / 1024, 1)}`,
+      ],
+    );
+  }
+  if (p.rss) {
+    const r = p.rss;
+    rows.push(
+      [
+        `Worker RSS, ${r.followingUp} of ${r.orders} orders open in FOLLOWING_UP (maxCachedWorkflows ${r.maxCachedWorkflows}), MB`,
+        `${r.rssMb} (idle ${r.rssIdleMb}, peak ${r.peakRssMb})`,
+      ],
+      [
+        '  MB per 1,000 orders over idle (target: <= 400 MB for 10,000)',
+        `${fixed(r.mbPer1000Orders, 1)} (${r.orders <= r.maxCachedWorkflows ? 'all cached; ' : ''}10,000 all cached at that rate: ${Math.round(r.rssIdleMb + r.mbPer1000Orders * 10)} MB)`,
+      ],
+    );
+  }
+  const width = Math.max(...rows.map(([l]) => l.length));
+  return rows.map(([l, v]) => `${l.padEnd(width)}  ${v}`).join('\n');
+}
+
 export async function benchCommand(args: string[]): Promise<number> {
   const { values } = parse(
     args,
@@ -216,6 +294,9 @@ export async function benchCommand(args: string[]): Promise<number> {
       'edi-mb': { type: 'string' },
       'budget-orders': { type: 'string' },
       'proof-orders': { type: 'string' },
+      'pipeline-orders': { type: 'string' },
+      'rss-orders': { type: 'string' },
+      'history-orders': { type: 'string' },
     },
     USAGE,
   );
@@ -229,6 +310,9 @@ export async function benchCommand(args: string[]): Promise<number> {
   const ediMb = count(values['edi-mb'], 200, 'edi-mb', 0);
   const budgetOrderCount = count(values['budget-orders'], 100, 'budget-orders', 0);
   const proofOrders = count(values['proof-orders'], 500, 'proof-orders', 0);
+  const pipelineOrders = count(values['pipeline-orders'], 300, 'pipeline-orders', 0);
+  const rssOrders = count(values['rss-orders'], 2000, 'rss-orders', 0);
+  const historyOrders = count(values['history-orders'], 50, 'history-orders', 0);
   const started = Date.now();
 
   // MARC reading first, alone: its peak RSS then measures the reader, not the workers and Temporal loaded later.
@@ -256,6 +340,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   let overlay: OverlayBenchResult;
   let budgetOrders: BudgetOrdersBenchResult | undefined;
   let proof: ExactlyOnceBenchResult | undefined;
+  const production: ProductionFigures = {};
   try {
     server = await startDevServer({ binary: cli.path, headless: true, port: 0, logLevel: 'error' });
     process.env.TEMPORAL_TEST_ADDRESS = server.address;
@@ -270,6 +355,14 @@ export async function benchCommand(args: string[]): Promise<number> {
       log(`exactly-once proof: ${proofOrders} orders under Alma's real search, faults and worker kills`);
       proof = await runExactlyOnceBench({ orders: proofOrders, log });
     }
+    if (pipelineOrders > 0) {
+      log(
+        `production: ${pipelineOrders} orders to FOLLOWING_UP against a no-op workflow, intake timed beside`,
+      );
+      production.pipeline = await runPipelineBench({ orders: pipelineOrders, log });
+    }
+    if (historyOrders > 0) production.history = await runHistoryBench({ orders: historyOrders, log });
+    if (rssOrders > 0) production.rss = await runWorkerRssBench({ orders: rssOrders, log });
   } finally {
     await server?.stop();
     if (previousAddress === undefined) delete process.env.TEMPORAL_TEST_ADDRESS;
@@ -279,6 +372,8 @@ export async function benchCommand(args: string[]): Promise<number> {
 
   process.stdout.write(`\n${table(marc, alma, overlay, budget, edi, budgetOrders)}\n`);
   if (proof) process.stdout.write(`${proofTable(proof)}\n`);
+  if (production.pipeline || production.history || production.rss)
+    process.stdout.write(`${productionTable(production)}\n`);
   process.stdout.write(`Total bench time, s  ${fixed(totalSeconds, 1)}\n`);
   for (const note of incomplete(alma, overlay, budgetOrders)) process.stdout.write(`NOTE: ${note}\n`);
   process.stdout.write('\n');
@@ -298,6 +393,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     budget,
     budgetOrders: budgetOrders ?? null,
     exactlyOnce: proof ?? null,
+    production,
     ordering: {
       noFaults: ordering(alma.noFaults),
       withFaults: { faults: FAULTS, ...ordering(alma.withFaults) },

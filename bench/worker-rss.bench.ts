@@ -1,0 +1,211 @@
+/**
+ * Worker RSS with N orders open in FOLLOWING_UP: the project's workers in a child process of their own
+ * (test/harness/worker-child.ts), so the figure is theirs alone, read from /proc/<pid>/status (VmRSS, and the
+ * peak VmHWM). The orders are placed from this process, taken to FOLLOWING_UP and left there (long deadlines).
+ * Needs TEMPORAL_TEST_ADDRESS (bench/run.ts starts a dev server and sets it).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import v8 from 'node:v8';
+import { Client, Connection } from '@temporalio/client';
+import { OrderClient } from '../src/client/orders';
+import { parseConfig } from '../src/config/load';
+import { createLogger } from '../src/logging';
+import { startMailCatcher } from '../src/mail';
+import { OrderStage } from '../src/order/search-attributes';
+import { STAGES, type Stage } from '../src/order/types';
+import { seedFromConfig, startAlmaSandbox } from '../src/sandbox/alma';
+import { exampleConfigRaw, exampleOrder } from '../test/harness/system';
+import { testAddress, uniqueQueue } from '../test/harness/temporal';
+import { ACCOUNT } from './alma.bench';
+import { freshIsbns } from './overlay.bench';
+
+const ROOT = path.join(__dirname, '..');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface WorkerRssFigures {
+  orders: number;
+  followingUp: number;
+  /** The worker's workflow cache: the SDK's default for the child's heap (worker-child.ts sets none). */
+  maxCachedWorkflows: number;
+  rssIdleMb: number;
+  rssMb: number;
+  peakRssMb: number;
+  mbPer1000Orders: number;
+  seconds: number;
+}
+
+/** VmRSS and VmHWM of a process, MB. */
+export function processRss(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
+
+/**
+ * The SDK's default maxCachedWorkflows (reuseV8Context on) for a process with this one's heap limit: the child
+ * is the same node with the same options, and worker-child.ts leaves the cache at the default.
+ */
+export function sdkDefaultCache(): number {
+  const heapMiB = v8.getHeapStatistics().heap_size_limit / (1024 * 1024);
+  return Math.max(Math.floor((Math.max(heapMiB - 200, 0) * 600) / 1024), 10);
+}
+
+function spawnWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--require', 'tsx/cjs', path.join(ROOT, 'test', 'harness', 'worker-child.ts')],
+    { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker child not ready in 120 s: ${err}`)), 120_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker child exited (${code}) before it was ready: ${err}`));
+    });
+  });
+}
+
+export async function runWorkerRssBench(opts: {
+  orders: number;
+  timeoutMs?: number;
+  log?: (line: string) => void;
+}): Promise<WorkerRssFigures> {
+  const log = opts.log ?? (() => undefined);
+  const timeoutMs = opts.timeoutMs ?? 600_000;
+  const started = Date.now();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rto-rss-'));
+  const logger = createLogger({ level: 'silent', pretty: false });
+  const seed = seedFromConfig(parseConfig(exampleConfigRaw('http://127.0.0.1:1/almaws/v1', dataDir)));
+  for (const inst of seed.institutions)
+    inst.firstPoLine = 100_000 + Math.floor(Math.random() * 800_000) * 1000;
+  const sandbox = await startAlmaSandbox({
+    port: 0,
+    seed,
+    bibDelayMs: 0,
+    asyncDelayMs: 0,
+    indexLagMs: 0,
+    searchMatch: 'strict',
+    logger,
+  });
+  const catcher = await startMailCatcher({ port: 0, dir: path.join(dataDir, 'mail'), logger });
+  const raw = exampleConfigRaw(sandbox.url, dataDir);
+  const inst = raw.institutions['01UNIV_INST']!;
+  inst.perSecondThreshold = 1000;
+  inst.budgetShare = 0.8;
+  // Open for the whole run: no deadline or end of follow-up comes before the figure is read.
+  raw.accounts[ACCOUNT]!.followUp = {
+    ...raw.accounts[ACCOUNT]!.followUp,
+    statusWithin: '2h',
+    invoiceWithin: '2h',
+    recordWithin: '2h',
+    followAtMost: '4h',
+  };
+  raw.accounts[ACCOUNT]!.email!.confirmation = false;
+  const configFile = path.join(dataDir, 'config.json');
+  writeFileSync(configFile, JSON.stringify(raw));
+  const config = parseConfig(raw);
+  const taskQueue = uniqueQueue('rss');
+  await fetch(`${sandbox.baseUrl}/_sandbox/limits`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ institution: '01UNIV_INST', perSecond: 1000 }),
+  });
+  const worker = await spawnWorker({
+    ...process.env,
+    RTO_CHILD_CONFIG: configFile,
+    RTO_CHILD_QUEUE: taskQueue,
+    RTO_CHILD_SMTP: String(catcher.port),
+    RTO_CHILD_DATA: dataDir,
+    TEMPORAL_TEST_ADDRESS: testAddress(),
+  });
+  const connection = await Connection.connect({ address: testAddress() });
+  const client = new Client({ connection, namespace: 'default' });
+  const orders = new OrderClient(client, { config, taskQueue });
+  const run = Date.now().toString(36);
+  const ids: string[] = [];
+  try {
+    await sleep(2000);
+    const idle = processRss(worker.pid!);
+    const isbns = freshIsbns(opts.orders, Math.floor(Math.random() * 1e7));
+    log(
+      `worker RSS: placing ${opts.orders} orders (worker pid ${worker.pid}, idle ${idle.rssMb.toFixed(0)} MB)`,
+    );
+    for (let i = 0; i < opts.orders; i += 50) {
+      await Promise.all(
+        isbns.slice(i, i + 50).map(async (isbn, j) => {
+          const o = exampleOrder(
+            'print-single-fund.json',
+            `BENCH-RSS-${run}-${String(i + j).padStart(5, '0')}`,
+          );
+          (o.item as { isbn: string }).isbn = isbn;
+          ids.push(String(o.orderId));
+          const r = await orders.placeOrder(o);
+          if (r.outcome !== 'started') throw new Error(`order ${String(o.orderId)} not started`);
+        }),
+      );
+    }
+    // Counted from Temporal's visibility (the stage search attribute), not by querying each order: a query
+    // per order would pull every workflow back into the cache being measured.
+    const deadline = started + timeoutMs;
+    let followingUp = 0;
+    const following = atLeastFollowingUp();
+    while (Date.now() < deadline) {
+      followingUp = 0;
+      let ended = 0;
+      for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) {
+        const stage = w.typedSearchAttributes.get(OrderStage);
+        if (w.status.name !== 'RUNNING') ended++;
+        else if (typeof stage === 'string' && following(stage as Stage)) followingUp++;
+      }
+      log(
+        `  ${followingUp} of ${opts.orders} in FOLLOWING_UP, worker RSS ${processRss(worker.pid!).rssMb.toFixed(0)} MB`,
+      );
+      // An order that ended (it failed, say) never gets there: it is left out of the figure, not waited for.
+      if (followingUp + ended >= opts.orders) break;
+      await sleep(3000);
+    }
+    await sleep(3000);
+    const now = processRss(worker.pid!);
+    return {
+      orders: opts.orders,
+      followingUp,
+      maxCachedWorkflows: sdkDefaultCache(),
+      rssIdleMb: Math.round(idle.rssMb),
+      rssMb: Math.round(now.rssMb),
+      peakRssMb: Math.round(now.peakMb),
+      mbPer1000Orders: Math.round(((now.rssMb - idle.rssMb) / opts.orders) * 1000 * 10) / 10,
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+    };
+  } finally {
+    for (let i = 0; i < ids.length; i += 50)
+      await Promise.all(
+        ids.slice(i, i + 50).map((id) =>
+          orders
+            .handle(ACCOUNT, id)
+            .terminate('bench done')
+            .catch(() => undefined),
+        ),
+      );
+    worker.kill('SIGTERM');
+    await new Promise((r) => worker.once('exit', r));
+    await connection.close();
+    await catcher.close();
+    await sandbox.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function atLeastFollowingUp(): (s: Stage) => boolean {
+  return (s) => STAGES.indexOf(s) >= STAGES.indexOf('FOLLOWING_UP');
+}
