@@ -271,13 +271,16 @@ export function poLineActivities(deps: { alma: AlmaAccess; logger: Logger }) {
         calls += r.calls;
         return r.line;
       };
+      /** The POST whose settle time was waited out already (a timer may fire a millisecond before the clock). */
+      let settledFor: number | undefined;
       try {
         for (let posts = 0; ; posts++) {
           const existing = await find();
           if (existing) return found(existing, 'search');
           // A POST of an earlier attempt (its worker lost) may still be arriving: let it land or die, look again.
-          if (marker.postedAt && Date.now() - marker.postedAt < settleMs) {
+          if (marker.postedAt && settledFor !== marker.postedAt && Date.now() - marker.postedAt < settleMs) {
             await settle(marker.postedAt);
+            settledFor = marker.postedAt;
             posts--;
             continue;
           }

@@ -7,6 +7,13 @@ import { loadContext } from './context';
 
 export async function workerCommand(_args: string[]): Promise<number> {
   const { settings, config, logger } = loadContext();
+  // The SDK runtime shuts the workers down on SIGINT/SIGTERM: they stop polling, running activities get
+  // RTO_SHUTDOWN_GRACE_MS to finish (then are cancelled), and `running` resolves; exit 0 after a clean drain.
+  // Said before the workers start: a signal may come as soon as they poll (before the schedules are synced).
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.once(signal, () =>
+      logger.info({ signal, graceMs: settings.RTO_SHUTDOWN_GRACE_MS }, 'worker draining'),
+    );
   const proc = await startWorkerProcess({ settings, config, logger });
   await syncSchedules(proc.client, { config, taskQueue: settings.RTO_TASK_QUEUE });
   logger.info(
@@ -18,12 +25,6 @@ export async function workerCommand(_args: string[]): Promise<number> {
     },
     'worker running',
   );
-  // The SDK runtime shuts the workers down on SIGINT/SIGTERM: they stop polling, running activities get
-  // RTO_SHUTDOWN_GRACE_MS to finish (then are cancelled), and `running` resolves; exit 0 after a clean drain.
-  for (const signal of ['SIGTERM', 'SIGINT'] as const)
-    process.once(signal, () =>
-      logger.info({ signal, graceMs: settings.RTO_SHUTDOWN_GRACE_MS }, 'worker draining'),
-    );
   try {
     await proc.running;
   } finally {
