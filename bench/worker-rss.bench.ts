@@ -4,7 +4,6 @@
  * peak VmHWM). The orders are placed from this process, taken to FOLLOWING_UP and left there (long deadlines).
  * Needs TEMPORAL_TEST_ADDRESS (bench/run.ts starts a dev server and sets it).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,12 +16,12 @@ import { startMailCatcher } from '../src/mail';
 import { OrderStage } from '../src/order/search-attributes';
 import { STAGES, type Stage } from '../src/order/types';
 import { seedFromConfig, startAlmaSandbox } from '../src/sandbox/alma';
+import { spawnWorker } from '../test/harness/proof';
 import { exampleConfigRaw, exampleOrder } from '../test/harness/system';
 import { testAddress, uniqueQueue } from '../test/harness/temporal';
 import { ACCOUNT } from './alma.bench';
 import { freshIsbns } from './overlay.bench';
 
-const ROOT = path.join(__dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface WorkerRssFigures {
@@ -51,29 +50,6 @@ export function processRss(pid: number): { rssMb: number; peakMb: number } {
 export function sdkDefaultCache(): number {
   const heapMiB = v8.getHeapStatistics().heap_size_limit / (1024 * 1024);
   return Math.max(Math.floor((Math.max(heapMiB - 200, 0) * 600) / 1024), 10);
-}
-
-function spawnWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--require', 'tsx/cjs', path.join(ROOT, 'test', 'harness', 'worker-child.ts')],
-    { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker child not ready in 120 s: ${err}`)), 120_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`worker child exited (${code}) before it was ready: ${err}`));
-    });
-  });
 }
 
 export async function runWorkerRssBench(opts: {

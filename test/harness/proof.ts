@@ -70,7 +70,8 @@ interface SandboxView {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function spawnWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+/** The project's workers in a child process (test/harness/worker-child.ts), resolved once they poll. */
+export function spawnWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'worker-child.ts')], {
     cwd: ROOT,
     env,
