@@ -20,10 +20,10 @@ import { orderWorkflowId } from '../src/order/ids';
 import { cancelUpdate, releaseUpdate, statusQuery } from '../src/order/messages';
 import * as keys from '../src/order/search-attributes';
 import type { OrderPlan, OrderStatus, Stage, ValidationOutcome } from '../src/order/types';
-import { findTemporalCli } from '../src/temporal/cli-binary';
 import { orderWorkflow } from '../src/workflows';
+import { startFastTierEnvironment } from './harness/fast-tier';
 import { recordHistory } from './harness/histories';
-import { exampleConfigRaw, exampleOrder, quietRuntime } from './harness/system';
+import { exampleConfigRaw, exampleOrder } from './harness/system';
 
 jest.setTimeout(120_000);
 
@@ -43,15 +43,7 @@ let running: Promise<void>;
 const taskQueue = 'order-duplicate-check';
 
 beforeAll(async () => {
-  quietRuntime();
-  const cli = findTemporalCli();
-  if (!cli) throw new Error('no Temporal CLI: the global set-up obtains it');
-  env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: cli.path },
-      searchAttributes: Object.values(keys).filter((k) => typeof k === 'object' && 'name' in k) as never,
-    },
-  });
+  env = await startFastTierEnvironment();
   const config = parseConfig(
     exampleConfigRaw('http://127.0.0.1:1/almaws/v1', mkdtempSync(path.join(os.tmpdir(), 'rto-dup-'))),
   );

@@ -33,7 +33,6 @@ import {
   statusQuery,
   vendorStatusSignal,
 } from '../src/order/messages';
-import * as keys from '../src/order/search-attributes';
 import type {
   Alert,
   OrderPlan,
@@ -42,10 +41,10 @@ import type {
   ValidationOutcome,
   VendorStatusNews,
 } from '../src/order/types';
-import { findTemporalCli } from '../src/temporal/cli-binary';
 import { orderWorkflow } from '../src/workflows';
+import { startFastTierEnvironment } from './harness/fast-tier';
 import { recordHistory } from './harness/histories';
-import { exampleConfigRaw, exampleOrder, quietRuntime } from './harness/system';
+import { exampleConfigRaw, exampleOrder } from './harness/system';
 
 jest.setTimeout(120_000);
 
@@ -118,15 +117,7 @@ let running: Promise<void>;
 const taskQueue = 'order-stages';
 
 beforeAll(async () => {
-  quietRuntime();
-  const cli = findTemporalCli();
-  if (!cli) throw new Error('no Temporal CLI: the global set-up obtains it');
-  env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: cli.path },
-      searchAttributes: Object.values(keys).filter((k) => typeof k === 'object' && 'name' in k) as never,
-    },
-  });
+  env = await startFastTierEnvironment();
   const config = parseConfig(
     exampleConfigRaw('http://127.0.0.1:1/almaws/v1', mkdtempSync(path.join(os.tmpdir(), 'rto-stages-'))),
   );
