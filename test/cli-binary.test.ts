@@ -234,7 +234,7 @@ describe('building the CLI with Go', () => {
     expect(install).toContain(`${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`);
     const gobin = /GOBIN=(\S+)/.exec(install)![1]!;
     expect(gobin).not.toBe(path.dirname(target));
-    expect(path.dirname(gobin)).toBe(path.dirname(path.dirname(target)));
+    expect(path.dirname(gobin)).toBe(path.dirname(target));
     expect(install).toContain('GOFLAGS=-mod=mod');
     expect(existsSync(gobin)).toBe(false);
     expect(lines.some((l) => l.includes('Building the Temporal CLI'))).toBe(true);
