@@ -1,5 +1,6 @@
 #!/bin/sh
-# One-shot Temporal set-up, run by the temporalio/admin-tools image (docker-compose.yml):
+# One-shot Temporal set-up, run by the temporalio/admin-tools image (docker-compose.yml) and by
+# `npm run cluster` (src/cluster: its own PostgreSQL, the server and SQL tool built from their Go modules):
 #   temporal-setup.sh schema      create/upgrade the PostgreSQL schemas (before the server starts)
 #   temporal-setup.sh namespace   create the namespace and register the search attributes (server running)
 # Both steps are idempotent: they run on every `docker compose up` and leave an up-to-date cluster alone.
@@ -50,7 +51,8 @@ setup_database() {
   db=$1
   dir=$2
   log "database $db"
-  sql_tool --db "$db" create
+  # Also the wait for PostgreSQL where there is no nc: create succeeds on a database that already exists.
+  retry "database $db at $POSTGRES_SEEDS" sql_tool --db "$db" create
   sql_tool --db "$db" setup-schema -v 0.0
   sql_tool --db "$db" update-schema -d "$SCHEMA_ROOT/$dir/versioned"
 }
@@ -59,7 +61,9 @@ schema() {
   : "${POSTGRES_SEEDS:?set POSTGRES_SEEDS}"
   : "${POSTGRES_USER:?set POSTGRES_USER}"
   : "${SQL_PASSWORD:?set SQL_PASSWORD}"
-  retry "PostgreSQL at $POSTGRES_SEEDS" nc -z -w 5 "$POSTGRES_SEEDS" "${DB_PORT:-5432}"
+  if command -v nc >/dev/null 2>&1; then
+    retry "PostgreSQL at $POSTGRES_SEEDS" nc -z -w 5 "$POSTGRES_SEEDS" "${DB_PORT:-5432}"
+  fi
   setup_database "${DBNAME:-temporal}" temporal
   setup_database "${VISIBILITY_DBNAME:-temporal_visibility}" visibility
   log "schemas are up to date"

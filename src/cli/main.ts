@@ -23,6 +23,7 @@ Usage:
   rto sandbox vendor-files <account> <orderId>...  write the vendor's EDI and MARC files for orders (to try them)
   rto codec-server                   serve the payload codec to the Temporal UI and CLI (token, CORS)
   rto doctor [account] [--json]      check the set-up against Alma, SMTP and the vendor file sources
+  rto cluster [--workers N]          the production shape here: PostgreSQL, the Temporal server (TLS), workers, intake, UI
   rto temporal-cli                   print the Temporal CLI's path (building it if needed)
   rto build-bundle                   write the prebuilt workflow bundle to dist/
   rto bench                          run the benchmarks and print their figures
@@ -69,6 +70,8 @@ export async function run(argv: string[]): Promise<number> {
       return (
         require('./codec-server-command') as typeof import('./codec-server-command')
       ).codecServerCommand(rest);
+    case 'cluster':
+      return (require('./cluster-command') as typeof import('./cluster-command')).clusterCommand(rest);
     case 'doctor':
       return (require('./doctor-command') as typeof import('./doctor-command')).doctorCommand(rest);
     case 'temporal-cli': {
