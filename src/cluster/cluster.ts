@@ -253,7 +253,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         process: w,
       });
     };
-    for (let i = 0; i < o.workers; i++) await startWorker(i);
+    await Promise.all(Array.from({ length: o.workers }, (_, i) => startWorker(i)));
     stops.push({ name: 'workers', stop: async () => void (await Promise.all(workers.map((w) => w.stop()))) });
     o.log(
       `Workers: ${o.workers} process(es), health and metrics on ${workerHealthPorts.map((p) => `127.0.0.1:${p}`).join(', ')}`,
