@@ -11,6 +11,7 @@
  * Counted from the sandbox's own memory (PO lines per vendor reference number) and the orders' status.
  * Exit 0 on success, 1 otherwise; the figures are printed either way.
  */
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,7 +103,7 @@ async function main(): Promise<number> {
     configFile,
     namespace: 'default',
     ui: false,
-    intake: false,
+    intake: true,
     env: { LOG_LEVEL: 'warn', RTO_SHUTDOWN_GRACE_MS: '2000' },
     sandbox: {
       asyncDelayMs,
@@ -116,6 +117,12 @@ async function main(): Promise<number> {
     logger,
     log: say,
   });
+  // Interrupted (Ctrl-C, a CI timeout): stop the cluster's processes rather than leave them running.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      say(`${signal}: stopping the cluster`);
+      void cluster.stop().finally(() => process.exit(1));
+    });
   const settings = loadSettings({ ...cluster.clientEnv });
   const temporal = await connectClient(settings);
   const config = loadConfigFile(configFile);
@@ -130,10 +137,56 @@ async function main(): Promise<number> {
       body: JSON.stringify(faults),
     });
   const run = Date.now().toString(36).toUpperCase();
-  const ids = Array.from({ length: n }, (_, i) => `CHAOS-${run}-${String(i).padStart(4, '0')}`);
+  const generated: string[] = Array.from(
+    { length: n },
+    (_, i) => `CHAOS-${run}-${String(i).padStart(4, '0')}`,
+  );
+  const ids = [...generated];
   const events: string[] = [];
   let failed = false;
   try {
+    // The other two ways in, over the same mTLS settings: the rto command line and the HTTP intake.
+    const viaCli = `CHAOS-${run}-CLI`;
+    const viaHttp = `CHAOS-${run}-HTTP`;
+    const cliOrder = path.join(dir, 'cli-order.json');
+    writeFileSync(cliOrder, JSON.stringify(order('print-single-fund.json', viaCli)));
+    // Asynchronously: the sandbox that must answer the order's Alma calls runs in this process.
+    const cli = await new Promise<{ status: number | null; out: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [path.join(ROOT, 'bin', 'rto.js'), 'order', 'submit', cliOrder, '--wait', 'FOLLOWING_UP'],
+        {
+          cwd: ROOT,
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOME: process.env.HOME ?? dir,
+            ...cluster.clientEnv,
+            RTO_CONFIG: configFile,
+            LOG_LEVEL: 'warn',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+      child.on('close', (status) => {
+        clearTimeout(timer);
+        resolve({ status, out });
+      });
+    });
+    if (cli.status !== 0) throw new Error(`rto order submit over mTLS failed (${cli.status}): ${cli.out}`);
+    say(`rto order submit over mTLS: ${viaCli} in FOLLOWING_UP`);
+    const res = await fetch(`${cluster.intakeUrl}/orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cluster.intakeToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(order('ebook.json', viaHttp)),
+    });
+    if (res.status !== 202 && res.status !== 201 && res.status !== 200)
+      throw new Error(`the intake refused an order over mTLS: ${res.status} ${await res.text()}`);
+    say(`HTTP intake over mTLS: ${viaHttp} accepted (${res.status})`);
+    ids.push(viaCli, viaHttp);
     await setFaults({
       'po-lines:POST': { error5xx: 0.3, dropAfterCommit: 0.1, latencyMs: 300 },
       'po-lines:GET': { error5xx: 0.1 },
@@ -143,9 +196,9 @@ async function main(): Promise<number> {
     // second start of a running order a no-op).
     let placed = 0;
     const placing = (async () => {
-      for (let i = 0; i < ids.length; i += 20) {
+      for (let i = 0; i < generated.length; i += 20) {
         await Promise.all(
-          ids.slice(i, i + 20).map(async (id, k) => {
+          generated.slice(i, i + 20).map(async (id, k) => {
             for (;;) {
               try {
                 await orders.placeOrder(order((i + k) % 2 ? 'ebook.json' : 'print-single-fund.json', id));
@@ -215,7 +268,7 @@ async function main(): Promise<number> {
     const missing = ids.filter((id) => !byRef.has(id));
     const duplicated = [...byRef].filter(([, k]) => k > 1).map(([id]) => id);
     const result = {
-      orders: n,
+      orders: ids.length,
       workers: workerCount,
       poLines: [...byRef.values()].reduce((a, b) => a + b, 0),
       missing: missing.length,
@@ -251,7 +304,7 @@ async function main(): Promise<number> {
       for (const p of problems) process.stderr.write(`chaos: FAILED: ${p}\n`);
       process.stderr.write(`chaos: the cluster's logs are in ${path.join(dir, 'cluster', 'logs')}\n`);
     } else
-      say(`PASSED: ${n} orders, ${result.poLines} PO lines, none lost, none doubled, all in FOLLOWING_UP`);
+      say(`PASSED: ${ids.length} orders, ${result.poLines} PO lines, none lost, none doubled, all in FOLLOWING_UP`);
   } finally {
     await Promise.all(
       ids.map((id) =>
