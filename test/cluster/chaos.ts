@@ -304,7 +304,9 @@ async function main(): Promise<number> {
       for (const p of problems) process.stderr.write(`chaos: FAILED: ${p}\n`);
       process.stderr.write(`chaos: the cluster's logs are in ${path.join(dir, 'cluster', 'logs')}\n`);
     } else
-      say(`PASSED: ${ids.length} orders, ${result.poLines} PO lines, none lost, none doubled, all in FOLLOWING_UP`);
+      say(
+        `PASSED: ${ids.length} orders, ${result.poLines} PO lines, none lost, none doubled, all in FOLLOWING_UP`,
+      );
   } finally {
     await Promise.all(
       ids.map((id) =>
