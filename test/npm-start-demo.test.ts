@@ -312,6 +312,7 @@ test('the digest of UNIV-LAW lists the held order and the rejected vendor files,
     .filter((m) => /Daily digest UNIV-LAW/.test(m.slice(0, m.search(/\r?\n\r?\n/))));
   expect(mails).toHaveLength(1);
   const text = textPart(mails[0]!);
+  expect(text).toContain('Possible duplicates (HELD ones wait for release) (2)');
   expect(text).toMatch(/OAS-2026-0001302: +POSSIBLE_DUPLICATE; HELD/);
   expect(text).toContain('LAW-ordrsp-1130.edi:');
   expect(text).toMatch(/LAW-ordrsp-1130-resent\.edi: +sent again: same contents as rejected\//);
