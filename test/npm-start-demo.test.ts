@@ -205,6 +205,26 @@ test('the dry run with --alma names the open PO line of a title on order, creati
   ).toEqual([]);
 });
 
+test('the HTTP intake: /openapi.json lists the release route; a dry run with alma=true names what Alma has', async () => {
+  const base = `http://127.0.0.1:${env.RTO_HTTP_PORT!}`;
+  const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: object };
+  expect(doc.openapi).toMatch(/^3\./);
+  expect(Object.keys(doc.paths)).toContain('/orders/{account}/{orderId}/release');
+  const token = readFileSync(path.join(dataDir, 'http-token'), 'utf8').trim();
+  const r = await fetch(`${base}/orders?dryRun=true&alma=true`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: readFileSync(example('duplicate-held-print.json')),
+  });
+  expect(r.status).toBe(200);
+  const report = (await r.json()) as { outcome: string; alma: { warnings: string[] } };
+  expect(report.outcome).toBe('valid');
+  expect(report.alma.warnings.join('\n')).toMatch(
+    /was bought before: 1 closed PO line\(s\) in Alma: POL-8001/,
+  );
+  expect(report.alma.warnings.join('\n')).toContain('would wait in stage HELD');
+});
+
 test('warn (UNIV-MAIN): an ebook already held goes on with POSSIBLE_DUPLICATE naming its closed PO line and bib, and its PO line names that bib', async () => {
   const bib = await heldBib('9781593279509');
   const r = await rto(
