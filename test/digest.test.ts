@@ -9,7 +9,7 @@ import type { ConfigFileInput } from '../src/config/schema';
 import { parseConfig } from '../src/config/load';
 import { buildOrderResponse } from '../src/edi/write';
 import type { CaughtMessage } from '../src/mail';
-import { digestMessageId } from '../src/order/ids';
+import { digestMessageId, manualRunWorkflowId } from '../src/order/ids';
 import { schedulePlans, syncSchedules } from '../src/temporal/schedules';
 import type { DigestResult } from '../src/workflows/digest';
 import { exampleConfigRaw, exampleOrder, startSystem, type TestSystem } from './harness/system';
@@ -214,6 +214,48 @@ test('an order In Review, a rejected vendor file and one with an unmatched line:
   // The day is Berlin's (the account's digest zone).
   expect(result.day).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   process.stdout.write(`\n--- sample digest (text part) ---\n${textPart(mail.raw)}\n`);
+});
+
+test('a rejected file sent again under another name (moved by the pick-up, no file workflow of its own) is listed too', async () => {
+  const folder = sys.config.accounts[ACCOUNT]!.edi.source as { path: string };
+  const pickUp = (tag: string) =>
+    sys.client.workflow.execute('ediPickupWorkflow', {
+      // The ids the Schedule and `rto edi run` give pick-ups: what the digest lists.
+      workflowId: manualRunWorkflowId('edi', ACCOUNT, Date.now()) + tag,
+      taskQueue: sys.taskQueue,
+      args: [{ account: ACCOUNT, retry: { initialMs: 200, maxMs: 1000 } }],
+    });
+  mkdirSync(folder.path, { recursive: true });
+  const contents = `not EDIFACT either ${Date.now()}`;
+  writeFileSync(path.join(folder.path, 'invoic-first.edi'), contents);
+  await pickUp('-a');
+  writeFileSync(path.join(folder.path, 'invoic-again.edi'), contents);
+  const second = (await pickUp('-b')) as { files: { name: string; outcome: string; report?: unknown }[] };
+  // The pick-up moved it by itself: no file workflow, so only the pick-up's report has it.
+  expect(second.files).toHaveLength(1);
+  expect(second.files[0]).toMatchObject({ name: 'invoic-again.edi', outcome: 'rejected' });
+  expect(second.files[0]!.report).toBeUndefined();
+  await until('the pick-ups closed in visibility', async () => {
+    let closed = 0;
+    for await (const _wf of sys.client.workflow.list({
+      query: `WorkflowType = 'ediPickupWorkflow' AND WorkflowId STARTS_WITH 'edi-pickup:${ACCOUNT}:' AND ExecutionStatus != 'Running'`,
+    }))
+      closed++;
+    return closed >= 2 ? closed : undefined;
+  });
+
+  const result = await runDigest('resent');
+  const mail = (await digests()).find((m) => decoded(m.raw).includes('invoic-again.edi'));
+  expect(mail).toBeDefined();
+  const body = decoded(mail!.raw);
+  expect(body).toContain('invoic-first.edi');
+  expect(body).toMatch(
+    /invoic-again\.edi: +sent again: same contents as rejected\/[0-9a-f]+-invoic-first\.edi/,
+  );
+  // Listed once (a row of its own in the text part).
+  expect(textPart(mail!.raw).match(/^invoic-again\.edi:/gm)).toHaveLength(1);
+  expect(result.files).toBeGreaterThanOrEqual(2);
+  process.stdout.write(`\n--- digest with a file sent again (text part) ---\n${textPart(mail!.raw)}\n`);
 });
 
 /** The text/plain part, decoded (for the sample in the report). */

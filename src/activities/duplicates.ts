@@ -1,7 +1,8 @@
 /**
  * The duplicate check before ordering: does Alma already have this title? Alma's REST API has no ISBN (or
  * title) search on /bibs (GET /bibs takes MMS ids and other system ids only), so the check reads what Alma can
- * search: PO lines (`GET /acq/po-lines?q=issn_isbn~…`, title for an ebook without ISBN, author compared here).
+ * search: PO lines (`GET /acq/po-lines?q=issn_isbn~…&status=ALL_WITH_CLOSED`, title for an ebook without ISBN,
+ * author compared here).
  * A line that is not this order's and not cancelled is a possible duplicate: an open one is a copy on order, a
  * closed one a copy bought and received. The bib Alma linked to it (resource_metadata.mms_id) names the held
  * title. Holdings and portfolios that no PO line ever led to are NOT seen (docs/order-path.md, HELD).
@@ -56,7 +57,8 @@ export function duplicateActivities(deps: { alma: AlmaAccess }) {
       const matches: DuplicateMatch[] = [];
       try {
         for (let offset = 0; offset < MAX_READ; offset += 100) {
-          const page = await client.searchPoLines(q, { limit: 100, offset, status: 'ALL' });
+          // ALL_WITH_CLOSED: Alma's default (ALL) leaves CLOSED lines out, and a closed line is a copy bought.
+          const page = await client.searchPoLines(q, { limit: 100, offset, status: 'ALL_WITH_CLOSED' });
           for (const pl of page.poLines) {
             const status = pl.status?.value ?? undefined;
             if (status && codes.cancelled.includes(status)) continue;

@@ -4,9 +4,10 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /**
  * Exit codes scripts rely on: 0 success, 2 invalid order (or an unknown stage, alert, reason or account),
- * 1 anything else; 128 + the signal's number when interrupted (130 SIGINT, 143 SIGTERM).
+ * 3 `rto order submit --wait` found the order HELD (a possible duplicate waiting for staff: neither done nor
+ * failed), 1 anything else; 128 + the signal's number when interrupted (130 SIGINT, 143 SIGTERM).
  */
-export const EXIT = { ok: 0, failure: 1, invalid: 2, SIGINT: 130, SIGTERM: 143 } as const;
+export const EXIT = { ok: 0, failure: 1, invalid: 2, held: 3, SIGINT: 130, SIGTERM: 143 } as const;
 
 /** A mistake in the command line: its message (usage included) is printed, and the command exits 1. */
 export class UsageError extends Error {

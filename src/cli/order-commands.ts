@@ -22,7 +22,8 @@ Stages: ${STAGES.join(', ')}
 Alerts: ${ALERTS.join(', ')}
 Reason codes: the account's alma.cancellationReason in the configuration.
 --wait succeeds only if the order gets to that stage (or further on the way to COMPLETED): an order that
-ends CANCELLED, REJECTED or FAILED, or is not there in time, fails. Ctrl-C stops waiting, not the order.
+ends CANCELLED, REJECTED or FAILED, or is not there in time, fails. An order HELD as a possible duplicate
+ends the wait at once (exit 3) with how to release or cancel it. Ctrl-C stops waiting, not the order.
 check places nothing: it lists every contract and account problem (the workflow's own validation) and, with
 --alma, what Alma says (read only): funds active, vendor and vendor account valid, open PO lines with the ISBN.
 release lets an order HELD as a possible duplicate (account setting duplicateCheck: hold) go on to ORDERING;
@@ -31,8 +32,21 @@ It exits 0 when the order would be taken, 1 otherwise (problems, or Alma could n
 status prints the order and its timeline, a table of time (UTC), source (oasis, rto, alma, vendor, staff,
 intake) and what happened: stages, Alma's PO line status, vendor statuses, invoices, overlay, alerts.
 Exit codes: 0 success, 2 invalid order or unknown stage/alert/reason/account (the known ones are listed),
-1 anything else, 130 (SIGINT) or 143 (SIGTERM) when interrupted while waiting.
+3 submit --wait found the order HELD, 1 anything else, 130 (SIGINT) or 143 (SIGTERM) when interrupted while waiting.
 Environment: TEMPORAL_ADDRESS (or TEMPORAL_PORT), TEMPORAL_NAMESPACE, RTO_TASK_QUEUE, RTO_CONFIG.`;
+
+/** What a person is told of an order HELD as a possible duplicate: what Alma has, and what to do. */
+function heldLines(s: OrderSummary, reason = '<code>'): string[] {
+  const found = [...(s.history ?? [])].reverse().find((h) => h.event === 'alert POSSIBLE_DUPLICATE')?.detail;
+  return [
+    `The order is HELD: a possible duplicate, nothing was bought in Alma.${found ? ` ${found}.` : ''}`,
+    'It waits for staff (the account has duplicateCheck: hold). To buy it all the same:',
+    `  rto order release ${s.account} ${s.orderId}`,
+    'or to drop it:',
+    `  rto order cancel ${s.account} ${s.orderId} --reason ${reason}`,
+    `(exit code ${EXIT.held}: held; unreleased, it is cancelled after the account's duplicateHoldFor)`,
+  ];
+}
 
 /** Writes lines for a person: every one through `printableLine` (orders, Alma and vendors wrote parts). */
 function say(stream: NodeJS.WriteStream, ...lines: string[]): void {
@@ -242,6 +256,14 @@ export async function orderCommand(args: string[]): Promise<number> {
             r.outcome === 'existing' ? 'This order was placed before; its state:' : 'Order accepted.',
           );
           printSummary(status);
+        }
+        // Held as a possible duplicate: it goes on only when staff say so, so the wait ends here.
+        if (wait && wait !== 'HELD' && status.stage === 'HELD') {
+          say(
+            process.stderr,
+            ...heldLines(status, ctx.config.accounts[status.account]?.alma.cancellationReason),
+          );
+          return EXIT.held;
         }
         // Only getting to the stage asked for (or further on the happy path) is success.
         if (wait && !reached(status.stage, wait)) {

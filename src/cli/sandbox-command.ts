@@ -16,7 +16,7 @@ import { orderWorkflowId } from '../order/ids';
 import { statusQuery } from '../order/messages';
 import type { OrderStatus } from '../order/types';
 import { parseDuration } from '../config/duration';
-import { seedFromConfig, startAlmaSandbox } from '../sandbox/alma';
+import { seedFromConfig, startAlmaSandbox, withDemoHeldTitles } from '../sandbox/alma';
 import { EXIT, UnknownValueError, UsageError, oneOf, parse, printJson } from './args';
 import { connectOrders, loadContext } from './context';
 import { printableLine } from './terminal';
@@ -29,7 +29,7 @@ const USAGE = `Usage:
                                                   [--only ordrsp,invoic,marc] [--json]
 
 alma: serves Alma's REST API on 127.0.0.1 (default port 8480, or ALMA_SANDBOX_PORT), seeded from the
-configuration (RTO_CONFIG). Admin API: GET /_sandbox/state, POST /_sandbox/faults, POST /_sandbox/reset.
+configuration (RTO_CONFIG), with the titles the demo holds (docs/alma-sandbox.md, "Held titles"). Admin API: GET /_sandbox/state, POST /_sandbox/faults, POST /_sandbox/reset.
 PO lines as Alma treats them (docs/alma-sandbox.md): a new line gets its status, alerts and po_number
 --async-delay after the POST (default 3s); the search sees a new or changed line --index-lag after it
 (default 10s) and matches whole words (--search-match strict, the default) or substrings (lenient); a second
@@ -65,7 +65,7 @@ async function almaCommand(values: Record<string, unknown>): Promise<number> {
   const duplicateReference = values['duplicate-reference'] as string | undefined;
   const sandbox = await startAlmaSandbox({
     port: values.port !== undefined ? Number(values.port) : settings.ALMA_SANDBOX_PORT,
-    seed: seedFromConfig(config),
+    seed: withDemoHeldTitles(seedFromConfig(config)),
     stateFile: values.state as string | undefined,
     bibDelayMs: values['bib-delay'] !== undefined ? Number(values['bib-delay']) : undefined,
     asyncDelayMs: durationFlag(values, 'async-delay') ?? 3000,

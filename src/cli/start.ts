@@ -10,7 +10,7 @@ import { startCodecServer } from '../codec/server';
 import { reportLines, runDoctor } from '../doctor';
 import { startFtpServer } from '../files/ftp-server';
 import { startMailCatcher } from '../mail';
-import { seedFromConfig, startAlmaSandbox } from '../sandbox/alma';
+import { seedFromConfig, startAlmaSandbox, withDemoHeldTitles } from '../sandbox/alma';
 import { resolveTemporalCli } from '../temporal/cli-binary';
 import { freePort, startDevServer } from '../temporal/dev-server';
 import { syncSchedules } from '../temporal/schedules';
@@ -96,7 +96,8 @@ export async function startCommand(): Promise<number> {
 
     const sandbox = await startAlmaSandbox({
       port: settings.ALMA_SANDBOX_PORT,
-      seed: seedFromConfig(config),
+      // With titles already held and on order, so the duplicate check can be tried (examples/orders/duplicate-*.json).
+      seed: withDemoHeldTitles(seedFromConfig(config)),
       stateFile: path.join(dataDir, 'alma-sandbox.json'),
       logger: logger.child({ part: 'alma-sandbox' }),
     });
@@ -151,6 +152,7 @@ export async function startCommand(): Promise<number> {
       `  Vendor files    ftp://127.0.0.1:${ftp.port}   (folder ${vendorRoot})`,
       `  Schedules       ${schedules.join(', ') || '-'}`,
       `  Try             npm run rto -- order submit examples/orders/print-single-fund.json --wait FOLLOWING_UP`,
+      `  Duplicates      npm run rto -- order submit examples/orders/duplicate-on-order.json --wait FOLLOWING_UP   (held: README, "Try the duplicate check")`,
       'Set-up doctor (rto doctor):',
       ...doctor,
       'Ctrl-C stops everything.',

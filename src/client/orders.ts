@@ -201,8 +201,10 @@ export class OrderClient {
   }
 
   /**
-   * Waits until the order reaches `stage` (see `reached`), ends, or the time is up; returns the last status
-   * seen. Whether it got there is `reached(result.stage, stage)`: an order that ended CANCELLED did not.
+   * Waits until the order reaches `stage` (see `reached`), ends, is HELD (unless HELD is what is waited for), or
+   * the time is up; returns the last status seen. Whether it got there is `reached(result.stage, stage)`: an
+   * order that ended CANCELLED did not. A HELD order goes on only when staff release or cancel it: waiting for
+   * anything else would last until the time is up.
    */
   async waitForStage(
     account: string,
@@ -214,6 +216,7 @@ export class OrderClient {
     for (;;) {
       const s = await this.getStatus(account, orderId);
       if (reached(s.stage, stage) || isFinal(s.stage) || Date.now() > deadline) return s;
+      if (s.stage === 'HELD' && stage !== 'HELD') return s;
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
     }
   }

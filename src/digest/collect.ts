@@ -1,7 +1,8 @@
 /**
  * Collects an account's digest from Temporal's visibility: running orders with open alerts (search attribute
- * OrderAlerts), and the EDI file workflows of the account closed in the last day whose file was rejected or
- * had lines that matched no order (their result, the file's report). Every item links to the Temporal UI's
+ * OrderAlerts), the EDI file workflows of the account closed in the last day whose file was rejected or had
+ * lines that matched no order (their result, the file's report), and the files the account's EDI pick-ups of
+ * the last day rejected without a file workflow (contents rejected before and sent again, names refused). Every item links to the Temporal UI's
  * workflow list filtered to it.
  */
 import { WorkflowFailedError, type Client } from '@temporalio/client';
@@ -10,7 +11,8 @@ import type { EdiFileReport } from '../activities/edi';
 import { quote, visibilityQuery } from '../client/orders';
 import { workflowQueryUrl } from '../client/ui-url';
 import { OasisOrderId, OrderAlerts, OrderStage, AlmaPoLine } from '../order/search-attributes';
-import { fileReportLines } from '../workflows/edi';
+import { FOLLOW_UP_WORKFLOW_TYPE, followUpRunIdPrefix } from '../order/ids';
+import { fileReportLines, type EdiRunReport } from '../workflows/edi';
 import {
   dayIn,
   ORDER_SECTIONS,
@@ -128,6 +130,10 @@ export async function collectDigest(o: CollectOptions): Promise<Digest> {
       if (rejectedFiles.length < DIGEST_LISTED) rejectedFiles.push(file);
     } else if (file.unmatchedTotal > 0 && unmatchedFiles.length < DIGEST_LISTED) unmatchedFiles.push(file);
   }
+  // Files the pick-up rejected without a file workflow of their own (contents rejected before, sent again under
+  // another name; names refused): only the pick-up's report has them.
+  for (const f of await pickUpRejections(o.client, o.account, since, link))
+    if (rejectedFiles.length < DIGEST_LISTED) rejectedFiles.push(f);
 
   return {
     account: o.account,
@@ -140,14 +146,70 @@ export async function collectDigest(o: CollectOptions): Promise<Digest> {
   };
 }
 
-/** The file's report: the EDI file workflow's result (undefined when it failed or cannot be read). */
-async function fileReport(client: Client, workflowId: string): Promise<EdiFileReport | undefined> {
+/**
+ * The vendor files the account's EDI pick-ups closed since `since` rejected by themselves: a file whose contents
+ * were rejected before (its first copy is listed by its file workflow, perhaps days ago) moved beside it, and a
+ * file name refused. Each once, though every pick-up of the day may name it again.
+ */
+async function pickUpRejections(
+  client: Client,
+  account: string,
+  since: string,
+  link: (query: string) => string,
+): Promise<DigestFile[]> {
+  const out = new Map<string, DigestFile>();
+  const query =
+    `WorkflowType = ${quote(FOLLOW_UP_WORKFLOW_TYPE.edi)}` +
+    ` AND WorkflowId STARTS_WITH ${quote(followUpRunIdPrefix('edi', account))} AND CloseTime >= ${quote(since)}`;
+  for await (const wf of client.workflow.list({ query })) {
+    const run = await runResult<EdiRunReport>(client, wf.workflowId);
+    if (!run) continue;
+    const closedAt = (wf.closeTime ?? new Date()).toISOString();
+    const url = link(`WorkflowId = ${quote(wf.workflowId)}`);
+    const unmatched = { unmatchedTotal: 0, unmatched: [] };
+    for (const f of run.files) {
+      // With a report, the file had its own file workflow: listed from there.
+      if (f.outcome !== 'rejected' || f.report) continue;
+      const key = `file:${f.sha256 ?? ''}:${f.name}`;
+      if (!out.has(key))
+        out.set(key, {
+          name: f.name,
+          workflowId: wf.workflowId,
+          closedAt,
+          error: `sent again: ${f.detail ?? 'contents rejected before'}`,
+          ...unmatched,
+          url,
+        });
+    }
+    for (const r of run.rejectedNames) {
+      const key = `name:${r.name}`;
+      if (!out.has(key))
+        out.set(key, {
+          name: r.name,
+          workflowId: wf.workflowId,
+          closedAt,
+          error: `file name refused (left on the server): ${r.reason}`,
+          ...unmatched,
+          url,
+        });
+    }
+  }
+  return [...out.values()];
+}
+
+/** A closed run's result (undefined when it failed or cannot be read). */
+async function runResult<T>(client: Client, workflowId: string): Promise<T | undefined> {
   try {
-    return (await client.workflow.getHandle(workflowId).result()) as EdiFileReport;
+    return (await client.workflow.getHandle(workflowId).result()) as T;
   } catch (e) {
     if (e instanceof WorkflowFailedError) return undefined;
     throw e;
   }
+}
+
+/** The file's report: the EDI file workflow's result (undefined when it failed or cannot be read). */
+function fileReport(client: Client, workflowId: string): Promise<EdiFileReport | undefined> {
+  return runResult<EdiFileReport>(client, workflowId);
 }
 
 /**

@@ -12,6 +12,12 @@ export const ORDER_SECTIONS = [
     heading: 'Late: vendor status, invoice or record',
     alerts: ['STATUS_LATE', 'INVOICE_LATE', 'RECORD_LATE'],
   },
+  {
+    key: 'duplicates',
+    // A HELD one buys nothing until staff act (docs/order-path.md, HELD).
+    heading: 'Possible duplicates (HELD ones wait for release)',
+    alerts: ['POSSIBLE_DUPLICATE'],
+  },
 ] as const;
 
 export type OrderSectionKey = (typeof ORDER_SECTIONS)[number]['key'] | 'otherAlerts';

@@ -1,8 +1,9 @@
 /**
  * The dry run of placing an order (`POST /orders?dryRun=true`, `rto order check`): every contract and account
  * problem, found by the same validation the workflow's first step runs (`checkOrder` → `validateOrder`), and,
- * when asked, what Alma would say, read only: the funds active, the vendor and its account valid, and the open
- * PO lines that already have the order's ISBN. Nothing is created: no workflow, no PO line.
+ * when asked, what Alma would say, read only: the funds active, the vendor and its account valid, the open
+ * PO lines that already have the order's ISBN and the closed ones (bought before), and what the account's
+ * duplicate check would do with them. Nothing is created: no workflow, no PO line.
  */
 import type { AlmaClient, PoLine } from '../alma/client';
 import { AlmaError } from '../alma/errors';
@@ -115,6 +116,29 @@ export async function almaFindings(
       );
     if (openPoLines.some((p) => p.thisOrder))
       warnings.push(`order ${order.orderId} already has a PO line in Alma: placing it again changes nothing`);
+    // A closed line is a copy bought (and received): the duplicate check counts it too (src/activities/duplicates.ts).
+    const closed = await client.searchPoLines(`issn_isbn~${order.item.isbn}`, {
+      limit: MAX_LISTED,
+      status: 'CLOSED',
+    });
+    const bought = closed.poLines.filter((pl) => !isThisOrdersLine(pl, acc, order));
+    if (bought.length)
+      warnings.push(
+        `ISBN ${order.item.isbn} was bought before: ${bought.length} closed PO line(s) in Alma: ` +
+          bought
+            .map(
+              (pl) =>
+                `${pl.number}${pl.resource_metadata?.mms_id?.value ? ` (bib ${pl.resource_metadata.mms_id.value})` : ''}`,
+            )
+            .join(', '),
+      );
+    if ((others.length || bought.length) && acc.duplicateCheck !== 'off')
+      warnings.push(
+        `the account's duplicateCheck is ${acc.duplicateCheck}: placed, the order would ` +
+          (acc.duplicateCheck === 'hold'
+            ? 'wait in stage HELD until staff release it (rto order release)'
+            : 'go on with the alert POSSIBLE_DUPLICATE'),
+      );
   } else {
     warnings.push('the order has no ISBN: open PO lines were not looked for');
   }

@@ -62,6 +62,11 @@ export function scheduledRunWorkflowId(taskQueue: string, kind: FollowUpKind, ac
   return `${RUN_PREFIX[kind]}:${account}:${taskQueue}`;
 }
 
+/** What every run of an account's follow-up begins with, scheduled or by hand (to list them in visibility). */
+export function followUpRunIdPrefix(kind: FollowUpKind, account: string): string {
+  return `${RUN_PREFIX[kind]}:${account}:`;
+}
+
 /** A run started by hand (`rto edi run`, `rto overlay run`): unique by the time it was asked for. */
 export function manualRunWorkflowId(kind: FollowUpKind, account: string, nowMs: number): string {
   return `${RUN_PREFIX[kind]}:${account}:manual-${nowMs}`;

@@ -81,6 +81,8 @@ export function stateView(deps: AdminDeps): unknown {
         created_by: b.createdBy,
         created_date: b.createdDate,
         last_modified_date: b.lastModifiedDate,
+        ...(b.holdings ? { holdings: b.holdings } : {}),
+        ...(b.portfolios ? { portfolios: b.portfolios } : {}),
         record: b.recordXml,
       });
     }

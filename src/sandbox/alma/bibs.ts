@@ -1,6 +1,6 @@
 /** Bib endpoints: read one or many, create, delete, and the swap-all PUT (XML only). */
 import { findElement, parseXml } from '../../alma/xml';
-import { AlmaFault, toXml, XML_DECL } from './render';
+import { AlmaFault, listXml, toXml, XML_DECL } from './render';
 import { marcTimestamp, recordFromXml, recordIsbns, recordToXml, setControlField, summarise } from './marc';
 import { almaDate, mmsId, type InstitutionState, type StoredBib } from './state';
 import type { Answer, Ctx } from './types';
@@ -199,4 +199,54 @@ export function deleteBib(ctx: Ctx, id: string): Answer {
   delete ctx.inst.bibs[id];
   ctx.changed();
   return { status: 204 };
+}
+
+/**
+ * The bib's holdings (print inventory): only held titles of the seed have any (docs/alma-sandbox.md, "Held
+ * titles"). The fields are a subset of Alma's holding (ASSUMPTION beyond holding_id, library, location, link).
+ */
+export function bibHoldings(ctx: Ctx, id: string): Answer {
+  const bib = findBib(ctx.inst, id);
+  const items = (bib.holdings ?? []).map((h) => ({
+    holding_id: h.holdingId,
+    link: `${ctx.apiBase}/bibs/${bib.mmsId}/holdings/${h.holdingId}`,
+    library: { value: h.library, desc: `${h.library} Library` },
+    location: { value: h.location, desc: h.location },
+    call_number: h.callNumber ?? '',
+    suppress_from_publishing: 'false',
+  }));
+  const json: Record<string, unknown> = {
+    ...(items.length ? { holding: items } : {}),
+    bib_data: { mms_id: bib.mmsId, link: `${ctx.apiBase}/bibs/${bib.mmsId}` },
+    total_record_count: items.length,
+  };
+  return {
+    status: 200,
+    json,
+    xml: () =>
+      `${XML_DECL}<holdings total_record_count="${items.length}">${items.map((h) => toXml('holding', h)).join('')}</holdings>`,
+  };
+}
+
+/**
+ * The bib's portfolios (electronic inventory): only held ebooks of the seed have one. The fields are a subset of
+ * Alma's portfolio (ASSUMPTION beyond id, resource_metadata.mms_id, linking_details.url, link).
+ */
+export function bibPortfolios(ctx: Ctx, id: string): Answer {
+  const bib = findBib(ctx.inst, id);
+  const items = (bib.portfolios ?? []).map((p) => ({
+    id: p.id,
+    is_local: true,
+    is_standalone: p.collection === undefined,
+    resource_metadata: { mms_id: { value: bib.mmsId, link: `${ctx.apiBase}/bibs/${bib.mmsId}` } },
+    ...(p.collection ? { electronic_collection: { public_name: p.collection } } : {}),
+    availability: { value: '11', desc: 'Available' },
+    linking_details: { url: p.url },
+    link: `${ctx.apiBase}/bibs/${bib.mmsId}/portfolios/${p.id}`,
+  }));
+  const json: Record<string, unknown> = {
+    ...(items.length ? { portfolio: items } : {}),
+    total_record_count: items.length,
+  };
+  return { status: 200, json, xml: () => listXml('portfolio', items, items.length) };
 }

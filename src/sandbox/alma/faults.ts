@@ -23,6 +23,8 @@ export const ENDPOINT_KEYS = [
   'library:GET',
   'bibs:POST',
   'bib:DELETE',
+  'bib-holdings:GET',
+  'bib-portfolios:GET',
 ] as const;
 export type EndpointKey = (typeof ENDPOINT_KEYS)[number];
 

@@ -8,5 +8,7 @@ export {
   type SandboxInstitutionSeed,
   type SandboxVendorSeed,
   type CatalogueEntry,
+  type HeldTitle,
 } from './seed';
+export { DEMO_HELD_TITLES, withDemoHeldTitles } from './held';
 export { ENDPOINT_KEYS, type EndpointKey, type Fault, type FaultSet } from './faults';

@@ -47,6 +47,18 @@ const TABLE: {
   { method: 'GET', pattern: /^\/bibs$/, key: 'bibs:GET', run: bibs.getBibs },
   { method: 'POST', pattern: /^\/bibs$/, key: 'bibs:POST', run: bibs.createBib },
   { method: 'GET', pattern: /^\/bibs\/([^/]+)$/, key: 'bib:GET', run: bibs.getBib },
+  {
+    method: 'GET',
+    pattern: /^\/bibs\/([^/]+)\/holdings$/,
+    key: 'bib-holdings:GET',
+    run: bibs.bibHoldings,
+  },
+  {
+    method: 'GET',
+    pattern: /^\/bibs\/([^/]+)\/portfolios$/,
+    key: 'bib-portfolios:GET',
+    run: bibs.bibPortfolios,
+  },
   { method: 'PUT', pattern: /^\/bibs\/([^/]+)$/, key: 'bib:PUT', run: bibs.putBib },
   { method: 'DELETE', pattern: /^\/bibs\/([^/]+)$/, key: 'bib:DELETE', run: bibs.deleteBib },
   { method: 'GET', pattern: /^\/conf\/libraries$/, key: 'libraries:GET', run: lookups.listLibraries },

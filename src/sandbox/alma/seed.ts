@@ -43,6 +43,39 @@ export interface SandboxInstitutionSeed extends SandboxInstitutionKeys {
   reviewRules?: { vendorReferenceNumbers?: string[]; titlesContaining?: string[] };
   /** A second live PO line with the same vendor and vendor_reference_number: refused (default) or accepted. */
   duplicateReference?: 'refuse' | 'accept';
+  /** Titles the institution already has or has on order (held.ts; docs/alma-sandbox.md, "Held titles"). */
+  held?: HeldTitle[];
+}
+
+/**
+ * A title the institution already has, or has on order, before the first call: a bib with its inventory (print
+ * holdings, an ebook's portfolio) and the PO line that bought it (CLOSED) or is buying it (ACTIVE). Alma's API
+ * finds it by its PO line (GET /acq/po-lines?q=issn_isbn~…): what the duplicate check reads.
+ */
+export interface HeldTitle extends CatalogueEntry {
+  isbn: string;
+  /** Print inventory: one holding per library and shelving location. */
+  holdings?: { library: string; location: string; callNumber?: string }[];
+  /** Electronic inventory: a portfolio, in an electronic collection when named. */
+  portfolio?: { url: string; collection?: string };
+  poLine: {
+    /** Its number (POL-…), below the numbers the sandbox hands out (10001 on). */
+    number: string;
+    /** CLOSED: bought and received; ACTIVE: on order. */
+    status: 'ACTIVE' | 'CLOSED';
+    type: string;
+    vendor: string;
+    vendorAccount: string;
+    /** The vendor's order id (an earlier OASIS order). */
+    vendorReferenceNumber: string;
+    owner: string;
+    fund: string;
+    price: { sum: string; currency: string };
+    /** Print lines: where the copies go. */
+    location?: { library: string; shelvingLocation: string; quantity: number };
+    /** YYYY-MM-DD. */
+    createdDate: string;
+  };
 }
 
 export interface CatalogueEntry {

@@ -6,6 +6,7 @@ import type { SandboxInstitutionSeed, SandboxSeed, CatalogueEntry } from './seed
 import { BUILT_IN_CATALOGUE } from './seed';
 import { briefRecord, recordFromXml, recordIsbns, recordToXml } from './marc';
 import { parseXml } from '../../alma/xml';
+import { heldInventory, type StoredHolding, type StoredPortfolio } from './held';
 
 /**
  * A PO line as stored: Alma's JSON plus the timestamps that drive Alma's background work (processing, the
@@ -61,6 +62,10 @@ export interface StoredBib {
   createdDate: string;
   lastModifiedBy: string;
   lastModifiedDate: string;
+  /** Print inventory (held titles of the seed only; a brief bib from a PO line has none yet). */
+  holdings?: StoredHolding[];
+  /** Electronic inventory (held titles of the seed only). */
+  portfolios?: StoredPortfolio[];
 }
 
 export interface InstitutionData {
@@ -155,15 +160,23 @@ export class SandboxState {
         maxPerSecond: 0,
         accepted: 0,
         poLines: {},
-        bibs: catalogueBibs(mmsSuffix, this.catalogue),
+        bibs: {},
         nextPoLine: s.firstPoLine ?? 10001,
         nextBib: 2_000_000_001,
         dailyDay: utcDay(now),
         dailyUsed: 0,
       };
+      this.seedData(inst);
       this.institutions.set(s.code, inst);
       this.byKey.set(s.apiKey, inst);
     });
+  }
+
+  /** The catalogue and the held titles (their bibs, inventory and PO lines), as before the first call. */
+  private seedData(inst: InstitutionState): void {
+    const held = heldInventory(inst.seed, inst.mmsSuffix);
+    inst.bibs = { ...catalogueBibs(inst.mmsSuffix, this.catalogue), ...held.bibs };
+    inst.poLines = held.poLines;
   }
 
   static emptyStats(): CallStats {
@@ -175,11 +188,10 @@ export class SandboxState {
     byStatus[String(outcome)] = (byStatus[String(outcome)] ?? 0) + 1;
   }
 
-  /** Clears PO lines, counters and budgets; the catalogue goes back to its seeded state. */
+  /** Clears PO lines, counters and budgets; the catalogue and the held titles go back to their seeded state. */
   reset(now = Date.now()): void {
     for (const inst of this.institutions.values()) {
-      inst.poLines = {};
-      inst.bibs = catalogueBibs(inst.mmsSuffix, this.catalogue);
+      this.seedData(inst);
       inst.window = [];
       inst.maxPerSecond = 0;
       inst.accepted = 0;
@@ -212,7 +224,9 @@ export class SandboxState {
     for (const [code, data] of Object.entries(insts)) {
       const inst = this.institutions.get(code);
       if (!inst) continue;
-      if (data.poLines) inst.poLines = data.poLines;
+      // A state file from before a held title was seeded lacks its line: the seeded one stays beside the saved.
+      if (data.poLines)
+        inst.poLines = { ...heldInventory(inst.seed, inst.mmsSuffix).poLines, ...data.poLines };
       if (data.bibs) {
         for (const b of Object.values(data.bibs))
           b.isbns ??= recordIsbns(recordFromXml(parseXml(b.recordXml)));
