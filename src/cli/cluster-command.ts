@@ -78,6 +78,7 @@ export async function clusterCommand(args: string[]): Promise<number> {
   );
   say(`  Certificates    ${c.pki.dir}   (CA ca.crt; client client.crt / client.key)`);
   say(`  Temporal UI     ${c.uiUrl ?? '-'}`);
+  if (c.codecUrl) say(`  Codec server    ${c.codecUrl}   (the UI decodes encrypted payloads through it)`);
   say(
     `  Workers         ${c.workers.length} process(es); /healthz and /metrics on ${c.workerHealthPorts.map((p) => `127.0.0.1:${p}`).join(', ')}`,
   );

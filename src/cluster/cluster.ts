@@ -9,7 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { codecServerOptionsFromSettings, payloadCodecFrom } from '../codec/options';
+import { startCodecServer } from '../codec/server';
 import { loadConfigFile } from '../config/load';
+import { loadSettings } from '../config/settings';
 import type { Logger } from '../logging';
 import { startMailCatcher } from '../mail';
 import { seedFromConfig, startAlmaSandbox, type AlmaSandboxOptions } from '../sandbox/alma';
@@ -24,6 +27,12 @@ import { chooseServerPorts, temporalServerConfig } from './server-config';
 const ROOT = path.join(__dirname, '..', '..');
 const RTO = path.join(ROOT, 'bin', 'rto.js');
 const DB_USER = 'temporal';
+const PAYLOAD_SETTINGS = [
+  'RTO_PAYLOAD_KEY',
+  'RTO_PAYLOAD_KEY_FILE',
+  'RTO_PAYLOAD_KEY_ID',
+  'RTO_PAYLOAD_OLD_KEYS',
+];
 
 export interface ClusterOptions {
   /** The cluster's folder: certificates, PostgreSQL, logs, the workers' data. Kept between runs. */
@@ -58,6 +67,8 @@ export interface Cluster {
   intakeUrl?: string;
   intakeToken?: string;
   uiUrl?: string;
+  /** The codec server the UI decodes through, when payload encryption is on. */
+  codecUrl?: string;
   serverMetricsUrl: string;
   workers: Managed[];
   /** The health/metrics port of each worker, by index. */
@@ -224,9 +235,14 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       for (const kind of ['edi', 'marc'])
         mkdirSync(path.join(dataDir, 'vendor', acc, kind), { recursive: true });
     const token = secretFile(path.join(dir, 'http-token'));
+    // Payload encryption, when this shell has it on: every worker and the intake need the same keys.
+    const payloadEnv = Object.fromEntries(
+      PAYLOAD_SETTINGS.flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])),
+    );
     const appEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? dir,
+      ...payloadEnv,
       ...clientEnv,
       RTO_CONFIG: o.configFile,
       RTO_DATA_DIR: dataDir,
@@ -276,8 +292,20 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     }
 
     let uiUrl: string | undefined;
+    let codecUrl: string | undefined;
     if (o.ui && binaries.ui) {
       const port = await freePort();
+      // With encryption on, the UI decodes through the codec server (as under `npm start`), which lets the
+      // UI's origin read its answers; RTO_CODEC_TOKEN, when set, is required all the same.
+      const settings = loadSettings(process.env);
+      if (payloadCodecFrom(settings)) {
+        const codec = await startCodecServer({
+          ...codecServerOptionsFromSettings(settings, { allowNoToken: true, uiPort: port }),
+          logger: o.logger.child({ part: 'codec' }),
+        });
+        stops.push({ name: 'codec-server', stop: codec.close });
+        codecUrl = codec.url;
+      }
       const uiDir = path.join(dir, 'ui');
       mkdirSync(path.join(uiDir, 'config'), { recursive: true });
       writeFileSync(
@@ -296,9 +324,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
             serverName: 'localhost',
             enableHostVerification: true,
           },
-          ...(process.env.RTO_UI_CODEC_ENDPOINT
-            ? { codec: { endpoint: process.env.RTO_UI_CODEC_ENDPOINT } }
-            : {}),
+          ...(codecUrl ? { codec: { endpoint: codecUrl } } : {}),
         }),
       );
       const ui = spawnManaged(
@@ -350,6 +376,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       mailPort: catcher.port,
       ...(intakeUrl ? { intakeUrl, intakeToken: token } : {}),
       ...(uiUrl ? { uiUrl } : {}),
+      ...(codecUrl ? { codecUrl } : {}),
       serverMetricsUrl: `http://127.0.0.1:${ports.metrics}/metrics`,
       workers,
       workerHealthPorts,
