@@ -28,7 +28,31 @@ function validForADay(dir: string, cert: string): boolean {
   );
 }
 
-function leaf(dir: string, name: string, ext: string, days: string): void {
+/** A self-signed CA `<name>.crt` / `<name>.key` in `dir`. Also the test harness's (test/harness/tls.ts). */
+export function makeCa(dir: string, name: string, days: number, subject = name): void {
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    String(days),
+    '-subj',
+    `/CN=${subject}`,
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.crt`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+}
+
+/** A certificate `<name>.crt` / `<name>.key` signed by the CA `<ca>.crt`, with the extensions in `ext`. */
+export function makeLeaf(dir: string, name: string, ca: string, ext: string, days: number): void {
   openssl(dir, [
     'req',
     '-newkey',
@@ -48,12 +72,12 @@ function leaf(dir: string, name: string, ext: string, days: string): void {
     '-in',
     `${name}.csr`,
     '-CA',
-    'ca.crt',
+    `${ca}.crt`,
     '-CAkey',
-    'ca.key',
+    `${ca}.key`,
     '-CAcreateserial',
     '-days',
-    days,
+    String(days),
     '-out',
     `${name}.crt`,
     '-extfile',
@@ -63,35 +87,17 @@ function leaf(dir: string, name: string, ext: string, days: string): void {
 
 export function ensureClusterPki(dir: string, days = 30): ClusterPki {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const d = String(days);
   const all = ['ca.crt', 'server.crt', 'client.crt'];
   if (!all.every((c) => validForADay(dir, c))) {
-    openssl(dir, [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      d,
-      '-subj',
-      '/CN=oasis-alma-rto cluster CA',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ]);
-    leaf(
+    makeCa(dir, 'ca', days, 'oasis-alma-rto cluster CA');
+    makeLeaf(
       dir,
       'server',
+      'ca',
       'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n',
-      d,
+      days,
     );
-    leaf(dir, 'client', 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n', d);
+    makeLeaf(dir, 'client', 'ca', 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n', days);
   }
   const p = (f: string) => path.join(dir, f);
   return {

@@ -1,14 +1,14 @@
 /**
  * A TLS front for the run's (plain) Temporal dev server, which cannot serve TLS itself (`temporal server
  * start-dev` has no TLS flags): a node:tls server that terminates TLS (optionally requiring a client
- * certificate) and forwards the bytes to the dev server over loopback. Certificates are made with openssl.
+ * certificate) and forwards the bytes to the dev server over loopback. Certificates are made with openssl, as for the cluster (src/cluster/pki.ts).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import { makeCa as makeCaIn, makeLeaf as makeLeafIn } from '../../src/cluster/pki';
 
 export interface TestPki {
   dir: string;
@@ -25,64 +25,8 @@ export interface TestPki {
   cleanup(): void;
 }
 
-function openssl(dir: string, args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-function makeCa(dir: string, name: string): void {
-  openssl(dir, [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${name}`,
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.crt`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
-}
-
-function makeLeaf(dir: string, name: string, ca: string, ext: string): void {
-  openssl(dir, [
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    `/CN=${name}`,
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-  ]);
-  writeFileSync(path.join(dir, `${name}.ext`), ext);
-  openssl(dir, [
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-CA',
-    `${ca}.crt`,
-    '-CAkey',
-    `${ca}.key`,
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-out',
-    `${name}.crt`,
-    '-extfile',
-    `${name}.ext`,
-  ]);
-}
+const makeCa = (dir: string, name: string) => makeCaIn(dir, name, 2);
+const makeLeaf = (dir: string, name: string, ca: string, ext: string) => makeLeafIn(dir, name, ca, ext, 2);
 
 export function makeTestPki(): TestPki {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rto-pki-'));
