@@ -17,6 +17,8 @@ export interface CliContext {
 export function loadContext(env: NodeJS.ProcessEnv = process.env): CliContext {
   const settings = loadSettings(env);
   env.ALMA_GATEWAY ??= `http://127.0.0.1:${settings.ALMA_SANDBOX_PORT}/almaws/v1`;
+  // The sandbox's SRU target is on the same origin (/view/sru/<institution code> is added).
+  env.ALMA_SRU ??= `http://127.0.0.1:${settings.ALMA_SANDBOX_PORT}`;
   env.RTO_DATA_DIR ??= settings.RTO_DATA_DIR;
   const config = loadConfigFile(settings.RTO_CONFIG);
   const logger = createLogger({ level: settings.LOG_LEVEL });
