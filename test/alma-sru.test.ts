@@ -18,7 +18,8 @@ import {
   titleQuery,
 } from '../src/alma/sru';
 import { parseXml, elements } from '../src/alma/xml';
-import { loadConfigFile } from '../src/config/load';
+import { loadConfigFile, parseConfig } from '../src/config/load';
+import { sruBaseUrl } from '../src/config/schema';
 import {
   seedFromConfig,
   startAlmaSandbox,
@@ -250,5 +251,41 @@ describe('the sandbox route /view/sru/<inst>', () => {
       calls: Record<string, Record<string, number>>;
     };
     expect(state.calls['sru:GET']).toMatchObject({ '200': expect.any(Number), '404': 2, '503': 1 });
+  });
+});
+
+describe('the setting institutions.<code>.sru', () => {
+  const raw = () =>
+    JSON.parse(readFileSync(path.join(__dirname, '..', 'config', 'example.json'), 'utf8')) as {
+      institutions: Record<string, { sru?: string }>;
+    };
+  const withSru = (sru: string | undefined) => {
+    const r = raw();
+    if (sru === undefined) delete r.institutions['01UNIV_INST']!.sru;
+    else r.institutions['01UNIV_INST']!.sru = sru;
+    return parseConfig(r);
+  };
+
+  test('an Alma domain gets /view/sru/<institution code>; a whole base is kept; absent means PO lines only', () => {
+    const inst = (c: ReturnType<typeof withSru>) => c.institutions['01UNIV_INST']!;
+    expect(sruBaseUrl(inst(withSru('https://univ.alma.exlibrisgroup.com')), '01UNIV_INST')).toBe(
+      'https://univ.alma.exlibrisgroup.com/view/sru/01UNIV_INST',
+    );
+    expect(
+      sruBaseUrl(
+        inst(withSru('https://univ.alma.exlibrisgroup.com/view/sru/01UNIV_NETWORK/')),
+        '01UNIV_INST',
+      ),
+    ).toBe('https://univ.alma.exlibrisgroup.com/view/sru/01UNIV_NETWORK');
+    expect(sruBaseUrl(inst(withSru(undefined)), '01UNIV_INST')).toBeUndefined();
+  });
+
+  test('refused: http: off loopback, another path, a query', () => {
+    for (const bad of [
+      'http://univ.alma.exlibrisgroup.com',
+      'https://univ.alma.exlibrisgroup.com/almaws/v1',
+      'https://univ.alma.exlibrisgroup.com/view/sru/X?version=1.2',
+    ])
+      expect(() => withSru(bad)).toThrow(/institutions\.01UNIV_INST\.sru/);
   });
 });
