@@ -179,3 +179,17 @@ test('a failing SRU search is never hidden: warn goes on with the failure in the
     await sys.sandboxPost('/faults', {});
   }
 });
+
+test('an ebook without ISBN: the catalogue is searched by title and author, the held print copy found', async () => {
+  const id = `SRU-${run}-T`;
+  const base = exampleOrder('duplicate-held-no-po-line.json', id) as { item: Record<string, unknown> };
+  const { isbn: _isbn, ...item } = base.item;
+  const { location: _location, ...rest } = base as Record<string, unknown>;
+  await sys.orders.placeOrder({ ...rest, item: { ...item, format: 'ebook' } });
+  const o = await sys.orders.waitForStage('UNIV-MAIN', id, 'FOLLOWING_UP', { timeoutMs: 60_000 });
+  const detail = o.history?.find((h) => h.event === 'alert POSSIBLE_DUPLICATE')?.detail ?? '';
+  expect(detail).toContain(
+    'the title "Structure and Interpretation of Computer Programs" (PO lines and the catalogue)',
+  );
+  expect(detail).toContain('held at MAIN/STACKS');
+});
