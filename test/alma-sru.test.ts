@@ -8,7 +8,16 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { duplicateActivities } from '../src/activities/duplicates';
 import { AlmaError } from '../src/alma/errors';
+import { validateOrder } from '../src/contract/validate';
+import { AlmaAccess } from '../src/institution/alma-access';
+import { silentLogger } from '../src/logging';
+import type { DuplicateFindings } from '../src/order/duplicates';
+import { exampleConfigRaw, exampleOrder } from './harness/system';
 import {
   createSruClient,
   cqlTerm,
@@ -202,6 +211,31 @@ describe('the sandbox route /view/sru/<inst>', () => {
     // A catalogue bib without inventory is found too, with neither field.
     const plain = readSearchRetrieve(await (await search('alma.isbn="9780262033848"')).text());
     expect(plain.records[0]).toMatchObject({ physical: [], electronic: [] });
+  });
+
+  test('the activity: with sru set the held title is a match naming its holding; without, nothing, and it says PO lines only', async () => {
+    const check = async (sru: boolean): Promise<DuplicateFindings> => {
+      const raw = exampleConfigRaw(sandbox.url, mkdtempSync(path.join(os.tmpdir(), 'rto-sru-')));
+      if (!sru) delete raw.institutions['01UNIV_INST']!.sru;
+      const config = parseConfig(raw);
+      const v = validateOrder(exampleOrder('duplicate-held-no-po-line.json', `ACT-${String(sru)}`), config);
+      if (!v.ok) throw new Error('example order invalid');
+      const find = duplicateActivities({ alma: new AlmaAccess(config, silentLogger) }).findDuplicates;
+      return new MockActivityEnvironment().run(find, { account: 'UNIV-MAIN', order: v.order });
+    };
+    const withSru = await check(true);
+    expect(withSru.searched).toBe('ISBN 9780262510875 (PO lines and the catalogue)');
+    expect(withSru.matches).toEqual([
+      {
+        mmsId: expect.stringMatching(/^99\d+$/),
+        title: 'Structure and interpretation of computer programs /',
+        held: ['held at MAIN/STACKS'],
+      },
+    ]);
+    expect(withSru.mmsIds).toEqual([withSru.matches[0]!.mmsId]);
+    const without = await check(false);
+    expect(without.matches).toEqual([]);
+    expect(without.searched).toContain('PO lines only: no SRU configured for 01UNIV_INST');
   });
 
   test('what the sandbox does not understand is an SRU diagnostic (HTTP 200), stricter than Alma', async () => {
