@@ -49,11 +49,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('the example configuration gets all three titles; another gets only those its vendor accounts, funds and locations fit', () => {
-  expect(seed.institutions[0]!.held?.map((t) => t.poLine.number)).toEqual([
+test('the example configuration gets all four titles; another gets only those its vendor accounts, funds and locations fit', () => {
+  expect(seed.institutions[0]!.held?.map((t) => t.poLine?.number ?? t.isbn)).toEqual([
     'POL-8001',
     'POL-8002',
     'POL-8003',
+    // Held without any PO line (migrated holdings at MAIN/STACKS).
+    '9780262510875',
   ]);
   const bare: SandboxSeed = {
     institutions: [
@@ -69,7 +71,7 @@ test('the example configuration gets all three titles; another gets only those i
     ],
   };
   // The ebook needs no location; the print title wants MAIN/STACKS, the one on order the LAW account.
-  expect(withDemoHeldTitles(bare).institutions[0]!.held?.map((t) => t.poLine.number)).toEqual(['POL-8002']);
+  expect(withDemoHeldTitles(bare).institutions[0]!.held?.map((t) => t.poLine?.number)).toEqual(['POL-8002']);
 });
 
 test('closed lines are found with ALL_WITH_CLOSED or CLOSED, not with the default ALL; the open one with ALL', async () => {

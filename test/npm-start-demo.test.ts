@@ -247,6 +247,28 @@ test('warn (UNIV-MAIN): an ebook already held goes on with POSSIBLE_DUPLICATE na
   expect(line?.resource_metadata?.mms_id?.value).toBe(bib);
 });
 
+test('warn (UNIV-MAIN): a print copy held without any PO line is found through SRU, the alert names its holding', async () => {
+  // No PO line names it: the bib is found among the sandbox's bibs by its ISBN.
+  const bibs = (await sandboxState()).bibs as { mms_id: string; isbn: string | null }[];
+  const bib = bibs.find((b) => b.isbn === '9780262510875')!.mms_id;
+  expect(bib).toMatch(/^\d+$/);
+  const r = await rto(
+    'order',
+    'submit',
+    example('duplicate-held-no-po-line.json'),
+    '--wait',
+    'FOLLOWING_UP',
+    '--json',
+  );
+  expect(r.code).toBe(0);
+  const s = json<Status>(r);
+  expect(s.alerts).toContain('POSSIBLE_DUPLICATE');
+  const status = json<Status>(await rto('order', 'status', 'UNIV-MAIN', 'OAS-2026-0001304', '--json'));
+  const alert = status.history?.find((h) => h.event === 'alert POSSIBLE_DUPLICATE');
+  expect(alert?.detail).toContain(`bib ${bib} held at MAIN/STACKS`);
+  expect(s.mmsId).toBe(bib);
+});
+
 test('hold (UNIV-LAW): submit --wait ends at once on HELD (exit 3) saying what Alma has and how to release it', async () => {
   const r = await rto('order', 'submit', example('duplicate-on-order.json'), '--wait', 'FOLLOWING_UP');
   // Exit 3, not 1: the wait did not run out its 300 s, it ended on HELD.

@@ -130,9 +130,32 @@ export type PoLineStatusCodes = z.infer<typeof poLineStatusCodes>;
 /** The documented defaults (docs/configuration.md). */
 export const DEFAULT_STATUS_CODES: PoLineStatusCodes = poLineStatusCodes.parse({});
 
+/**
+ * The institution's SRU target (docs/configuration.md): its Alma domain (https://univ.alma.exlibrisgroup.com,
+ * then /view/sru/<institution code> is added) or the whole base (…/view/sru/<code>). No key travels to it, but
+ * https: still, but on loopback (the sandbox).
+ */
+const sruUrl = z.url().refine((u) => {
+  if (!URL.canParse(u)) return true;
+  const url = new URL(u);
+  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+  const path = url.pathname.replace(/\/+$/, '');
+  return secure && !url.search && !url.hash && (path === '' || /^\/view\/sru\/[^/]+$/.test(path));
+}, 'must be an https: URL (http: only on loopback) of the Alma domain, or of /view/sru/<institution code>, without a query');
+
+/** The SRU base for an institution: the configured one, with /view/sru/<code> added to a bare domain. */
+export function sruBaseUrl(inst: { sru?: string | undefined }, code: string): string | undefined {
+  if (!inst.sru) return undefined;
+  const url = new URL(inst.sru);
+  const path = url.pathname.replace(/\/+$/, '');
+  return path ? `${url.origin}${path}` : `${url.origin}/view/sru/${encodeURIComponent(code)}`;
+}
+
 export const institution = z.strictObject({
   /** Alma gateway base URL ending in /almaws/v1. */
   gateway,
+  /** Alma's SRU target, for the duplicate check's catalogue search; without it, PO lines only. */
+  sru: sruUrl.optional(),
   apiKey: secretRef,
   timeZone: z.string().default('UTC'),
   /** The institution's per-second threshold (Alma's governance says 25; UNCONFIRMED, so configurable). */

@@ -56,6 +56,8 @@ export function exampleConfigRaw(
     }
   const inst = raw.institutions['01UNIV_INST']!;
   inst.gateway = gateway;
+  // The sandbox answers SRU on the gateway's origin.
+  if (inst.sru) inst.sru = new URL(gateway).origin;
   inst.requestTimeout = '2s';
   inst.retryInitial = '200ms';
   inst.retryMax = '2s';

@@ -25,6 +25,7 @@ export const ENDPOINT_KEYS = [
   'bib:DELETE',
   'bib-holdings:GET',
   'bib-portfolios:GET',
+  'sru:GET',
 ] as const;
 export type EndpointKey = (typeof ENDPOINT_KEYS)[number];
 

@@ -43,7 +43,8 @@ export function heldInventory(
   (seed.held ?? []).forEach((t, i) => {
     const seq = FIRST_HELD_BIB + i;
     const id = mmsId(seq, suffix);
-    const created = Date.parse(`${t.poLine.createdDate}T12:00:00Z`);
+    // Without a PO line: catalogued when the library migrated to Alma (ASSUMPTION: any date before the lines').
+    const created = Date.parse(`${t.poLine?.createdDate ?? '2019-07-01'}T12:00:00Z`);
     const rec = briefRecord({ mmsId: id, ...t }, new Date(created));
     const bib: StoredBib = {
       mmsId: id,
@@ -64,8 +65,16 @@ export function heldInventory(
     if (holdings.length) bib.holdings = holdings;
     if (t.portfolio) bib.portfolios = [{ id: `53${seq}1${suffix}`, ...t.portfolio }];
     bibs[id] = bib;
-    const data = poLineData(t, id, tables, t.poLine.status === 'CLOSED' ? roles.closed : roles.active, seed);
-    poLines[t.poLine.number] = {
+    const p = t.poLine;
+    if (!p) return;
+    const data = poLineData(
+      { ...t, poLine: p },
+      id,
+      tables,
+      p.status === 'CLOSED' ? roles.closed : roles.active,
+      seed,
+    );
+    poLines[p.number] = {
       data,
       createdAt: created,
       bibDueAt: null,
@@ -79,7 +88,7 @@ export function heldInventory(
 }
 
 function poLineData(
-  t: HeldTitle,
+  t: HeldTitle & { poLine: NonNullable<HeldTitle['poLine']> },
   mms: string,
   tables: ReturnType<typeof codeTablesOf>,
   status: string,
@@ -132,7 +141,8 @@ function poLineData(
 
 /**
  * What `npm start`'s sandbox holds (docs/alma-sandbox.md, "Held titles"): a print title bought and shelved at
- * MAIN, an ebook bought with a portfolio, and a print title on order for LAW. Their ISBNs are those of
+ * MAIN, an ebook bought with a portfolio, a print title on order for LAW, and an older print copy at MAIN that
+ * no PO line ever led to (found through SRU only). Their ISBNs are those of
  * examples/orders/duplicate-*.json; the example orders of the other files hit none of them.
  */
 export const DEMO_HELD_TITLES: HeldTitle[] = [
@@ -203,18 +213,32 @@ export const DEMO_HELD_TITLES: HeldTitle[] = [
       createdDate: '2026-11-20',
     },
   },
+  {
+    // An older print copy held WITHOUT any PO line (migrated holdings): no PO line search finds it, SRU does.
+    title: 'Structure and interpretation of computer programs /',
+    author: 'Abelson, Harold,',
+    isbn: '9780262510875',
+    publisher: 'MIT Press,',
+    year: '1996',
+    place: 'Cambridge, Mass. :',
+    holdings: [{ library: 'MAIN', location: 'STACKS', callNumber: 'QA76.6 .A255 1996' }],
+  },
 ];
 
-/** Whether the institution's seed has what the title's PO line names: vendor account, fund, owner, location. */
+/**
+ * Whether the institution's seed has what the title names: its holdings' locations and, when it has a PO line,
+ * the line's vendor account, fund, owner and location.
+ */
 function fits(inst: SandboxInstitutionSeed, t: HeldTitle): boolean {
   const p = t.poLine;
-  const vendor = inst.vendors.find((v) => v.code === p.vendor);
   const locations = (lib: string) => inst.libraries[lib];
+  const vendor = p && inst.vendors.find((v) => v.code === p.vendor);
   return (
-    !!vendor?.accounts.includes(p.vendorAccount) &&
-    inst.funds.includes(p.fund) &&
-    locations(p.owner) !== undefined &&
-    (!p.location || !!locations(p.location.library)?.includes(p.location.shelvingLocation)) &&
+    (!p ||
+      (!!vendor?.accounts.includes(p.vendorAccount) &&
+        inst.funds.includes(p.fund) &&
+        locations(p.owner) !== undefined &&
+        (!p.location || !!locations(p.location.library)?.includes(p.location.shelvingLocation)))) &&
     (t.holdings ?? []).every((h) => !!locations(h.library)?.includes(h.location))
   );
 }

@@ -45,12 +45,18 @@ export interface SandboxInstitutionSeed extends SandboxInstitutionKeys {
   duplicateReference?: 'refuse' | 'accept';
   /** Titles the institution already has or has on order (held.ts; docs/alma-sandbox.md, "Held titles"). */
   held?: HeldTitle[];
+  /**
+   * The institution's SRU target (GET /view/sru/<code>; docs/alma-sandbox.md, "SRU"): on by default, with
+   * availability (AVA/AVE fields); `enabled: false` answers 404 as an institution without an SRU profile.
+   */
+  sru?: { enabled?: boolean; availability?: boolean };
 }
 
 /**
  * A title the institution already has, or has on order, before the first call: a bib with its inventory (print
- * holdings, an ebook's portfolio) and the PO line that bought it (CLOSED) or is buying it (ACTIVE). Alma's API
- * finds it by its PO line (GET /acq/po-lines?q=issn_isbn~…): what the duplicate check reads.
+ * holdings, an ebook's portfolio) and the PO line that bought it (CLOSED) or is buying it (ACTIVE), if any. Alma's
+ * API finds it by its PO line (GET /acq/po-lines?q=issn_isbn~…), its SRU target by ISBN or title (with its
+ * inventory as AVA/AVE fields): what the duplicate check reads.
  */
 export interface HeldTitle extends CatalogueEntry {
   isbn: string;
@@ -58,7 +64,11 @@ export interface HeldTitle extends CatalogueEntry {
   holdings?: { library: string; location: string; callNumber?: string }[];
   /** Electronic inventory: a portfolio, in an electronic collection when named. */
   portfolio?: { url: string; collection?: string };
-  poLine: {
+  /**
+   * The line that bought it; absent for a title held without any (a gift, migrated holdings, an ebook from a
+   * package): only the catalogue (SRU) finds those.
+   */
+  poLine?: {
     /** Its number (POL-…), below the numbers the sandbox hands out (10001 on). */
     number: string;
     /** CLOSED: bought and received; ACTIVE: on order. */

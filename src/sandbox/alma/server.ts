@@ -14,6 +14,7 @@ import { StateFile } from './persist';
 import { AlmaFault, errorJson, errorXml, newTrackingId, unauthorizedXml, type Format } from './render';
 import { matchRoute } from './routes';
 import { settleAll } from './po-lines';
+import { sruSearch } from './sru';
 import type { SandboxSeed } from './seed';
 import { SandboxState, utcDay, type InstitutionState, type PoLineBehaviour } from './state';
 import type { Answer, Ctx } from './types';
@@ -45,6 +46,8 @@ export interface AlmaSandbox {
 }
 
 const API_PREFIX = '/almaws/v1';
+/** Alma's SRU target, beside the API and without a key: /view/sru/<institution code>. */
+const SRU_PATH = /^\/view\/sru\/([^/]+)\/?$/;
 const MAX_BODY = 10 * 1024 * 1024;
 const PER_SECOND_MESSAGE = 'HTTP requests are more than allowed per second';
 const DAILY_MESSAGE =
@@ -259,6 +262,45 @@ export async function startAlmaSandbox(opts: AlmaSandboxOptions): Promise<AlmaSa
     return done(answer.status);
   }
 
+  /** SRU: no key and no API budget (it is not the REST API); faults under `sru:GET` as for the API's endpoints. */
+  async function handleSru(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    code: string,
+  ): Promise<string | number> {
+    const done = (outcome: string | number) => {
+      state.countCall('sru:GET', outcome);
+      return outcome;
+    };
+    const inst = state.institutions.get(code);
+    // ASSUMPTION: an institution without an SRU Server profile (or unknown) answers 404; Alma's body is not documented.
+    if (req.method !== 'GET' || !inst || inst.seed.sru?.enabled === false) {
+      send(res, 404, 'Not Found', 'text/plain');
+      return done(404);
+    }
+    const fault = faultFor(faults, 'sru:GET');
+    if (fault.latencyMs) await sleep(fault.latencyMs);
+    if (roll(fault.hang)) {
+      hung.add(res);
+      res.on('close', () => hung.delete(res));
+      return done('hung');
+    }
+    if (roll(fault.error5xx)) {
+      const b = answer5xx(
+        fault.body5xx === 'alma' ? 'html' : fault.body5xx,
+        fault.status5xx ?? 500,
+        url.pathname,
+      );
+      if (b.kind === 'raw') send(res, b.status, b.text, b.contentType);
+      else send(res, b.status, 'Internal Server Error', 'text/plain');
+      return done(b.status);
+    }
+    const a = sruSearch(inst, url.searchParams, Date.now());
+    send(res, a.status, a.text, a.contentType);
+    return done(a.status);
+  }
+
   const server = http.createServer((req, res) => {
     const started = Date.now();
     const url = new URL(req.url ?? '/', 'http://sandbox');
@@ -276,10 +318,12 @@ export async function startAlmaSandbox(opts: AlmaSandboxOptions): Promise<AlmaSa
         })
       : url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`)
         ? handleApi(req, res, url)
-        : Promise.resolve().then(() => {
-            send(res, 404, 'Not Found', 'text/plain');
-            return 404;
-          });
+        : SRU_PATH.test(url.pathname)
+          ? handleSru(req, res, url, decodeURIComponent(SRU_PATH.exec(url.pathname)![1]!))
+          : Promise.resolve().then(() => {
+              send(res, 404, 'Not Found', 'text/plain');
+              return 404;
+            });
     work
       .then((outcome) => {
         logger.debug(
