@@ -247,6 +247,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       RTO_CONFIG: o.configFile,
       RTO_DATA_DIR: dataDir,
       ALMA_GATEWAY: `${sandbox.url}`,
+      // The catalogue search (SRU) of the duplicate check, at the same sandbox.
+      ALMA_SRU: new URL(sandbox.url).origin,
       SMTP_PORT: String(catcher.port),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
       ...(o.env ?? {}),
