@@ -361,6 +361,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         RTO_CONFIG: o.configFile,
         RTO_DATA_DIR: dataDir,
         ALMA_GATEWAY: sandbox.url,
+        ALMA_SRU: new URL(sandbox.url).origin,
       })
         .map(([k, v]) => `${k}=${v}`)
         .join('\n') + '\n',
