@@ -1,14 +1,16 @@
 /**
  * Worker RSS with N orders open in FOLLOWING_UP: the project's workers in a child process of their own
  * (test/harness/worker-child.ts), so the figure is theirs alone, read from /proc/<pid>/status (VmRSS, and the
- * peak VmHWM). The orders are placed from this process, taken to FOLLOWING_UP and left there (long deadlines).
+ * peak VmHWM). The child loads a workflow bundle built here first, as production workers load dist/'s (`npm run
+ * build`): a worker that bundles at start keeps the bundler's memory, which production never has. The orders are
+ * placed from this process, taken to FOLLOWING_UP and left there (long deadlines).
  * Needs TEMPORAL_TEST_ADDRESS (bench/run.ts starts a dev server and sets it).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import v8 from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { OrderClient } from '../src/client/orders';
 import { parseConfig } from '../src/config/load';
 import { createLogger } from '../src/logging';
@@ -16,6 +18,7 @@ import { startMailCatcher } from '../src/mail';
 import { OrderStage } from '../src/order/search-attributes';
 import { STAGES, type Stage } from '../src/order/types';
 import { seedFromConfig, startAlmaSandbox } from '../src/sandbox/alma';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../src/worker/workers';
 import { spawnWorker } from '../test/harness/proof';
 import { exampleConfigRaw, exampleOrder } from '../test/harness/system';
 import { testAddress, uniqueQueue } from '../test/harness/temporal';
@@ -27,7 +30,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface WorkerRssFigures {
   orders: number;
   followingUp: number;
-  /** The worker's workflow cache: the SDK's default for the child's heap (worker-child.ts sets none). */
+  /** The worker's workflow cache (the project's default unless the bench was given one). */
   maxCachedWorkflows: number;
   rssIdleMb: number;
   rssMb: number;
@@ -43,22 +46,15 @@ export function processRss(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
 }
 
-/**
- * The SDK's default maxCachedWorkflows (reuseV8Context on) for a process with this one's heap limit: the child
- * is the same node with the same options, and worker-child.ts leaves the cache at the default.
- */
-export function sdkDefaultCache(): number {
-  const heapMiB = v8.getHeapStatistics().heap_size_limit / (1024 * 1024);
-  return Math.max(Math.floor((Math.max(heapMiB - 200, 0) * 600) / 1024), 10);
-}
-
 export async function runWorkerRssBench(opts: {
   orders: number;
+  /** The child's maxCachedWorkflows; default the project's (src/worker/workers.ts). */
+  maxCachedWorkflows?: number;
   timeoutMs?: number;
   log?: (line: string) => void;
 }): Promise<WorkerRssFigures> {
   const log = opts.log ?? (() => undefined);
-  const timeoutMs = opts.timeoutMs ?? 600_000;
+  const timeoutMs = opts.timeoutMs ?? 3_600_000;
   const started = Date.now();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rto-rss-'));
   const logger = createLogger({ level: 'silent', pretty: false });
@@ -90,6 +86,13 @@ export async function runWorkerRssBench(opts: {
   raw.accounts[ACCOUNT]!.email!.confirmation = false;
   const configFile = path.join(dataDir, 'config.json');
   writeFileSync(configFile, JSON.stringify(raw));
+  const bundleFile = path.join(dataDir, 'workflow-bundle.js');
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../src/workflows'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
+  });
+  writeFileSync(bundleFile, code);
+  const maxCachedWorkflows = opts.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS;
   const config = parseConfig(raw);
   const taskQueue = uniqueQueue('rss');
   await fetch(`${sandbox.baseUrl}/_sandbox/limits`, {
@@ -103,6 +106,8 @@ export async function runWorkerRssBench(opts: {
     RTO_CHILD_QUEUE: taskQueue,
     RTO_CHILD_SMTP: String(catcher.port),
     RTO_CHILD_DATA: dataDir,
+    RTO_CHILD_BUNDLE: bundleFile,
+    RTO_CHILD_MAX_CACHED_WORKFLOWS: String(maxCachedWorkflows),
     TEMPORAL_TEST_ADDRESS: testAddress(),
   });
   const connection = await Connection.connect({ address: testAddress() });
@@ -156,7 +161,7 @@ export async function runWorkerRssBench(opts: {
     return {
       orders: opts.orders,
       followingUp,
-      maxCachedWorkflows: sdkDefaultCache(),
+      maxCachedWorkflows,
       rssIdleMb: Math.round(idle.rssMb),
       rssMb: Math.round(now.rssMb),
       peakRssMb: Math.round(now.peakMb),
