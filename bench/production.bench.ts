@@ -49,6 +49,11 @@ export interface PipelineFigures {
   /** Pipeline orders that did not reach FOLLOWING_UP in time. */
   stuck: number;
   intakeIdle: Latency;
+  /**
+   * The floor under the intake's figure: Temporal's StartWorkflowExecution alone (the client call the intake
+   * makes, the same order, the same idle queue), timed the same way one at a time, just before the intake.
+   */
+  startIdle: Latency;
   intakeUnderLoad: Latency;
 }
 
@@ -272,6 +277,15 @@ export async function runPipelineBench(opts: {
   };
   try {
     log(`intake idle: ${intakeRequests} POST /orders one at a time`);
+    const startTimes: number[] = [];
+    for (const o of freshOrders(`BENCH-ST-${run}`, intakeRequests)) {
+      const t = process.hrtime.bigint();
+      const r = await intakeOrders.placeOrder(o);
+      startTimes.push(Number(process.hrtime.bigint() - t) / 1e6);
+      if (r.outcome !== 'started') throw new Error(`order ${String(o.orderId)} not started`);
+      intakeIds.push(String(o.orderId));
+    }
+    const startIdle = latency(startTimes);
     const idle = latency(await intakeLoad(intakeRequests, () => false));
 
     // One order first, alone: the shape of the pipeline the no-op copies (and a warm worker for both runs).
@@ -343,6 +357,7 @@ export async function runPipelineBench(opts: {
       ratio: pipelineSeconds / noopSeconds,
       stuck,
       intakeIdle: idle,
+      startIdle,
       intakeUnderLoad: loaded,
     };
   } finally {

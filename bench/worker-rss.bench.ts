@@ -50,6 +50,10 @@ export async function runWorkerRssBench(opts: {
   orders: number;
   /** The child's maxCachedWorkflows; default the project's (src/worker/workers.ts). */
   maxCachedWorkflows?: number;
+  /** Orders on their way to FOLLOWING_UP at once (default 200). */
+  inFlight?: number;
+  /** How long the worker is left idle with its orders open before RSS is read (default 20 s). */
+  settleMs?: number;
   timeoutMs?: number;
   log?: (line: string) => void;
 }): Promise<WorkerRssFigures> {
@@ -119,44 +123,67 @@ export async function runWorkerRssBench(opts: {
     await sleep(2000);
     const idle = processRss(worker.pid!);
     const isbns = freshIsbns(opts.orders, Math.floor(Math.random() * 1e7));
+    const following = atLeastFollowingUp();
     log(
       `worker RSS: placing ${opts.orders} orders (worker pid ${worker.pid}, idle ${idle.rssMb.toFixed(0)} MB)`,
     );
-    for (let i = 0; i < opts.orders; i += 50) {
+    // Placed as OASIS sends them, one after another, with at most `inFlight` on their way to FOLLOWING_UP at a
+    // time (not 10,000 at once: a burst far beyond the workflow cache replays every order at each step, which
+    // is a throughput figure, not this one). Each is followed by describe (its stage search attribute), not by
+    // a query: a query per order would pull every workflow back into the cache being measured.
+    const inFlight = opts.inFlight ?? 200;
+    const deadline = started + timeoutMs;
+    let next = 0;
+    let followingUp = 0;
+    let ended = 0;
+    const progress = setInterval(
+      () =>
+        log(
+          `  ${followingUp} of ${opts.orders} in FOLLOWING_UP, worker RSS ${processRss(worker.pid!).rssMb.toFixed(0)} MB`,
+        ),
+      15_000,
+    );
+    try {
       await Promise.all(
-        isbns.slice(i, i + 50).map(async (isbn, j) => {
-          const o = exampleOrder(
-            'print-single-fund.json',
-            `BENCH-RSS-${run}-${String(i + j).padStart(5, '0')}`,
-          );
-          (o.item as { isbn: string }).isbn = isbn;
-          ids.push(String(o.orderId));
-          const r = await orders.placeOrder(o);
-          if (r.outcome !== 'started') throw new Error(`order ${String(o.orderId)} not started`);
+        Array.from({ length: Math.min(inFlight, opts.orders) }, async () => {
+          while (next < opts.orders && Date.now() < deadline) {
+            const i = next++;
+            const o = exampleOrder(
+              'print-single-fund.json',
+              `BENCH-RSS-${run}-${String(i).padStart(5, '0')}`,
+            );
+            (o.item as { isbn: string }).isbn = isbns[i]!;
+            ids.push(String(o.orderId));
+            const r = await orders.placeOrder(o);
+            if (r.outcome !== 'started') throw new Error(`order ${String(o.orderId)} not started`);
+            for (;;) {
+              const d = await client.workflow
+                .getHandle(r.workflowId)
+                .describe()
+                .catch(() => undefined);
+              const stage = d?.typedSearchAttributes.get(OrderStage);
+              // An order that ended (it failed, say) never gets there: left out of the figure, not waited for.
+              if (d && d.status.name !== 'RUNNING') {
+                ended++;
+                break;
+              }
+              if (typeof stage === 'string' && following(stage as Stage)) {
+                followingUp++;
+                break;
+              }
+              if (Date.now() >= deadline) break;
+              await sleep(250);
+            }
+          }
         }),
       );
+    } finally {
+      clearInterval(progress);
     }
-    // Counted from Temporal's visibility (the stage search attribute), not by querying each order: a query
-    // per order would pull every workflow back into the cache being measured.
-    const deadline = started + timeoutMs;
-    let followingUp = 0;
-    const following = atLeastFollowingUp();
-    while (Date.now() < deadline) {
-      followingUp = 0;
-      let ended = 0;
-      for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) {
-        const stage = w.typedSearchAttributes.get(OrderStage);
-        if (w.status.name !== 'RUNNING') ended++;
-        else if (typeof stage === 'string' && following(stage as Stage)) followingUp++;
-      }
-      log(
-        `  ${followingUp} of ${opts.orders} in FOLLOWING_UP, worker RSS ${processRss(worker.pid!).rssMb.toFixed(0)} MB`,
-      );
-      // An order that ended (it failed, say) never gets there: it is left out of the figure, not waited for.
-      if (followingUp + ended >= opts.orders) break;
-      await sleep(3000);
-    }
-    await sleep(3000);
+    log(`  ${followingUp} of ${opts.orders} in FOLLOWING_UP (${ended} ended); letting the worker settle`);
+    // Then the figure: the worker holding them all open and idle, as a worker does between the news of its
+    // orders (the peak while they were placed is VmHWM, reported beside it).
+    await sleep(opts.settleMs ?? 20_000);
     const now = processRss(worker.pid!);
     return {
       orders: opts.orders,
