@@ -33,12 +33,13 @@ export type WorkerRole = (typeof WORKER_ROLES)[number];
  * about 2,300 on a 4 GB heap, enough to hold every order of a busy fortnight). An order runs through its first
  * stages in seconds and then waits in FOLLOWING_UP for weeks, waking a handful of times (the vendor's status, an
  * invoice, the record, a deadline, a PO line check). Keeping such an order cached buys nothing: when it wakes,
- * replaying its history (a few dozen events) costs a millisecond or two, and evicted orders cost no memory. The
- * cache only has to hold the orders moving through the pipeline at once (intake rate x the seconds to reach
- * FOLLOWING_UP, with room for bursts): 500 is ~30 orders a second for 15 seconds. Worker RSS then stays flat however
- * many orders are open (bench: `rto bench --rss-orders 10000`). RTO_MAX_CACHED_WORKFLOWS changes it.
+ * replaying its history (a few dozen events) costs a millisecond or two, and evicted orders cost no memory. A cached
+ * order costs the worker about 0.25 MB (its state in the workflow thread's V8 context and in the SDK core). Measured
+ * with 1,000 orders taken to FOLLOWING_UP 200 at a time, then left open (bench/worker-rss.bench.ts): a cache of
+ * 500 left the worker at 520 MB, one of 100 at 284 MB, in the same time (the misses' replays did not slow it).
+ * 100 holds the orders moving through the pipeline at once at ~30 orders a second. RTO_MAX_CACHED_WORKFLOWS.
  */
-export const DEFAULT_MAX_CACHED_WORKFLOWS = 500;
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
 
 /**
  * Options of every workflow-polling worker: the cache above, and one V8 context reused by all workflows (the SDK's
