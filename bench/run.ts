@@ -50,7 +50,7 @@ const USAGE = `Usage: rto bench [--orders N] [--overlay-orders M] [--marc-record
   The production figures alone: rto bench --orders 0 --overlay-orders 0 --marc-records 0 --edi-mb 0 \
                                            --budget-orders 0 --proof-orders 0
   --rss-orders R      orders held open in FOLLOWING_UP while the worker child's RSS is read (default 10000, the
-                      issue's figure; about 15 minutes on a shared 2-core machine; 0 skips it)
+                      issue's figure: 1.5 to 2 hours on a loaded 2-core machine, ~100 orders a minute; 0 skips it)
   --rss-cache C       the worker child's maxCachedWorkflows for that run (default: the project's,
                       RTO_MAX_CACHED_WORKFLOWS's default)
   --history-orders H  orders run to COMPLETED whose histories are measured (default 50; 0 skips it)`;
