@@ -46,14 +46,14 @@ const USAGE = `Usage: rto bench [--orders N] [--overlay-orders M] [--marc-record
   --proof-orders P    orders in the exactly-once proof under Alma's real search (default 500; 0 skips it)
   --pipeline-orders Q orders to FOLLOWING_UP, 30 at a time, against as many no-op workflows, with the HTTP
                       intake beside both (default 300; 0 skips it)
-
-  The production figures alone: rto bench --orders 0 --overlay-orders 0 --marc-records 0 --edi-mb 0 \
-                                           --budget-orders 0 --proof-orders 0
   --rss-orders R      orders held open in FOLLOWING_UP while the worker child's RSS is read (default 10000, the
                       issue's figure: 1.5 to 2 hours on a loaded 2-core machine, ~100 orders a minute; 0 skips it)
   --rss-cache C       the worker child's maxCachedWorkflows for that run (default: the project's,
                       RTO_MAX_CACHED_WORKFLOWS's default)
-  --history-orders H  orders run to COMPLETED whose histories are measured (default 50; 0 skips it)`;
+  --history-orders H  orders run to COMPLETED whose histories are measured (default 50; 0 skips it)
+
+  The production figures alone: rto bench --orders 0 --overlay-orders 0 --marc-records 0 --edi-mb 0 \
+                                           --budget-orders 0 --proof-orders 0`;
 
 function count(value: string | undefined, fallback: number, name: string, min: number): number {
   if (value === undefined) return fallback;
