@@ -13,8 +13,10 @@ import { Worker } from '@temporalio/worker';
 import { startHttpIntake } from '../src/client/http';
 import { OrderClient } from '../src/client/orders';
 import { invoiceSignal, recordOverlaidSignal, vendorStatusSignal } from '../src/order/messages';
+import { OrderStage } from '../src/order/search-attributes';
 import { STAGES, type Stage } from '../src/order/types';
 import { NativeConnection } from '@temporalio/worker';
+import { workflowWorkerOptions } from '../src/worker/workers';
 import { exampleOrder, startSystem, type TestSystem } from '../test/harness/system';
 import { testAddress, uniqueQueue } from '../test/harness/temporal';
 import { ACCOUNT, terminateAll } from './alma.bench';
@@ -33,8 +35,12 @@ export interface Latency {
 export interface PipelineFigures {
   orders: number;
   concurrency: number;
-  /** Activities and timers a pipeline order had scheduled when it reached FOLLOWING_UP (read from its history). */
+  /**
+   * Activities, local activities and timers a pipeline order had scheduled when it reached FOLLOWING_UP (read
+   * from its history): the no-op workflow runs as many activities and local activities, and one timer.
+   */
   activitiesPerOrder: number;
+  localActivitiesPerOrder: number;
   timersPerOrder: number;
   noopTimerMs: number;
   pipelineSeconds: number;
@@ -43,6 +49,11 @@ export interface PipelineFigures {
   /** Pipeline orders that did not reach FOLLOWING_UP in time. */
   stuck: number;
   intakeIdle: Latency;
+  /**
+   * The floor under the intake's figure: Temporal's StartWorkflowExecution alone (the client call the intake
+   * makes, the same order, the same idle queue), timed the same way one at a time, just before the intake.
+   */
+  startIdle: Latency;
   intakeUnderLoad: Latency;
 }
 
@@ -110,7 +121,37 @@ async function stageOf(sys: TestSystem, id: string): Promise<Stage | undefined> 
   return (await sys.orders.getStatus(ACCOUNT, id, { queryTimeoutMs: 5000 }).catch(() => undefined))?.stage;
 }
 
-/** Places one order and polls its stage until `done` (or the deadline): true when it got there. */
+/**
+ * How far a workflow has got, from Temporal alone (DescribeWorkflowExecution: the stage search attribute it has
+ * upserted, and whether it has closed): no query, so the worker under test does no work for the bench's polling,
+ * and the no-op workflow is polled the same way at the same cost.
+ */
+async function progressOf(
+  sys: TestSystem,
+  workflowId: string,
+): Promise<{ stage?: Stage; closed: boolean } | undefined> {
+  const d = await sys.client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .catch(() => undefined);
+  if (!d) return undefined;
+  const stage = d.typedSearchAttributes.get(OrderStage);
+  return {
+    stage: typeof stage === 'string' ? (stage as Stage) : undefined,
+    closed: d.status.name !== 'RUNNING',
+  };
+}
+
+/** Polls `done` every 100 ms until it holds or the deadline passes: true when it held. */
+async function pollUntil(done: () => Promise<boolean>, deadline: number): Promise<boolean> {
+  while (Date.now() < deadline) {
+    if (await done()) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+/** Places one order and polls its stage (describe, as the no-op is polled) until `done`: true when it got there. */
 async function placeAndWait(
   sys: TestSystem,
   order: Record<string, unknown>,
@@ -120,12 +161,10 @@ async function placeAndWait(
   const r = await sys.orders.placeOrder(order);
   if (r.outcome !== 'started')
     throw new Error(`order ${String(order.orderId)} not started: ${JSON.stringify(r)}`);
-  while (Date.now() < deadline) {
-    const s = await stageOf(sys, String(order.orderId));
-    if (s && done(s)) return true;
-    await sleep(100);
-  }
-  return false;
+  return pollUntil(async () => {
+    const p = await progressOf(sys, r.workflowId);
+    return !!p?.stage && done(p.stage);
+  }, deadline);
 }
 
 /** The system as both benches here run it: Alma's budget out of the way (this is about the worker, not pacing). */
@@ -133,7 +172,6 @@ function productionSystem(followUp?: Record<string, string>): Promise<TestSystem
   return startSystem({
     bibDelayMs: 0,
     asyncDelayMs: 0,
-    workflowsPath: path.join(__dirname, 'noop-workflows.ts'),
     configure: (raw) => {
       const inst = raw.institutions['01UNIV_INST']!;
       inst.perSecondThreshold = 1000;
@@ -153,16 +191,24 @@ function freshOrders(prefix: string, count: number): Record<string, unknown>[] {
   }));
 }
 
-/** Scheduled activities and started timers in a workflow's history so far. */
-async function shape(sys: TestSystem, workflowId: string): Promise<{ activities: number; timers: number }> {
+/**
+ * Scheduled activities, local activities (their markers) and started timers in a workflow's history so far:
+ * the shape the no-op workflow copies.
+ */
+async function shape(
+  sys: TestSystem,
+  workflowId: string,
+): Promise<{ activities: number; localActivities: number; timers: number }> {
   const h = await sys.client.workflow.getHandle(workflowId).fetchHistory();
   let activities = 0;
+  let localActivities = 0;
   let timers = 0;
   for (const e of h.events ?? []) {
     if (e.activityTaskScheduledEventAttributes) activities++;
+    if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') localActivities++;
     if (e.timerStartedEventAttributes) timers++;
   }
-  return { activities, timers };
+  return { activities, localActivities, timers };
 }
 
 export async function runPipelineBench(opts: {
@@ -197,7 +243,11 @@ export async function runPipelineBench(opts: {
     connection,
     namespace: 'default',
     taskQueue: noopQueue,
+    // The no-op workflow and its activities (local ones too) on one worker, as the project's main worker runs
+    // the order workflow and its local and main-queue activities, with the project's workflow worker settings.
+    workflowsPath: path.join(__dirname, 'noop-workflows.ts'),
     activities: { noop: async (i: number) => i },
+    ...workflowWorkerOptions(),
     shutdownGraceTime: '1s',
   });
   const noopRunning = noopWorker.run();
@@ -227,6 +277,15 @@ export async function runPipelineBench(opts: {
   };
   try {
     log(`intake idle: ${intakeRequests} POST /orders one at a time`);
+    const startTimes: number[] = [];
+    for (const o of freshOrders(`BENCH-ST-${run}`, intakeRequests)) {
+      const t = process.hrtime.bigint();
+      const r = await intakeOrders.placeOrder(o);
+      startTimes.push(Number(process.hrtime.bigint() - t) / 1e6);
+      if (r.outcome !== 'started') throw new Error(`order ${String(o.orderId)} not started`);
+      intakeIds.push(String(o.orderId));
+    }
+    const startIdle = latency(startTimes);
     const idle = latency(await intakeLoad(intakeRequests, () => false));
 
     // One order first, alone: the shape of the pipeline the no-op copies (and a warm worker for both runs).
@@ -234,7 +293,7 @@ export async function runPipelineBench(opts: {
     pipelineIds.push(String(probe!.orderId));
     if (!(await placeAndWait(sys, probe!, atLeast('FOLLOWING_UP'), Date.now() + 60_000)))
       throw new Error('the probe order never reached FOLLOWING_UP');
-    const { activities, timers } = await shape(
+    const { activities, localActivities, timers } = await shape(
       sys,
       sys.orders.handle(ACCOUNT, String(probe!.orderId)).workflowId,
     );
@@ -243,38 +302,54 @@ export async function runPipelineBench(opts: {
     const orders = freshOrders(`BENCH-PL-${run}`, opts.orders);
     pipelineIds.push(...orders.map((o) => String(o.orderId)));
     let stuck = 0;
-    let pipelineDone = false;
-    const underLoad = intakeLoad(5_000, () => pipelineDone);
+    /** Runs `body` with the intake placing orders one at a time beside it: its answer times. */
+    const withIntakeBeside = async (body: () => Promise<void>): Promise<number[]> => {
+      let done = false;
+      const beside = intakeLoad(5_000, () => done);
+      try {
+        await body();
+      } finally {
+        done = true;
+      }
+      return beside;
+    };
     const started = Date.now();
-    try {
-      await pool(orders.length, concurrency, async (i) => {
+    const loadedTimes = await withIntakeBeside(() =>
+      pool(orders.length, concurrency, async (i) => {
         if (!(await placeAndWait(sys, orders[i]!, atLeast('FOLLOWING_UP'), started + timeoutMs))) stuck++;
-      });
-    } catch (e) {
-      pipelineDone = true;
-      await underLoad.catch(() => undefined);
-      throw e;
-    }
+      }),
+    );
     const pipelineSeconds = (Date.now() - started) / 1000;
-    pipelineDone = true;
-    const loaded = latency(await underLoad);
+    const loaded = latency(loadedTimes);
 
-    log(`no-op: ${opts.orders} workflows of ${activities} activities and a ${noopTimerMs} ms timer`);
+    // The same load beside it as the pipeline had (the intake placing orders), the same polling (describe
+    // every 100 ms, no query), the same concurrency, workers and server.
+    log(
+      `no-op: ${opts.orders} workflows of ${activities} activities, ${localActivities} local activities and a ${noopTimerMs} ms timer`,
+    );
     const noopStarted = Date.now();
-    await pool(opts.orders, concurrency, async (i) => {
-      const workflowId = `bench-noop-${run}-${i}`;
-      noopIds.push(workflowId);
-      await sys.client.workflow.execute('noopOrderWorkflow', {
-        workflowId,
-        taskQueue: sys.taskQueue,
-        args: [{ activities, timerMs: noopTimerMs, activityQueue: noopQueue }],
-      });
-    });
+    await withIntakeBeside(() =>
+      pool(opts.orders, concurrency, async (i) => {
+        const workflowId = `bench-noop-${run}-${i}`;
+        noopIds.push(workflowId);
+        await sys.client.workflow.start('noopOrderWorkflow', {
+          workflowId,
+          taskQueue: noopQueue,
+          args: [{ activities, localActivities, timerMs: noopTimerMs, activityQueue: noopQueue }],
+        });
+        const ok = await pollUntil(
+          async () => (await progressOf(sys, workflowId))?.closed === true,
+          noopStarted + timeoutMs,
+        );
+        if (!ok) throw new Error(`no-op workflow ${workflowId} did not complete in time`);
+      }),
+    );
     const noopSeconds = (Date.now() - noopStarted) / 1000;
     return {
       orders: opts.orders,
       concurrency,
       activitiesPerOrder: activities,
+      localActivitiesPerOrder: localActivities,
       timersPerOrder: timers,
       noopTimerMs,
       pipelineSeconds,
@@ -282,6 +357,7 @@ export async function runPipelineBench(opts: {
       ratio: pipelineSeconds / noopSeconds,
       stuck,
       intakeIdle: idle,
+      startIdle,
       intakeUnderLoad: loaded,
     };
   } finally {

@@ -1,14 +1,16 @@
 /**
  * Worker RSS with N orders open in FOLLOWING_UP: the project's workers in a child process of their own
  * (test/harness/worker-child.ts), so the figure is theirs alone, read from /proc/<pid>/status (VmRSS, and the
- * peak VmHWM). The orders are placed from this process, taken to FOLLOWING_UP and left there (long deadlines).
+ * peak VmHWM). The child loads a workflow bundle built here first, as production workers load dist/'s (`npm run
+ * build`): a worker that bundles at start keeps the bundler's memory, which production never has. The orders are
+ * placed from this process, taken to FOLLOWING_UP and left there (long deadlines).
  * Needs TEMPORAL_TEST_ADDRESS (bench/run.ts starts a dev server and sets it).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import v8 from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { OrderClient } from '../src/client/orders';
 import { parseConfig } from '../src/config/load';
 import { createLogger } from '../src/logging';
@@ -16,6 +18,7 @@ import { startMailCatcher } from '../src/mail';
 import { OrderStage } from '../src/order/search-attributes';
 import { STAGES, type Stage } from '../src/order/types';
 import { seedFromConfig, startAlmaSandbox } from '../src/sandbox/alma';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../src/worker/workers';
 import { spawnWorker } from '../test/harness/proof';
 import { exampleConfigRaw, exampleOrder } from '../test/harness/system';
 import { testAddress, uniqueQueue } from '../test/harness/temporal';
@@ -27,7 +30,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface WorkerRssFigures {
   orders: number;
   followingUp: number;
-  /** The worker's workflow cache: the SDK's default for the child's heap (worker-child.ts sets none). */
+  /** The worker's workflow cache (the project's default unless the bench was given one). */
   maxCachedWorkflows: number;
   rssIdleMb: number;
   rssMb: number;
@@ -43,22 +46,19 @@ export function processRss(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
 }
 
-/**
- * The SDK's default maxCachedWorkflows (reuseV8Context on) for a process with this one's heap limit: the child
- * is the same node with the same options, and worker-child.ts leaves the cache at the default.
- */
-export function sdkDefaultCache(): number {
-  const heapMiB = v8.getHeapStatistics().heap_size_limit / (1024 * 1024);
-  return Math.max(Math.floor((Math.max(heapMiB - 200, 0) * 600) / 1024), 10);
-}
-
 export async function runWorkerRssBench(opts: {
   orders: number;
+  /** The child's maxCachedWorkflows; default the project's (src/worker/workers.ts). */
+  maxCachedWorkflows?: number;
+  /** Orders on their way to FOLLOWING_UP at once (default 200). */
+  inFlight?: number;
+  /** How long the worker is left idle with its orders open before RSS is read (default 20 s). */
+  settleMs?: number;
   timeoutMs?: number;
   log?: (line: string) => void;
 }): Promise<WorkerRssFigures> {
   const log = opts.log ?? (() => undefined);
-  const timeoutMs = opts.timeoutMs ?? 600_000;
+  const timeoutMs = opts.timeoutMs ?? 3_600_000;
   const started = Date.now();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rto-rss-'));
   const logger = createLogger({ level: 'silent', pretty: false });
@@ -90,6 +90,13 @@ export async function runWorkerRssBench(opts: {
   raw.accounts[ACCOUNT]!.email!.confirmation = false;
   const configFile = path.join(dataDir, 'config.json');
   writeFileSync(configFile, JSON.stringify(raw));
+  const bundleFile = path.join(dataDir, 'workflow-bundle.js');
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../src/workflows'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
+  });
+  writeFileSync(bundleFile, code);
+  const maxCachedWorkflows = opts.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS;
   const config = parseConfig(raw);
   const taskQueue = uniqueQueue('rss');
   await fetch(`${sandbox.baseUrl}/_sandbox/limits`, {
@@ -103,6 +110,8 @@ export async function runWorkerRssBench(opts: {
     RTO_CHILD_QUEUE: taskQueue,
     RTO_CHILD_SMTP: String(catcher.port),
     RTO_CHILD_DATA: dataDir,
+    RTO_CHILD_BUNDLE: bundleFile,
+    RTO_CHILD_MAX_CACHED_WORKFLOWS: String(maxCachedWorkflows),
     TEMPORAL_TEST_ADDRESS: testAddress(),
   });
   const connection = await Connection.connect({ address: testAddress() });
@@ -114,49 +123,72 @@ export async function runWorkerRssBench(opts: {
     await sleep(2000);
     const idle = processRss(worker.pid!);
     const isbns = freshIsbns(opts.orders, Math.floor(Math.random() * 1e7));
+    const following = atLeastFollowingUp();
     log(
       `worker RSS: placing ${opts.orders} orders (worker pid ${worker.pid}, idle ${idle.rssMb.toFixed(0)} MB)`,
     );
-    for (let i = 0; i < opts.orders; i += 50) {
+    // Placed as OASIS sends them, one after another, with at most `inFlight` on their way to FOLLOWING_UP at a
+    // time (not 10,000 at once: a burst far beyond the workflow cache replays every order at each step, which
+    // is a throughput figure, not this one). Each is followed by describe (its stage search attribute), not by
+    // a query: a query per order would pull every workflow back into the cache being measured.
+    const inFlight = opts.inFlight ?? 200;
+    const deadline = started + timeoutMs;
+    let next = 0;
+    let followingUp = 0;
+    let ended = 0;
+    const progress = setInterval(
+      () =>
+        log(
+          `  ${followingUp} of ${opts.orders} in FOLLOWING_UP, worker RSS ${processRss(worker.pid!).rssMb.toFixed(0)} MB`,
+        ),
+      15_000,
+    );
+    try {
       await Promise.all(
-        isbns.slice(i, i + 50).map(async (isbn, j) => {
-          const o = exampleOrder(
-            'print-single-fund.json',
-            `BENCH-RSS-${run}-${String(i + j).padStart(5, '0')}`,
-          );
-          (o.item as { isbn: string }).isbn = isbn;
-          ids.push(String(o.orderId));
-          const r = await orders.placeOrder(o);
-          if (r.outcome !== 'started') throw new Error(`order ${String(o.orderId)} not started`);
+        Array.from({ length: Math.min(inFlight, opts.orders) }, async () => {
+          while (next < opts.orders && Date.now() < deadline) {
+            const i = next++;
+            const o = exampleOrder(
+              'print-single-fund.json',
+              `BENCH-RSS-${run}-${String(i).padStart(5, '0')}`,
+            );
+            (o.item as { isbn: string }).isbn = isbns[i]!;
+            ids.push(String(o.orderId));
+            const r = await orders.placeOrder(o);
+            if (r.outcome !== 'started') throw new Error(`order ${String(o.orderId)} not started`);
+            for (;;) {
+              const d = await client.workflow
+                .getHandle(r.workflowId)
+                .describe()
+                .catch(() => undefined);
+              const stage = d?.typedSearchAttributes.get(OrderStage);
+              // An order that ended (it failed, say) never gets there: left out of the figure, not waited for.
+              if (d && d.status.name !== 'RUNNING') {
+                ended++;
+                break;
+              }
+              if (typeof stage === 'string' && following(stage as Stage)) {
+                followingUp++;
+                break;
+              }
+              if (Date.now() >= deadline) break;
+              await sleep(250);
+            }
+          }
         }),
       );
+    } finally {
+      clearInterval(progress);
     }
-    // Counted from Temporal's visibility (the stage search attribute), not by querying each order: a query
-    // per order would pull every workflow back into the cache being measured.
-    const deadline = started + timeoutMs;
-    let followingUp = 0;
-    const following = atLeastFollowingUp();
-    while (Date.now() < deadline) {
-      followingUp = 0;
-      let ended = 0;
-      for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) {
-        const stage = w.typedSearchAttributes.get(OrderStage);
-        if (w.status.name !== 'RUNNING') ended++;
-        else if (typeof stage === 'string' && following(stage as Stage)) followingUp++;
-      }
-      log(
-        `  ${followingUp} of ${opts.orders} in FOLLOWING_UP, worker RSS ${processRss(worker.pid!).rssMb.toFixed(0)} MB`,
-      );
-      // An order that ended (it failed, say) never gets there: it is left out of the figure, not waited for.
-      if (followingUp + ended >= opts.orders) break;
-      await sleep(3000);
-    }
-    await sleep(3000);
+    log(`  ${followingUp} of ${opts.orders} in FOLLOWING_UP (${ended} ended); letting the worker settle`);
+    // Then the figure: the worker holding them all open and idle, as a worker does between the news of its
+    // orders (the peak while they were placed is VmHWM, reported beside it).
+    await sleep(opts.settleMs ?? 20_000);
     const now = processRss(worker.pid!);
     return {
       orders: opts.orders,
       followingUp,
-      maxCachedWorkflows: sdkDefaultCache(),
+      maxCachedWorkflows,
       rssIdleMb: Math.round(idle.rssMb),
       rssMb: Math.round(now.rssMb),
       peakRssMb: Math.round(now.peakMb),

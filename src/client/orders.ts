@@ -118,6 +118,12 @@ export class OrderClient {
         workflowId,
         taskQueue: this.opts.taskQueue,
         args: [{ order: raw, account, orderId }],
+        // Findable at once (and no upsert in the workflow's history for them): the workflow checks they match.
+        typedSearchAttributes: [
+          { key: OasisAccount, value: account },
+          { key: OasisOrderId, value: orderId },
+          { key: OrderStage, value: 'VALIDATING' },
+        ],
         // A rejected or failed order may be placed again once corrected; a live or finished one may not.
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
       });

@@ -96,6 +96,8 @@ export const settingsSchema = z.object({
   RTO_CODEC_CORS_ORIGIN: z.string().optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   RTO_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(50),
+  /** Workflows a workflow-polling worker keeps cached (src/worker/workers.ts says why the default is 100). */
+  RTO_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).default(100),
   /** What `rto worker` polls: `both` (default), `workflows` or `activities` (src/worker/workers.ts). */
   RTO_WORKER_ROLE: z.enum(['both', 'workflows', 'activities']).default('both'),
   /** The worker's health endpoint (`GET /healthz`): unset, none; 0, a free port (logged). */

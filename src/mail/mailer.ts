@@ -3,7 +3,7 @@
  * dead relay fails an activity attempt quickly, and errors rewritten so the SMTP password can never leak.
  */
 import nodemailer from 'nodemailer';
-import type SMTPTransport from 'nodemailer/lib/smtp-transport';
+import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import type { Settings } from '../config/settings';
 import { silentLogger, type Logger } from '../logging';
 import { mails } from '../metrics';
@@ -112,7 +112,11 @@ export function createMailer(opts: MailerOptions): Mailer {
       { host: opts.host, port: opts.port },
       'SMTP credentials may be sent without TLS (SMTP_ALLOW_PLAIN_AUTH) to a relay off this host',
     );
-  const transportOptions: SMTPTransport.Options = {
+  const transportOptions: SMTPPool.Options = {
+    // Connections kept and reused (at most 5 at once, 100 mails each, the relay may close an idle one): a new
+    // connection per mail waits for the relay's greeting (100 ms from the mail catcher, often more from a relay
+    // that delays it on purpose) and a TLS handshake each time; every order sends at least one mail.
+    pool: true,
     host: opts.host,
     port: opts.port,
     secure,

@@ -61,6 +61,7 @@ export async function startWorkerProcess(o: {
     config,
     workflowBundlePath: defaultBundlePath(),
     maxConcurrentActivities: settings.RTO_WORKER_CONCURRENCY,
+    maxCachedWorkflows: settings.RTO_MAX_CACHED_WORKFLOWS,
     dataConverter,
     deps: {
       alma,

@@ -28,6 +28,31 @@ export const ALMA_CALLS_PER_ACTIVITY = 2;
 export const WORKER_ROLES = ['both', 'workflows', 'activities'] as const;
 export type WorkerRole = (typeof WORKER_ROLES)[number];
 
+/**
+ * The workflow cache, sized on purpose rather than by the SDK's default (600 workflows per GB of the heap limit:
+ * about 2,300 on a 4 GB heap, enough to hold every order of a busy fortnight). An order runs through its first
+ * stages in seconds and then waits in FOLLOWING_UP for weeks, waking a handful of times (the vendor's status, an
+ * invoice, the record, a deadline, a PO line check). Keeping such an order cached buys nothing: when it wakes,
+ * replaying its history (a few dozen events) costs a millisecond or two, and evicted orders cost no memory. A cached
+ * order costs the worker about 0.25 MB (its state in the workflow thread's V8 context and in the SDK core). Measured
+ * with 1,000 orders taken to FOLLOWING_UP 200 at a time, then left open (bench/worker-rss.bench.ts): a cache of
+ * 500 left the worker at 520 MB, one of 100 at 284 MB, in the same time (the misses' replays did not slow it).
+ * 100 holds the orders moving through the pipeline at once at ~30 orders a second. RTO_MAX_CACHED_WORKFLOWS.
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 100;
+
+/**
+ * Options of every workflow-polling worker: the cache above, and one V8 context reused by all workflows (the SDK's
+ * default, set here so that it stays on: a context per workflow costs ~2-3x the memory and a context creation
+ * blocking the event loop on every cache miss, which with a small cache is every wake-up of an order).
+ */
+export function workflowWorkerOptions(o: { maxCachedWorkflows?: number } = {}) {
+  return {
+    reuseV8Context: true,
+    maxCachedWorkflows: o.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
+  } satisfies Partial<WorkerOptions>;
+}
+
 export interface WorkerSetOptions {
   /** Default `both`. */
   role?: WorkerRole;
@@ -39,6 +64,8 @@ export interface WorkerSetOptions {
   /** Path of a prebuilt workflow bundle; otherwise the workflows are bundled from source at start. */
   workflowBundlePath?: string;
   maxConcurrentActivities?: number;
+  /** Workflows kept cached (default DEFAULT_MAX_CACHED_WORKFLOWS): RTO_MAX_CACHED_WORKFLOWS. */
+  maxCachedWorkflows?: number;
   /** Extra workflow modules (tests). */
   workflowsPath?: string;
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
@@ -69,9 +96,18 @@ export async function createWorkers(o: WorkerSetOptions): Promise<Worker[]> {
     await Worker.create({
       ...common,
       taskQueue: o.taskQueue,
-      // A worker given no workflows polls no workflow tasks, and one given no activities no activity tasks.
-      ...(role !== 'activities' ? workflowSource : {}),
-      ...(role !== 'workflows' ? { activities } : {}),
+      // A worker given no workflows polls no workflow tasks.
+      ...(role !== 'activities'
+        ? { ...workflowSource, ...workflowWorkerOptions({ maxCachedWorkflows: o.maxCachedWorkflows }) }
+        : {}),
+      // Lean orders validate in a local activity, run by the worker that runs the workflow: a workflow-only
+      // worker registers that one activity and polls no activity tasks (enableNonLocalActivities off).
+      ...(role !== 'workflows'
+        ? { activities }
+        : {
+            activities: { validateOrderActivity: activities.validateOrderActivity },
+            enableNonLocalActivities: false,
+          }),
       maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 50,
     }),
   ];

@@ -6,6 +6,9 @@
  *   RTO_CHILD_QUEUE    the task queue
  *   RTO_CHILD_SMTP     the mail catcher's port
  *   TEMPORAL_TEST_ADDRESS  the run's Temporal server
+ *   RTO_CHILD_BUNDLE   optional: a prebuilt workflow bundle to load, as production workers do (no bundler in
+ *                      the process, so its memory is the workers' alone: bench/worker-rss.bench.ts)
+ *   RTO_CHILD_MAX_CACHED_WORKFLOWS  optional: the workflow cache size (default: the project's)
  * It prints "ready" on stdout once the workers poll.
  */
 import { NativeConnection } from '@temporalio/worker';
@@ -32,6 +35,10 @@ async function main(): Promise<void> {
     taskQueue: process.env.RTO_CHILD_QUEUE!,
     config,
     shutdownGraceTime: '1s',
+    ...(process.env.RTO_CHILD_BUNDLE ? { workflowBundlePath: process.env.RTO_CHILD_BUNDLE } : {}),
+    ...(process.env.RTO_CHILD_MAX_CACHED_WORKFLOWS
+      ? { maxCachedWorkflows: Number(process.env.RTO_CHILD_MAX_CACHED_WORKFLOWS) }
+      : {}),
     deps: {
       alma: new AlmaAccess(config, logger),
       logger,

@@ -56,6 +56,8 @@ export async function endCancelled(
 ): Promise<OrderStatus> {
   const { poLine } = o.status;
   if (poLine && alma) {
+    // The cancellation waits on Alma before the stage is set: the PO line's attribute goes first.
+    o.flushAttributes();
     try {
       await alma.cancelPoLine({
         account: o.input.account,

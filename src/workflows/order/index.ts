@@ -10,7 +10,7 @@
  * Every duration comes from the plan the validation activity returns (the account's configuration), so tests
  * run a whole order in seconds. No I/O, clock or randomness here: Temporal's APIs only.
  */
-import { allHandlersFinished, condition, patched } from '@temporalio/workflow';
+import { allHandlersFinished, condition } from '@temporalio/workflow';
 import type { OrderStatus } from '../../order/types';
 import { almaActivities } from './proxies';
 import { endCancelled } from './endings';
@@ -42,7 +42,9 @@ async function run(o: OrderState): Promise<OrderStatus> {
 
   // Plans from before the setting (and accounts with it off) have no duplicateCheck: no marker, no check.
   let mmsId: string | undefined;
-  if (plan.duplicateCheck && patched('duplicate-check')) {
+  if (plan.duplicateCheck && o.has('duplicate-check')) {
+    // The check waits on Alma before any stage is set: the attributes validation set go first.
+    o.flushAttributes();
     const checked = await duplicateCheck(o, alma, plan.duplicateCheck);
     if (!checked.go) return endCancelled(o, alma, o.cancelComment('cancelled while held'));
     mmsId = checked.mmsId;
@@ -55,12 +57,12 @@ async function run(o: OrderState): Promise<OrderStatus> {
   if ((await awaitingBib(o, alma, created.number)) === 'cancelled')
     return endCancelled(o, alma, o.cancelComment('cancelled'));
   // A cancellation that arrived while the bib was looked for: no "ordered" email for a cancelled order.
-  if (patched('cancel-before-confirming') && o.cancelled)
+  if (o.has('cancel-before-confirming') && o.cancelled)
     return endCancelled(o, alma, o.cancelComment('cancelled'));
 
   await confirming(o, created, alma);
   // A cancellation that arrived while the mail was being sent ends the order here, not after FOLLOWING_UP begins.
-  if (patched('cancel-after-confirming') && o.cancelled)
+  if (o.has('cancel-after-confirming') && o.cancelled)
     return endCancelled(o, alma, o.cancelComment('cancelled'));
   if ((await followingUp(o, alma)) === 'cancelled')
     return endCancelled(o, alma, o.cancelComment('cancelled'));

@@ -2,7 +2,7 @@
  * The order's activities, each bound once with its own timeouts and retries (written here, beside the reason
  * for each). The Alma ones need the account's plan, so they are bound once validation has returned it.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { NON_RETRYABLE } from '../../order/failures';
 import type { OrderPlan } from '../../order/types';
@@ -12,6 +12,14 @@ import type { OrderPlan } from '../../order/types';
 // for the event loop). If every attempt fails, the order ends FAILED with VALIDATION_FAILED (stages/validating).
 export const { validateOrderActivity } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+// The same, as a local activity (orders started with LEAN_HISTORY): it runs on the worker that runs the workflow
+// (createWorkers registers it there, whatever the worker's role), and its result is one marker in the history.
+// A worker lost mid-check loses the workflow task with it; the next worker runs the check again (it is pure).
+export const { validateOrderActivity: validateOrderLocally } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 

@@ -4,13 +4,17 @@
  * workflows signal. The stages (./stages) read and change it; only handlers here change it between awaits.
  */
 import {
+  CancellationScope,
   condition,
+  isCancellation,
   log,
   patched,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   cancelSignal,
   cancelUpdate,
@@ -44,6 +48,15 @@ export interface OrderWorkflowInput {
   orderId: string;
 }
 
+/**
+ * One marker for the changes made to keep an order's history short (docs/order-path.md, "History size"): the
+ * validation as a local activity, search attributes upserted together, the follow-up timer kept while its time
+ * stands, and every older patch of this workflow taken as applied without a marker of its own. Each `patched()`
+ * costs an order two history events (the marker and the TemporalChangeVersion upsert the SDK adds), so orders
+ * started with this marker record only it; orders started before it replay every older patch as they did.
+ */
+export const LEAN_HISTORY = 'lean-history';
+
 /** Vendor statuses that end the order (the vendor will not supply it). */
 const VENDOR_ENDS = new Set(['cancelled', 'not-accepted']);
 /** Vendor statuses staff must hear about. */
@@ -70,8 +83,14 @@ export class OrderState {
   vendorCancelledLate = false;
   /** Staff's release of a HELD order (a possible duplicate), once given. */
   release?: ReleaseRequest;
+  /** Started with LEAN_HISTORY (set first thing in `listen`, before any handler can run). */
+  lean = false;
   private newsArrived = false;
   private readonly staffAlerts: Promise<void>[] = [];
+  /** Search attributes waiting to go with the next stage or alert upsert (lean orders: one event for both). */
+  private pendingAttributes: SearchAttributeUpdatePair[] = [];
+  /** The follow-up's wake-up timer, kept across waits while the time it was set for stands (lean orders). */
+  private alarm?: { at: number; fired: boolean; scope: CancellationScope; done: Promise<void> };
 
   constructor(readonly input: OrderWorkflowInput) {
     this.status = {
@@ -87,8 +106,17 @@ export class OrderState {
     };
   }
 
+  /**
+   * Whether the change behind an older patch applies: always for lean orders (no marker of its own), else as
+   * `patched(id)` says (the order's history decides).
+   */
+  has(patchId: string): boolean {
+    return this.lean || patched(patchId);
+  }
+
   /** Registers every handler, then marks the order received (search attributes, history). */
   listen(): void {
+    this.lean = patched(LEAN_HISTORY);
     // The timeline is derived on each query (no command, no history event): orders of any age get one.
     setHandler(statusQuery, () => ({ ...this.status, timeline: orderTimeline(this.status) }));
     setHandler(cancelSignal, (req) => this.takeCancel(req));
@@ -120,11 +148,19 @@ export class OrderState {
     setHandler(vendorStatusSignal, (news) => this.onVendorStatus(news));
     setHandler(invoiceSignal, (news) => this.onInvoice(news));
     setHandler(recordOverlaidSignal, (news) => this.onRecordOverlaid(news));
-    upsertSearchAttributes([
-      { key: OasisAccount, value: this.input.account },
-      { key: OasisOrderId, value: this.input.orderId },
-      { key: OrderStage, value: 'VALIDATING' },
-    ]);
+    // The client sets these when it starts the order (src/client/orders.ts): then there is nothing to upsert.
+    const given = workflowInfo().typedSearchAttributes;
+    const startedWith =
+      this.lean &&
+      given.get(OasisAccount) === this.input.account &&
+      given.get(OasisOrderId) === this.input.orderId &&
+      given.get(OrderStage) === 'VALIDATING';
+    if (!startedWith)
+      upsertSearchAttributes([
+        { key: OasisAccount, value: this.input.account },
+        { key: OasisOrderId, value: this.input.orderId },
+        { key: OrderStage, value: 'VALIDATING' },
+      ]);
     this.note('received');
     this.note('stage VALIDATING');
   }
@@ -150,16 +186,37 @@ export class OrderState {
   setStage(stage: Stage): void {
     this.status.stage = stage;
     this.note(`stage ${stage}`);
-    upsertSearchAttributes([{ key: OrderStage, value: stage }]);
+    this.upsert([{ key: OrderStage, value: stage }]);
+  }
+
+  /**
+   * A search attribute of the order (its ISBN, PO line, MMS id). Lean orders upsert it with the next stage or
+   * alert, which every stage reaches without waiting on anything (or `flushAttributes` before it waits): one
+   * history event for both. Older orders upsert it at once, as their histories say.
+   */
+  setAttribute(pair: SearchAttributeUpdatePair): void {
+    if (this.lean) this.pendingAttributes.push(pair);
+    else upsertSearchAttributes([pair]);
+  }
+
+  /** Upserts the search attributes still waiting (before an await that does not end in a stage or an alert). */
+  flushAttributes(): void {
+    this.upsert([]);
+  }
+
+  private upsert(pairs: SearchAttributeUpdatePair[]): void {
+    const all = [...this.pendingAttributes, ...pairs];
+    this.pendingAttributes = [];
+    if (all.length) upsertSearchAttributes(all);
   }
 
   /** Flags the order (search attribute, history) and mails staff; `occurrence` tells repeats of one alert apart. */
   raise(alert: Alert, summary: string, occurrence?: string): void {
     if (!this.status.alerts.includes(alert)) this.status.alerts.push(alert);
     this.note(`alert ${alert}`, summary);
-    upsertSearchAttributes([{ key: OrderAlerts, value: [...this.status.alerts] }]);
+    this.upsert([{ key: OrderAlerts, value: [...this.status.alerts] }]);
     // Without a plan (validation never returned) the activity finds the account's staff itself.
-    if (this.plan ? !this.plan.email.staff.length : !patched('alert-without-plan')) return;
+    if (this.plan ? !this.plan.email.staff.length : !this.has('alert-without-plan')) return;
     const { account, orderId, workflowId } = this.status;
     // Staff mail is best effort: an SMTP outage must not hold the order up.
     this.staffAlerts.push(
@@ -221,17 +278,60 @@ export class OrderState {
     if (leaving) this.note('PO line out of review', r.statusDesc ?? r.status);
     // Every reading that changed Alma's status goes into the timeline (the POST's answer and the bib poll's
     // too; before, only the follow-up checks were noted, by checkPoLine).
-    if (r.status !== undefined && r.status !== before && patched('timeline-alma-readings')) {
+    if (r.status !== undefined && r.status !== before && this.has('timeline-alma-readings')) {
       this.note('PO line status in Alma', r.statusDesc ?? r.status, 'alma');
       return true;
     }
     return false;
   }
 
-  /** Waits until news or a cancellation arrives, or `timeoutMs` passes. */
-  async waitForNews(timeoutMs: number): Promise<void> {
+  /**
+   * Waits until news or a cancellation arrives, or the time `at` comes. Lean orders keep the timer set for `at`
+   * across waits while `at` stands (news that changes nothing due costs no cancelled and restarted timer), and
+   * leave it behind when the order ends (a closed workflow's timers go with it).
+   */
+  async waitForNews(at: number): Promise<void> {
     this.newsArrived = false;
-    await condition(() => this.newsArrived || this.cancelled, timeoutMs);
+    if (!this.lean) {
+      await condition(() => this.newsArrived || this.cancelled, Math.max(1, at - Date.now()));
+      return;
+    }
+    const alarm = this.alarmAt(at);
+    const news = new CancellationScope();
+    await Promise.race([
+      alarm,
+      news
+        .run(() => condition(() => this.newsArrived || this.cancelled))
+        .catch((e: unknown) => {
+          if (!isCancellation(e)) throw e;
+        }),
+    ]);
+    news.cancel();
+  }
+
+  /** The timer for `at`: the one already set if it is for `at` and has not fired, else a new one (the old cancelled). */
+  private alarmAt(at: number): Promise<void> {
+    const current = this.alarm;
+    if (current && current.at === at && !current.fired) return current.done;
+    if (current && !current.fired) current.scope.cancel();
+    const scope = new CancellationScope();
+    const alarm = {
+      at,
+      fired: false,
+      scope,
+      done: scope
+        .run(() => sleep(Math.max(1, at - Date.now())))
+        .then(
+          () => {
+            alarm.fired = true;
+          },
+          (e: unknown) => {
+            if (!isCancellation(e)) throw e;
+          },
+        ),
+    };
+    this.alarm = alarm;
+    return alarm.done;
   }
 
   private refuseIfEnded(): void {
@@ -243,7 +343,7 @@ export class OrderState {
     if (this.cancellation || isFinal(this.status.stage)) return;
     this.cancellation = req;
     const detail = [req.by, req.reason, req.comment].filter(Boolean).join(': ');
-    if (patched('timeline-sources')) this.note('cancellation requested', detail, sourceOfRequester(req.by));
+    if (this.has('timeline-sources')) this.note('cancellation requested', detail, sourceOfRequester(req.by));
     else this.note('cancellation requested', detail);
   }
 
@@ -251,7 +351,7 @@ export class OrderState {
     // The same news again (a retried EDI activity re-signals): nothing new, no second alert.
     const prev = this.status.vendorStatus?.source;
     if (
-      patched('dedupe-vendor-status') &&
+      this.has('dedupe-vendor-status') &&
       prev &&
       prev.sha256 === news.source.sha256 &&
       prev.message === news.source.message &&
@@ -265,7 +365,7 @@ export class OrderState {
     if (!VENDOR_ALERTS.has(news.status)) return;
     if (VENDOR_ENDS.has(news.status)) {
       // The vendor will not supply it: the order ends at whatever stage it is in (no "ordered" mail after this).
-      if (patched('vendor-cancel-anywhere')) this.vendorCancels(news);
+      if (this.has('vendor-cancel-anywhere')) this.vendorCancels(news);
       else this.vendorCancelledLate = true;
     }
     this.raise(
@@ -283,7 +383,7 @@ export class OrderState {
   private onInvoice(news: InvoiceNews): void {
     // An invoice line counts once, however often it is signalled: by invoice number and line, so that a
     // vendor re-sending the same invoice in a new interchange (other bytes, other hash) is not counted twice.
-    const byLine = patched('invoice-dedupe-by-line');
+    const byLine = this.has('invoice-dedupe-by-line');
     const same = (i: InvoiceNews) =>
       byLine && news.source.line !== undefined
         ? i.invoiceNumber === news.invoiceNumber && i.kind === news.kind && i.source.line === news.source.line

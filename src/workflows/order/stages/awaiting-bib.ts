@@ -2,13 +2,7 @@
  * AWAITING_BIB: a first wait (Alma links the brief bib asynchronously), then polling until it is linked. A
  * cancellation stops the wait and the poll at once; a bib that never comes raises BIB_LATE and the order goes on.
  */
-import {
-  CancellationScope,
-  condition,
-  isCancellation,
-  patched,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation } from '@temporalio/workflow';
 import { FailureType, meaningOf } from '../../../order/failures';
 import { AlmaMmsId } from '../../../order/search-attributes';
 import type { AlmaActivities } from '../proxies';
@@ -32,15 +26,15 @@ export async function awaitingBib(
       const bib = await unlessCancelled(o, () => poll({ account: o.input.account, poLine }));
       if (bib === CANCELLED) return 'cancelled';
       o.status.mmsId = bib.mmsId;
-      upsertSearchAttributes([{ key: AlmaMmsId, value: bib.mmsId }]);
+      o.setAttribute({ key: AlmaMmsId, value: bib.mmsId });
       o.note('brief bib linked', bib.mmsId);
       // Alma decides In Review after the POST's answer, too: read again here, alert once.
-      if (bib.inReview !== undefined && patched('in-review-read-later')) o.readAlma(poLine, bib);
+      if (bib.inReview !== undefined && o.has('in-review-read-later')) o.readAlma(poLine, bib);
       return 'linked';
     } catch (err) {
       const type = meaningOf(appFailure(err)?.type).type;
       if (type === FailureType.AlmaUnauthorised) return endFailedByAlma(o, err);
-      if (type === FailureType.AlmaBudgetSpent && patched('bib-poll-parks-for-budget')) {
+      if (type === FailureType.AlmaBudgetSpent && o.has('bib-poll-parks-for-budget')) {
         pollLeftMs -= Date.now() - started;
         const retryAt = budgetRetryAt(err);
         o.note(

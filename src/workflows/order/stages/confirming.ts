@@ -1,5 +1,4 @@
 /** CONFIRMING: the librarian's email, if the order asked for one; a mail that cannot go raises EMAIL_FAILED. */
-import { patched } from '@temporalio/workflow';
 import type { CreatedPoLine } from '../../../activities/types';
 import { sendConfirmation, type AlmaActivities } from '../proxies';
 import { messageOf } from '../endings';
@@ -19,7 +18,7 @@ export async function confirming(
   }
   // Alma has said nothing of the line yet (a silent POST answer, no bib poll that read a status): one more
   // reading, so that the mail says what Alma says if it can; still nothing, and the mail says "being processed".
-  if (alma && o.status.alma?.status === undefined && patched('read-before-confirming')) {
+  if (alma && o.status.alma?.status === undefined && o.has('read-before-confirming')) {
     await checkPoLine(o, alma, created.number);
     // Cancelled during the reading: no "received" mail for a cancelled order (the order ends next).
     if (o.cancelled) return;

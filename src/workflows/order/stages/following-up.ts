@@ -7,7 +7,6 @@
  * put the line In Review after the POST, or keep it there; staff hear of each entry into review (ALMA_IN_REVIEW)
  * and of a line left In Review past `inReviewWithin` (IN_REVIEW_LATE).
  */
-import { patched } from '@temporalio/workflow';
 import type { Alert } from '../../../order/types';
 import { endFailed, messageOf } from '../endings';
 import type { AlmaActivities } from '../proxies';
@@ -54,7 +53,7 @@ export async function followingUp(o: OrderState, alma?: AlmaActivities): Promise
   // Plans from before the checks have no interval: those orders follow up as they did.
   const every = timing.poLineCheckEveryMs;
   const checking =
-    alma !== undefined && every !== undefined && !!s.poLine && patched('po-line-follow-up-checks');
+    alma !== undefined && every !== undefined && !!s.poLine && o.has('po-line-follow-up-checks');
   const interval = checking ? Math.max(every, Math.ceil(timing.followAtMostMs / MAX_CHECKS)) : Infinity;
   const lateWithin = timing.inReviewWithinMs ?? Infinity;
   let nextCheck = start + interval;
@@ -104,7 +103,7 @@ export async function followingUp(o: OrderState, alma?: AlmaActivities): Promise
       }
     }
     const next = Math.min(endAt, nextCheck, lateAt(), ...open().map((d) => d.at));
-    await o.waitForNews(Math.max(1, next - now));
+    await o.waitForNews(next);
   }
 }
 

@@ -2,7 +2,6 @@
  * ORDERING: the PO line in Alma, exactly once (the activity searches before it posts, and waits out a POST that
  * may still be in flight). A refusal or an outage past the account's patience ends the order FAILED.
  */
-import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { CreatedPoLine } from '../../../activities/types';
 import { AlmaPoLine } from '../../../order/search-attributes';
 import type { AlmaActivities } from '../proxies';
@@ -23,7 +22,7 @@ export async function ordering(o: OrderState, alma: AlmaActivities, mmsId?: stri
     return endFailedByAlma(o, err);
   }
   o.status.poLine = created.number;
-  upsertSearchAttributes([{ key: AlmaPoLine, value: created.number }]);
+  o.setAttribute({ key: AlmaPoLine, value: created.number });
   // Alma may answer the POST before it has processed the line: no status then, and none is assumed.
   o.note(
     created.found ? 'PO line found (an earlier attempt had created it)' : 'PO line created',

@@ -1,15 +1,17 @@
 /** VALIDATING: the contract and the account's rules, again (the workflow is the authority); REJECTED ends it. */
-import { ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/workflow';
 import { Isbn } from '../../../order/search-attributes';
 import type { OrderPlan } from '../../../order/types';
 import { endFailed, messageOf } from '../endings';
-import { validateOrderActivity } from '../proxies';
+import { validateOrderActivity, validateOrderLocally } from '../proxies';
 import type { OrderState } from '../state';
 
 export async function validating(o: OrderState): Promise<OrderPlan> {
   let outcome;
   try {
-    outcome = await validateOrderActivity(o.input.order);
+    // A pure check of the order against the worker's configuration: a local activity (one marker in the history,
+    // no round trip through a task queue) for lean orders; older ones replay the activity they scheduled.
+    outcome = await (o.lean ? validateOrderLocally : validateOrderActivity)(o.input.order);
   } catch (err) {
     // Validation is pure, so only a lost or overloaded worker fails it, every attempt: the order must not stay
     // in VALIDATING with nobody told. It ends FAILED (nothing was created), so OASIS may place it again.
@@ -41,6 +43,6 @@ export async function validating(o: OrderState): Promise<OrderPlan> {
   if (order.location) s.location = `${order.location.library}/${order.location.shelvingLocation}`;
   const notes = [order.notes?.vendor, order.notes?.receiving, order.notes?.internal].filter((n) => n?.trim());
   if (notes.length) s.notes = notes.join(' | ');
-  if (order.item.isbn) upsertSearchAttributes([{ key: Isbn, value: order.item.isbn }]);
+  if (order.item.isbn) o.setAttribute({ key: Isbn, value: order.item.isbn });
   return plan;
 }
