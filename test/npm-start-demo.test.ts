@@ -12,6 +12,7 @@ import path from 'node:path';
 import { DEMO_HELD_TITLES } from '../src/sandbox/alma';
 import { resolveTemporalCli } from '../src/temporal/cli-binary';
 import { freePort } from '../src/temporal/dev-server';
+import { spawnRtoStart } from './harness/rto';
 
 jest.setTimeout(300_000);
 
@@ -29,7 +30,7 @@ let dataDir: string;
 let env: NodeJS.ProcessEnv;
 let start: ChildProcess;
 let startExited: Promise<number | null>;
-let startOut = '';
+let startOutput: () => string = () => '';
 let sandboxBase: string;
 
 /** `rto <args>` against the started system, as a person in another shell (the same environment). */
@@ -133,26 +134,10 @@ beforeAll(async () => {
     SMTP_PORT: String(smtpPort),
     FTP_PORT: String(ftpPort),
   };
-  start = spawn(process.execPath, [RTO, 'start'], {
-    cwd: ROOT,
-    env: { ...env, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  start.stdout!.on('data', (d: Buffer) => (startOut += d.toString()));
-  start.stderr!.on('data', (d: Buffer) => (startOut += d.toString()));
-  startExited = new Promise((resolve) => start.on('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const tick = setInterval(() => {
-      if (startOut.includes('Ctrl-C stops everything.')) {
-        clearInterval(tick);
-        resolve();
-      }
-    }, 200);
-    void startExited.then(() => {
-      clearInterval(tick);
-      reject(new Error(`rto start exited:\n${startOut}`));
-    });
-  });
+  const running = await spawnRtoStart({ ...env, LOG_LEVEL: 'warn' });
+  start = running.child;
+  startExited = running.exited;
+  startOutput = running.output;
 });
 
 afterAll(async () => {
@@ -163,7 +148,7 @@ afterAll(async () => {
 });
 
 test('the sandbox holds the demo titles: a print title with holdings, an ebook with a portfolio, one on order', async () => {
-  expect(startOut).toMatch(/Schedules .*digest:UNIV-MAIN/);
+  expect(startOutput()).toMatch(/Schedules .*digest:UNIV-MAIN/);
   const state = await sandboxState();
   const lines = Object.fromEntries(state.poLines.map((p) => [p.number, p]));
   expect(lines['POL-8001']?.status?.value).toBe('CLOSED');

@@ -2,13 +2,13 @@
  * `rto start` with payload encryption on: the codec server runs, the dev server's UI is pointed at it (the UI's
  * own settings API says so) and the UI's origin may use it; the set-up doctor's findings are printed.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { resolveTemporalCli } from '../src/temporal/cli-binary';
 import { freePort } from '../src/temporal/dev-server';
+import { spawnRtoStart } from './harness/rto';
 
 jest.setTimeout(240_000);
 
@@ -18,41 +18,24 @@ test('rto start with a payload key: the UI decodes through the codec server; the
   const [temporalPort, uiPort, httpPort, almaPort, smtpPort, ftpPort, codecPort] = await Promise.all(
     Array.from({ length: 7 }, () => freePort()),
   );
-  const child = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'rto.js'), 'start'], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      RTO_DATA_DIR: dataDir,
-      RTO_PAYLOAD_KEY: randomBytes(32).toString('base64'),
-      TEMPORAL_CLI: cli.path,
-      TEMPORAL_PORT: String(temporalPort),
-      TEMPORAL_UI_PORT: String(uiPort),
-      RTO_HTTP_PORT: String(httpPort),
-      ALMA_SANDBOX_PORT: String(almaPort),
-      SMTP_PORT: String(smtpPort),
-      FTP_PORT: String(ftpPort),
-      RTO_CODEC_PORT: String(codecPort),
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const running = await spawnRtoStart({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    RTO_DATA_DIR: dataDir,
+    RTO_PAYLOAD_KEY: randomBytes(32).toString('base64'),
+    TEMPORAL_CLI: cli.path,
+    TEMPORAL_PORT: String(temporalPort),
+    TEMPORAL_UI_PORT: String(uiPort),
+    RTO_HTTP_PORT: String(httpPort),
+    ALMA_SANDBOX_PORT: String(almaPort),
+    SMTP_PORT: String(smtpPort),
+    FTP_PORT: String(ftpPort),
+    RTO_CODEC_PORT: String(codecPort),
+    LOG_LEVEL: 'warn',
   });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const { child, exited } = running;
+  const out = running.output();
   try {
-    await new Promise<void>((resolve, reject) => {
-      const tick = setInterval(() => {
-        if (out.includes('Ctrl-C stops everything.')) {
-          clearInterval(tick);
-          resolve();
-        }
-      }, 200);
-      void exited.then(() => {
-        clearInterval(tick);
-        reject(new Error(`rto start exited:\n${out}`));
-      });
-    });
     const codecUrl = `http://127.0.0.1:${codecPort}`;
     expect(out).toContain(`Codec server    ${codecUrl}`);
     expect(out).toContain('Set-up doctor (rto doctor):');

@@ -63,3 +63,37 @@ export function json<T = Record<string, unknown>>(r: Ran): T {
     throw new Error(`stdout is not one JSON value (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`);
   }
 }
+
+export interface RunningStart {
+  child: ChildProcess;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** `rto start` on its defaults in a child process, resolved once it says it is running (or rejected if it exits). */
+export async function spawnRtoStart(env: NodeJS.ProcessEnv): Promise<RunningStart> {
+  const child = spawn(process.execPath, [RTO, 'start'], {
+    cwd: path.join(__dirname, '..', '..'),
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const running: RunningStart = { child, output: () => out, exited };
+  await new Promise<void>((resolve, reject) => {
+    const tick = setInterval(() => {
+      if (out.includes('Ctrl-C stops everything.')) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 200);
+    void exited.then(() => {
+      clearInterval(tick);
+      reject(new Error(`rto start exited:\n${out}`));
+    });
+  });
+  return running;
+}
