@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { silentLogger } from '../../logging';
 import { adminRequest } from './admin';
-import { answer5xx, faultFor, roll, type FaultSet } from './faults';
+import { answer5xx, faultFor, roll, type Fault, type FaultSet } from './faults';
 import { allows, KeyRing } from './keys';
 import { StateFile } from './persist';
 import { AlmaFault, errorJson, errorXml, newTrackingId, unauthorizedXml, type Format } from './render';
@@ -118,6 +118,15 @@ export async function startAlmaSandbox(opts: AlmaSandboxOptions): Promise<AlmaSa
   const hung = new Set<ServerResponse>();
   let apiBase = '';
 
+  /** A fault's latency, then its hang: never answered and nothing committed, the client has to time out. */
+  async function delayOrHang(fault: Fault, res: ServerResponse): Promise<boolean> {
+    if (fault.latencyMs) await sleep(fault.latencyMs);
+    if (!roll(fault.hang)) return false;
+    hung.add(res);
+    res.on('close', () => hung.delete(res));
+    return true;
+  }
+
   function send(
     res: ServerResponse,
     status: number,
@@ -217,13 +226,7 @@ export async function startAlmaSandbox(opts: AlmaSandboxOptions): Promise<AlmaSa
       return done(404);
     }
     const fault = faultFor(faults, route.key);
-    if (fault.latencyMs) await sleep(fault.latencyMs);
-    if (roll(fault.hang)) {
-      // Never answered and nothing committed: the client has to time out.
-      hung.add(res);
-      res.on('close', () => hung.delete(res));
-      return done('hung');
-    }
+    if (await delayOrHang(fault, res)) return done('hung');
     if (roll(fault.error5xx)) {
       const b = answer5xx(fault.body5xx, fault.status5xx ?? 500, `${method} ${url.pathname}${url.search}`);
       if (b.kind === 'alma') sendError(res, format, b.status, b.code, b.message, remaining);
@@ -280,12 +283,7 @@ export async function startAlmaSandbox(opts: AlmaSandboxOptions): Promise<AlmaSa
       return done(404);
     }
     const fault = faultFor(faults, 'sru:GET');
-    if (fault.latencyMs) await sleep(fault.latencyMs);
-    if (roll(fault.hang)) {
-      hung.add(res);
-      res.on('close', () => hung.delete(res));
-      return done('hung');
-    }
+    if (await delayOrHang(fault, res)) return done('hung');
     if (roll(fault.error5xx)) {
       const b = answer5xx(
         fault.body5xx === 'alma' ? 'html' : fault.body5xx,
