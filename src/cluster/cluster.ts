@@ -21,7 +21,7 @@ import { freePort } from '../temporal/dev-server';
 import { resolveClusterBinaries, type ClusterBinaries } from './binaries';
 import { ensureClusterPki, type ClusterPki } from './pki';
 import { startPostgres, type Postgres } from './postgres';
-import { logTail, runLogged, spawnManaged, waitUntil, type Managed } from './process';
+import { runLogged, spawnManaged, waitUntil, type Managed } from './process';
 import { chooseServerPorts, temporalServerConfig } from './server-config';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -397,5 +397,3 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     throw e;
   }
 }
-
-export { logTail };
